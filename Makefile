@@ -1,0 +1,27 @@
+# Two commands: `make run` (install + full pipeline, quick profile) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: run test install clean
+
+$(BIN)/annstudy: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	@touch $@
+
+install: $(BIN)/annstudy
+
+## Install, then run the whole pipeline (`dvc repro`, quick profile) and print the report's path.
+run: install
+	@test -d .dvc || $(BIN)/dvc init --quiet
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
+	@echo "report: $(abspath reports/report.html) (and reports/report.md)"
+
+## Install, then run the test suite (what CI runs).
+test: install
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) dvc_plots .pytest_cache

@@ -1,0 +1,1 @@
+"""Datasets: raw files -> verified, split, compact tensors under data/prepared/<name>/."""

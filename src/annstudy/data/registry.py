@@ -1,0 +1,16 @@
+"""Dataset names usable in params.yaml -> their prepare functions (add one here)."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from annstudy.data import fashion_mnist
+
+# name -> prepare(mirror, download_root, split_seed, val_fraction) -> (tensors, meta)
+DATASETS: dict[str, Callable] = {
+    fashion_mnist.NAME: fashion_mnist.prepare,
+}
+
+
+def prepared_dir(name: str, root: str = "data/prepared") -> str:
+    return f"{root}/{name}"

@@ -1,0 +1,1 @@
+"""Training engine: device setup, optimizers, the training loop and evaluation."""

@@ -1,0 +1,49 @@
+"""Batched evaluation in eval mode: loss, accuracy and predictions over a whole split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class Evaluation:
+    loss: float
+    acc: float
+    preds: torch.Tensor  # [N] int64, on the CPU
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int) -> Evaluation:
+    """Mean cross-entropy, accuracy and predicted labels; restores the model's train/eval mode.
+
+    Batching only bounds memory: the per-sample results do not depend on ``batch_size``
+    in eval mode, so the numbers are the same for every batch size up to float rounding.
+    """
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), dtype=torch.float64, device=x.device)
+    preds = []
+    for start in range(0, len(y), batch_size):
+        logits = model(x[start : start + batch_size])
+        target = y[start : start + batch_size]
+        loss_sum += F.cross_entropy(logits, target, reduction="sum").double()
+        preds.append(logits.argmax(dim=1))
+    model.train(was_training)
+    pred = torch.cat(preds)
+    acc = (pred == y).double().mean().item()
+    return Evaluation(loss=loss_sum.item() / len(y), acc=acc, preds=pred.cpu())
+
+
+def fixed_subset(n: int, size: int) -> torch.Tensor:
+    """``size`` evenly spaced indices of ``range(n)`` (all of them when size is 0 or >= n).
+
+    Intermediate validation on a fixed subset keeps frequent logging cheap while every
+    log step still sees the same images, so the curve is comparable along training.
+    """
+    if size <= 0 or size >= n:
+        return torch.arange(n)
+    return torch.linspace(0, n - 1, size).round().long()

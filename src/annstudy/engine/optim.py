@@ -1,0 +1,23 @@
+"""Optimizer names usable in params.yaml -> constructors (add one here)."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import torch
+
+OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], float, float], torch.optim.Optimizer]
+
+# name -> factory(params, lr, momentum). Framework defaults otherwise (no weight decay).
+OPTIMIZERS: dict[str, OptimizerFactory] = {
+    "adam": lambda p, lr, m: torch.optim.Adam(p, lr=lr),
+    "adamw": lambda p, lr, m: torch.optim.AdamW(p, lr=lr, weight_decay=0.0),
+    "sgd": lambda p, lr, m: torch.optim.SGD(p, lr=lr, momentum=m),
+    "rmsprop": lambda p, lr, m: torch.optim.RMSprop(p, lr=lr, momentum=m),
+}
+
+
+def make_optimizer(name: str, params: Iterable[torch.nn.Parameter], lr: float, momentum: float = 0.0):
+    if name not in OPTIMIZERS:
+        raise KeyError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZERS)}")
+    return OPTIMIZERS[name](params, lr, momentum)

@@ -1,0 +1,153 @@
+"""The training loop: one configuration, every seed, data already on the device.
+
+Design (after airbench): the whole dataset is a tensor on the device; an epoch is one
+random permutation drawn from the seed's own generator; a step indexes a batch out of
+the tensor. Nothing in the loop synchronises with the host except at log steps, where
+the interval's summed loss and correct counts are read back once.
+
+Every seed owns its randomness: weights are initialised after ``torch.manual_seed(seed)``,
+batches come from ``torch.Generator().manual_seed(seed)`` and dropout masks from the
+seeded global generator, so a seed's run is the same whether it runs alone or in a group.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.device import seed_everything
+from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.optim import make_optimizer
+from annstudy.params import TrainSettings
+
+ModelFactory = Callable[[], nn.Module]
+
+
+@dataclass
+class SeedRun:
+    """Everything one seed's training produced."""
+
+    seed: int
+    state_dict: dict[str, torch.Tensor]
+    curve: list[dict] = field(default_factory=list)  # one row per log step
+    epochs: list[dict] = field(default_factory=list)  # one row per finished epoch (full val set)
+    steps: int = 0
+    samples: int = 0
+    train_seconds: float = 0.0
+    diverged_step: int | None = None
+
+    @property
+    def diverged(self) -> bool:
+        return self.diverged_step is not None
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    """Batches per epoch; the last, smaller batch is kept (every image is seen once)."""
+    return math.ceil(n_train / batch_size)
+
+
+def train_seed(
+    make_model: ModelFactory,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    seed: int,
+    progress: tqdm | None = None,
+) -> SeedRun:
+    """Train one fresh model for ``cfg.epochs`` epochs and record its curves."""
+    device = data.train.x.device
+    seed_everything(seed)
+    model = make_model().to(device)
+    model.train()
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
+    shuffler = torch.Generator().manual_seed(seed)
+
+    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
+    x_train, y_train = data.train.x[:n_train], data.train.y[:n_train]
+    val_idx = fixed_subset(len(data.val), cfg.val_subset).to(device)
+    x_val_sub, y_val_sub = data.val.x[val_idx], data.val.y[val_idx]
+    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+
+    run = SeedRun(seed=seed, state_dict={})
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), dtype=torch.long, device=device)
+    seen = 0
+    first_bad = torch.full((), -1, dtype=torch.long, device=device)
+    step = reported = 0
+    started = time.perf_counter()
+
+    for epoch in range(cfg.epochs):
+        perm = torch.randperm(n_train, generator=shuffler).to(device)
+        for b in range(per_epoch):
+            idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
+            xb, yb = x_train[idx], y_train[idx]
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            detached = loss.detach()
+            loss_sum += detached * len(yb)
+            correct += (logits.detach().argmax(1) == yb).sum()
+            seen += len(yb)
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached), step, first_bad)
+
+            last = epoch == cfg.epochs - 1 and b == per_epoch - 1
+            if step % cfg.log_every == 0 or last:
+                bad = int(first_bad.item())  # the one host sync of the interval
+                if bad >= 0:
+                    run.diverged_step = bad
+                    break
+                val = evaluate(model, x_val_sub, y_val_sub, cfg.eval_batch_size)
+                row = {
+                    "seed": seed,
+                    "step": step,
+                    "epoch": round(step / per_epoch, 4),
+                    "train_loss": loss_sum.item() / seen,
+                    "train_acc": correct.item() / seen,
+                    "val_acc": val.acc,
+                }
+                run.curve.append(row)
+                loss_sum.zero_(), correct.zero_()
+                seen = 0
+                if progress is not None:
+                    progress.update(step - reported)
+                    reported = step
+                    progress.set_postfix(seed=seed, loss=f"{row['train_loss']:.3f}", val=f"{val.acc:.3f}")
+        if run.diverged:
+            break
+        full_val = evaluate(model, data.val.x, data.val.y, cfg.eval_batch_size)
+        run.epochs.append(
+            {"seed": seed, "epoch": epoch + 1, "step": step, "val_loss": full_val.loss, "val_acc": full_val.acc}
+        )
+
+    run.train_seconds = time.perf_counter() - started
+    run.steps = step
+    run.samples = step * cfg.batch_size
+    run.state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return run
+
+
+def train_seeds(
+    make_model: ModelFactory,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    desc: str = "train",
+) -> list[SeedRun]:
+    """Train every seed of ``cfg`` one after another, with a progress bar over all steps."""
+    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
+    total = steps_per_epoch(n_train, cfg.batch_size) * cfg.epochs * len(cfg.seeds)
+    runs = []
+    with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+        for i, seed in enumerate(cfg.seeds):
+            runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+            bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
+    return runs

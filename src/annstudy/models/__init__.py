@@ -1,0 +1,1 @@
+"""Model architectures (one registry) and their layer-by-layer summaries."""

@@ -1,0 +1,169 @@
+"""The S1 section of the report: architecture comparison on images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from annstudy.artifacts import load_torch, read_json, read_tsv
+from annstudy.data.prepared import PreparedDataset
+from annstudy.models.zoo import build_model, first_layer_weight
+from annstudy.params import ArchitecturesSettings, Settings
+from annstudy.report import figures
+from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.stats import Summary, summarize
+from annstudy.studies.architectures import eval_dir, train_dir
+
+# studies.md, "Published ranges to compare against" (fashion_mnist).
+PUBLISHED = {
+    "mlp_1": "0.87–0.88 (MLP); exercise bar ≥ 0.80",
+    "mlp_2": "0.87–0.88 (MLP)",
+    "cnn_3": "0.89–0.92 (small CNN)",
+    "cnn_4": "0.89–0.92 (small CNN)",
+    "cnn_5": "0.89–0.92 (small CNN)",
+    "lenet5": "0.89–0.92 (small CNN)",
+    "cnn_bn4": "exercise bar ≥ 0.85",
+}
+
+
+@dataclass
+class ArchResult:
+    arch: str
+    run: dict  # run.json of the train stage
+    evaluation: dict  # eval.json of the evaluate stage
+    curves: pd.DataFrame  # tidy per-seed log
+
+    @property
+    def params(self) -> int:
+        return int(self.run["params"])
+
+    @property
+    def train_seconds(self) -> float:
+        return float(sum(s["train_seconds"] for s in self.run["seeds"]))
+
+    @property
+    def per_seed(self) -> pd.DataFrame:
+        return pd.DataFrame(self.evaluation["per_seed"])
+
+    @property
+    def healthy(self) -> pd.DataFrame:
+        frame = self.per_seed
+        return frame[~frame["diverged"]]
+
+    @property
+    def test(self) -> Summary:
+        return summarize(self.healthy["test_acc"])
+
+    @property
+    def diverged_seeds(self) -> list[tuple[int, int]]:
+        return [(s["seed"], s["diverged_step"]) for s in self.run["seeds"] if s["diverged"]]
+
+
+def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[ArchResult]:
+    results = []
+    for arch in archs:
+        tdir, edir = train_dir(arch, root), eval_dir(arch, root)
+        for path in (tdir / "run.json", tdir / "curves.tsv", edir / "eval.json"):
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
+        results.append(ArchResult(arch, read_json(tdir / "run.json"), read_json(edir / "eval.json"),
+                                  read_tsv(tdir / "curves.tsv")))  # fmt: skip
+    return results
+
+
+def verdict(train_acc: float, val_acc: float, study: ArchitecturesSettings) -> str:
+    """The stated rule: underfitting below a train-accuracy bar, else overfitting above a gap."""
+    if train_acc < study.underfit_train_acc:
+        return "underfitting"
+    if train_acc - val_acc > study.overfit_gap:
+        return "overfitting"
+    return "generalizing"
+
+
+def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
+    rows = []
+    for r in results:
+        h = r.healthy
+        train_acc, val_acc = h["train_acc"].mean(), h["val_acc"].mean()
+        seeds = len(r.per_seed)
+        div = f" ({len(r.diverged_seeds)} diverged)" if r.diverged_seeds else ""
+        rows.append([
+            r.arch, f"{r.params:,}", r.test.fmt(), r.test.fmt_ci(),
+            f"{r.evaluation['best_seed']}", f"{train_acc:.4f}", f"{val_acc:.4f}",
+            f"{train_acc - val_acc:+.4f}", f"{r.train_seconds:,.1f}", f"{seeds}{div}",
+            verdict(train_acc, val_acc, study), PUBLISHED.get(r.arch, ""),
+        ])  # fmt: skip
+    return Table(
+        ["architecture", "parameters", "test acc (mean ± std)", "95 % CI", "best seed", "train acc",
+         "val acc", "train − val", "train time (s)", "seeds", "verdict", "published"],
+        rows,
+        caption="Accuracies in eval mode on the full splits after the last epoch; train time summed over seeds.",
+    )  # fmt: skip
+
+
+def section(doc: Document, settings: Settings, data: PreparedDataset, results: list[ArchResult], out: Path) -> None:
+    """Append the S1 section; figures are written under ``out/figures``."""
+    study = settings.architectures
+    fig_dir = out / "figures"
+    doc.add(
+        Heading("S1 Architectures"),
+        Paragraph(
+            f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
+            f"(lr {study.train.lr:g}), batch {study.train.batch_size}, {study.train.epochs} epoch(s), "
+            f"{len(study.train.seeds)} seeds each. Mean ± sample std over seeds; the 95 % confidence "
+            "interval is Student's t with n − 1 degrees of freedom."
+        ),
+        _table(results, study),
+        Paragraph(
+            f"**Verdict rule** (from the final eval-mode accuracies, means over seeds): *underfitting* when "
+            f"train accuracy < {study.underfit_train_acc:g}; otherwise *overfitting* when train − val "
+            f"accuracy > {study.overfit_gap:g}; otherwise *generalizing*."
+        ),
+    )
+    for r in results:
+        if r.diverged_seeds:
+            where = ", ".join(f"seed {s} at step {step}" for s, step in r.diverged_seeds)
+            doc.add(Paragraph(f"**{r.arch} diverged** (non-finite loss): {where}; excluded from its statistics."))
+
+    finals = pd.concat([r.per_seed.assign(arch=r.arch) for r in results], ignore_index=True)
+    finals = finals[~finals["diverged"]]
+    panel = figures.comparison_panel(
+        {r.arch: r.curves for r in results}, finals, fig_dir / "architectures_panel.png",
+        f"S1 architectures on {study.dataset}: mean over {len(study.train.seeds)} seeds, band ±1 std",
+    )  # fmt: skip
+    doc.add(Figure(panel.relative_to(out), "Comparison panel: training loss, train/val accuracy, "
+                   "test vs final train accuracy, validation vs train accuracy."))  # fmt: skip
+
+    doc.add(Heading("First-layer weights", level=3),
+            Paragraph("Weights of the first layer of each architecture's best-test seed, one tile per unit "
+                      "or filter (MLP units reshaped to the image size; gray scale symmetric around 0)."))  # fmt: skip
+    for r in results:
+        weights = load_torch(train_dir(r.arch) / "weights.pt")
+        best = r.evaluation["best_seed"]
+        model = build_model(r.arch, data.image_shape, len(data.classes))
+        model.load_state_dict(weights[best])
+        path = figures.weight_grid(first_layer_weight(model), data.image_shape, fig_dir / f"weights_{r.arch}.png",
+                                   f"{r.arch}: first-layer weights (seed {best})")  # fmt: skip
+        doc.add(Figure(path.relative_to(out), f"{r.arch}: first-layer weights, seed {best}."))
+
+    best = max(results, key=lambda r: r.test.mean)
+    seed = best.evaluation["best_seed"]
+    ev = best.evaluation
+    doc.add(
+        Heading("Errors of the best architecture", level=3),
+        Paragraph(f"Best architecture by mean test accuracy: **{best.arch}** ({best.test.fmt()}); "
+                  f"confusion matrix and misclassified test images of its best seed ({seed})."),
+    )  # fmt: skip
+    path = figures.confusion_matrix(ev["confusion"], ev["classes"], fig_dir / "confusion_best.png",
+                                    f"{best.arch} (seed {seed}): test confusion matrix")  # fmt: skip
+    doc.add(Figure(path.relative_to(out), f"Confusion matrix of {best.arch}, seed {seed} (rows: true class)."))
+    wrong = ev["misclassified"]
+    if wrong:
+        idx = [w["index"] for w in wrong]
+        path = figures.misclassified_grid(
+            data.test.x[idx], [w["true"] for w in wrong], [w["pred"] for w in wrong], ev["classes"],
+            fig_dir / "misclassified_best.png", f"{best.arch} (seed {seed}): first misclassified test images",
+        )  # fmt: skip
+        doc.add(Figure(path.relative_to(out), "Misclassified test images, titled true → predicted class."))

@@ -1,0 +1,140 @@
+"""A tiny document model rendered to both Markdown and self-contained HTML.
+
+The report is written once as a list of blocks; the two renderers keep report.md and
+report.html saying exactly the same thing. Figures are PNG files: linked from the
+Markdown, embedded as base64 data URIs in the HTML so it can be mailed as one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Heading:
+    text: str
+    level: int = 2
+
+    @property
+    def anchor(self) -> str:
+        return re.sub(r"[^a-z0-9]+", "-", self.text.lower()).strip("-")
+
+
+@dataclass
+class Paragraph:
+    text: str  # may contain **bold** and `code`
+
+
+@dataclass
+class Bullets:
+    items: list[str]
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+    caption: str = ""
+
+
+@dataclass
+class Figure:
+    path: Path  # relative to the report directory
+    caption: str
+
+
+@dataclass
+class Document:
+    title: str
+    blocks: list = field(default_factory=list)
+
+    def add(self, *blocks) -> None:
+        self.blocks.extend(blocks)
+
+
+def _inline_md_to_html(text: str) -> str:
+    text = html.escape(text, quote=False)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(doc: Document) -> str:
+    out = [f"# {doc.title}", ""]
+    headings = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
+    if headings:
+        out += ["**Contents**", ""] + [f"- [{h.text}](#{h.anchor})" for h in headings] + [""]
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            out += [f"{'#' * b.level} {b.text}", ""]
+        elif isinstance(b, Paragraph):
+            out += [b.text, ""]
+        elif isinstance(b, Bullets):
+            out += [f"- {item}" for item in b.items] + [""]
+        elif isinstance(b, Table):
+            if b.caption:
+                out += [f"*{b.caption}*", ""]
+            out.append("| " + " | ".join(_md_cell(h) for h in b.header) + " |")
+            out.append("|" + "|".join("---" for _ in b.header) + "|")
+            out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in b.rows]
+            out.append("")
+        elif isinstance(b, Figure):
+            out += [f"![{b.caption}]({b.path.as_posix()})", "", f"*{b.caption}*", ""]
+    return "\n".join(out)
+
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;
+padding:0 1rem;color:#222;line-height:1.5}
+h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2.2rem}
+table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;white-space:nowrap}
+th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+figure{margin:1.2rem 0;text-align:center}img{max-width:100%;height:auto}
+figcaption{font-size:.9rem;color:#555}code{background:#f4f4f4;padding:0 .2rem}
+nav ul{columns:2}
+"""
+
+
+def to_html(doc: Document, base: Path) -> str:
+    """Self-contained HTML: figures under ``base`` are embedded as data URIs."""
+    body = [f"<h1>{html.escape(doc.title)}</h1>"]
+    headings = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
+    if headings:
+        items = "".join(f'<li><a href="#{h.anchor}">{html.escape(h.text)}</a></li>' for h in headings)
+        body.append(f"<nav><strong>Contents</strong><ul>{items}</ul></nav>")
+    for b in doc.blocks:
+        if isinstance(b, Heading):
+            body.append(f'<h{b.level} id="{b.anchor}">{html.escape(b.text)}</h{b.level}>')
+        elif isinstance(b, Paragraph):
+            body.append(f"<p>{_inline_md_to_html(b.text)}</p>")
+        elif isinstance(b, Bullets):
+            body.append("<ul>" + "".join(f"<li>{_inline_md_to_html(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, Table):
+            head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
+            rows = "".join(
+                "<tr>" + "".join(f"<td>{_inline_md_to_html(c)}</td>" for c in row) + "</tr>" for row in b.rows
+            )
+            cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
+            body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+        elif isinstance(b, Figure):
+            data = base64.b64encode((base / b.path).read_bytes()).decode("ascii")
+            alt = html.escape(b.caption, quote=True)
+            body.append(
+                f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
+                f"<figcaption>{html.escape(b.caption)}</figcaption></figure>"
+            )
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body></html>\n"
+    )

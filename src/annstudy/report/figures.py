@@ -1,0 +1,143 @@
+"""Figures of the report (matplotlib/seaborn, high-DPI PNG).
+
+Every architecture keeps one colour in every figure (:func:`arch_colors`, fixed by the
+registry order, not by which architectures a run happens to include).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+import torch  # noqa: E402
+
+from annstudy.models.zoo import ARCHITECTURES  # noqa: E402
+
+DPI = 150
+sns.set_theme(context="notebook", style="whitegrid")
+
+
+def arch_colors() -> dict[str, tuple]:
+    palette = sns.color_palette("tab10", n_colors=max(10, len(ARCHITECTURES)))
+    return {name: palette[i] for i, name in enumerate(ARCHITECTURES)}
+
+
+def _save(fig: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def _band(ax, frame: pd.DataFrame, x: str, y: str, color, label: str | None, style: str = "-") -> None:
+    """Mean over seeds of ``y`` at each ``x`` with a ±1 std band."""
+    g = frame.groupby(x)[y]
+    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
+    ax.plot(mean.index, mean.values, style, color=color, label=label, lw=1.6)
+    ax.fill_between(mean.index, mean - std, mean + std, color=color, alpha=0.18, lw=0)
+
+
+def comparison_panel(
+    curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, path: Path, title: str
+) -> Path:
+    """S1 2x2 panel: loss; train/val accuracy; test vs final train accuracy; val vs train accuracy.
+
+    ``curves[arch]`` is the tidy per-seed log; ``finals`` has one row per (arch, seed)
+    with train_acc and test_acc from the evaluate stage.
+    """
+    colors = arch_colors()
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
+    (ax_loss, ax_acc), (ax_test, ax_gen) = axes
+    for arch, frame in curves.items():
+        if frame.empty:
+            continue
+        c = colors[arch]
+        _band(ax_loss, frame, "step", "train_loss", c, arch)
+        _band(ax_acc, frame, "step", "train_acc", c, arch, "-")
+        _band(ax_acc, frame, "step", "val_acc", c, None, "--")
+        mean = frame.groupby("step")[["train_acc", "val_acc"]].mean()
+        ax_gen.plot(mean["train_acc"], mean["val_acc"], "-", color=c, lw=1.4, label=arch)
+        ax_gen.plot(mean["train_acc"].iloc[-1], mean["val_acc"].iloc[-1], "o", color=c, ms=6)
+    ax_loss.set(xlabel="training step (batches)", ylabel="training loss (cross-entropy)", title="Training loss")
+    ax_loss.set_yscale("log")
+    ax_acc.set(xlabel="training step (batches)", ylabel="accuracy", title="Accuracy: train (solid), val (dashed)")
+    for arch, g in finals.groupby("arch", sort=False):
+        ax_test.errorbar(
+            g["train_acc"].mean(), g["test_acc"].mean(),
+            xerr=g["train_acc"].std(ddof=1) if len(g) > 1 else None,
+            yerr=g["test_acc"].std(ddof=1) if len(g) > 1 else None,
+            fmt="o", color=colors[arch], ms=8, capsize=3, label=arch,
+        )  # fmt: skip
+        ax_test.scatter(g["train_acc"], g["test_acc"], color=colors[arch], s=12, alpha=0.45)
+    for ax in (ax_test, ax_gen):
+        lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
+        hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
+        ax.plot([lo, hi], [lo, hi], ":", color="gray", lw=1, label="y = x")
+        ax.set_xlim(lo, hi), ax.set_ylim(lo, hi)
+    ax_test.set(xlabel="final train accuracy (eval mode)", ylabel="test accuracy",
+                title="Test vs final train accuracy (mean ± std, dots: seeds)")  # fmt: skip
+    ax_gen.set(xlabel="train accuracy (logged)", ylabel="validation accuracy (logged)",
+               title="Validation vs train accuracy along training")  # fmt: skip
+    handles, labels = ax_loss.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle(title, fontsize=14)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    return _save(fig, path)
+
+
+def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: Path, title: str) -> Path:
+    """One gray tile per first-layer unit/filter (MLP rows reshaped to the image size)."""
+    w = weight.detach().cpu().float()
+    tiles = w.reshape(w.shape[0], *image_shape)[:, 0] if w.dim() == 2 else w[:, 0]
+    n = tiles.shape[0]
+    cols = min(8, n)
+    rows = math.ceil(n / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.2 + 0.5), squeeze=False)
+    lim = float(tiles.abs().max()) or 1.0
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(tiles[i].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
+    """Row-normalised confusion matrix (colour = recall share), annotated with counts."""
+    confusion = np.asarray(confusion)
+    share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(8.5, 7))
+    sns.heatmap(share, annot=confusion, fmt="d", cmap="Blues", vmin=0, vmax=1, ax=ax,
+                xticklabels=classes, yticklabels=classes, cbar_kws={"label": "share of true class"},
+                annot_kws={"fontsize": 8})  # fmt: skip
+    ax.set(xlabel="predicted class", ylabel="true class", title=title)
+    plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def misclassified_grid(
+    images: torch.Tensor, true: list[int], pred: list[int], classes: list[str], path: Path, title: str
+) -> Path:
+    """Test images the model got wrong, titled 'true → predicted'."""
+    n = len(true)
+    cols = min(8, max(n, 1))
+    rows = max(1, math.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.6, rows * 1.9 + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            ax.imshow(images[i, 0].cpu().numpy(), cmap="gray_r", interpolation="nearest")
+            ax.set_title(f"{classes[true[i]]}\n→ {classes[pred[i]]}", fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
