@@ -147,6 +147,7 @@ SCHEMA: dict[str, Any] = {
     "device": Field(one_of(["auto", "cpu", "cuda"], "device")),
     "deterministic": Field(boolean),
     "num_threads": Field(non_negative_int),
+    "workers": Field(non_negative_int),
     "data": {
         "mirror": Field(string, nullable=True),
         "download_root": Field(string),
@@ -302,6 +303,7 @@ class Settings:
     device: str
     deterministic: bool
     num_threads: int
+    workers: int
     data: DataSettings
     architectures: ArchitecturesSettings
 
@@ -341,6 +343,7 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         device=raw["device"],
         deterministic=raw["deterministic"],
         num_threads=raw["num_threads"],
+        workers=raw["workers"],
         data=DataSettings(**raw["data"]),
         architectures=ArchitecturesSettings(
             dataset=arch["dataset"],

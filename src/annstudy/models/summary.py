@@ -49,6 +49,24 @@ def _macs(module: nn.Module, out: torch.Tensor) -> int:
     return 0
 
 
+def layer_label(layer: nn.Module) -> str:
+    """Short, readable layer description in the notation of studies.md."""
+    if isinstance(layer, nn.Conv2d):
+        kh, kw = layer.kernel_size
+        pad = f", pad {layer.padding[0]}" if layer.padding != (0, 0) else ""
+        return f"Conv2d {kh}x{kw}x{layer.out_channels} (in {layer.in_channels}{pad})"
+    if isinstance(layer, nn.Linear):
+        bias = "" if layer.bias is not None else ", no bias"
+        return f"Linear FC-{layer.out_features} (in {layer.in_features}{bias})"
+    if isinstance(layer, nn.MaxPool2d):
+        return f"MaxPool2d {layer.kernel_size}x{layer.kernel_size}"
+    if isinstance(layer, nn.BatchNorm2d):
+        return f"BatchNorm2d {layer.num_features}"
+    if isinstance(layer, nn.Dropout):
+        return f"Dropout p={layer.p}"
+    return type(layer).__name__
+
+
 def summarize(model: nn.Sequential, input_shape: Shape, name: str = "") -> ModelSummary:
     """Run one dummy sample through a Sequential model and record every layer."""
     rows: list[LayerRow] = []
@@ -58,7 +76,7 @@ def summarize(model: nn.Sequential, input_shape: Shape, name: str = "") -> Model
         for i, layer in enumerate(model):
             x = layer(x)
             params = sum(p.numel() for p in layer.parameters())
-            rows.append(LayerRow(i, repr(layer), tuple(x.shape[1:]), params, _macs(layer, x)))
+            rows.append(LayerRow(i, layer_label(layer), tuple(x.shape[1:]), params, _macs(layer, x)))
     return ModelSummary(name, tuple(input_shape), rows)
 
 

@@ -1,0 +1,44 @@
+"""Shared fixtures: the repository root, a parsed copy of params.yaml, tiny datasets."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from annstudy.data.prepared import PreparedDataset, Split
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION_MIRROR = Path("/usr/share/datasets/fashion-mnist")
+needs_fashion = pytest.mark.skipif(
+    not FASHION_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"
+)
+
+
+@pytest.fixture(scope="session")
+def default_params() -> dict:
+    return yaml.safe_load((ROOT / "params.yaml").read_text())
+
+
+@pytest.fixture
+def params(default_params) -> dict:
+    return copy.deepcopy(default_params)
+
+
+def blobs_dataset(n_per_class: int = 40, classes: int = 3, seed: int = 0, size: int = 8) -> PreparedDataset:
+    """A separable toy image dataset: class c lights up its own horizontal band."""
+    g = torch.Generator().manual_seed(seed)
+
+    def split(n: int) -> Split:
+        y = torch.arange(classes).repeat_interleave(n)
+        x = 0.3 * torch.randn(len(y), 1, size, size, generator=g)
+        band = size // classes
+        for c in range(classes):
+            x[y == c, :, c * band : (c + 1) * band, :] += 1.0
+        return Split(x=x, y=y)
+
+    meta = {"name": "blobs", "classes": [f"c{i}" for i in range(classes)], "image_shape": [1, size, size]}
+    return PreparedDataset("blobs", split(n_per_class), split(n_per_class // 2), split(n_per_class // 2), meta)

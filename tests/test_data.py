@@ -1,0 +1,127 @@
+"""Raw data integrity, the IDX reader, the stratified split and the prepared format."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import numpy as np
+import pytest
+import torch
+
+from annstudy.data import fashion_mnist as fm
+from annstudy.data.idx import IdxError, parse_idx
+from annstudy.data.prepared import load_prepared, save_prepared
+from annstudy.data.splits import stratified_split
+from conftest import FASHION_MIRROR, needs_fashion
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def test_idx_round_trip_and_errors():
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    data = idx_bytes(images)
+    assert np.array_equal(parse_idx(data), images)
+    with pytest.raises(IdxError, match="expected 40 bytes .* found 39"):
+        parse_idx(data[:-1], "x")
+    with pytest.raises(IdxError, match="bad magic"):
+        parse_idx(b"\x01" + data[1:], "x")
+
+
+def test_stratified_split_equal_per_class_disjoint_and_seeded():
+    labels = np.repeat(np.arange(10), 100)[np.random.default_rng(1).permutation(1000)]
+    train, val = stratified_split(labels, 0.1, seed=0)
+    assert len(val) == 100 and len(train) == 900
+    assert np.bincount(labels[val]).tolist() == [10] * 10
+    assert np.intersect1d(train, val).size == 0
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(1000))
+    again, _ = stratified_split(labels, 0.1, seed=0)
+    assert np.array_equal(train, again)
+    other_train, other_val = stratified_split(labels, 0.1, seed=1)
+    assert not np.array_equal(val, other_val)
+
+
+def test_split_too_small_is_a_clear_error():
+    with pytest.raises(ValueError, match="data.val_fraction"):
+        stratified_split(np.array([0, 0, 1, 1]), 0.1, seed=0)
+
+
+def fake_mirror(directory, monkeypatch, compress: bool = True):
+    """A mirror of tiny IDX files whose checksums are patched in as the known ones."""
+    directory.mkdir()
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (200, 28, 28)),
+        "train-labels-idx1-ubyte": np.repeat(np.arange(10), 20),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (50, 28, 28)),
+        "t10k-labels-idx1-ubyte": np.repeat(np.arange(10), 5),
+    }
+    sums = {}
+    for name, array in arrays.items():
+        raw = idx_bytes(array)
+        sums[name] = hashlib.sha256(raw).hexdigest()
+        if compress:
+            (directory / f"{name}.gz").write_bytes(gzip.compress(raw, mtime=0))
+        else:
+            (directory / name).write_bytes(raw)
+    monkeypatch.setattr(fm, "SHA256", sums)
+    return directory, arrays
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_prepare_from_mirror(tmp_path, monkeypatch, compress):
+    mirror, arrays = fake_mirror(tmp_path / "m", monkeypatch, compress)
+    tensors, meta = fm.prepare(str(mirror), tmp_path / "dl", split_seed=0, val_fraction=0.1)
+    assert meta["sizes"] == {"train": 180, "val": 20, "test": 50}
+    assert torch.bincount(tensors["y_val"]).tolist() == [2] * 10
+    assert tensors["x_train"].dtype == torch.uint8 and tensors["x_train"].shape == (180, 1, 28, 28)
+    save_prepared(tmp_path / "out", tensors, meta)
+    data = load_prepared(tmp_path / "out")
+    assert data.train.x.min() >= -1 and data.train.x.max() <= 1
+    assert data.train.x.dtype == torch.float32 and len(data.test) == 50
+    # scaling is exactly x/127.5 - 1 on the stored bytes
+    expected = torch.from_numpy(arrays["t10k-images-idx3-ubyte"]).float() / 127.5 - 1
+    assert (data.test.x[:, 0] - expected).abs().max() < 1e-6, (data.test.x[:, 0] - expected).abs().max()
+
+
+def test_flipped_byte_names_file_and_both_checksums(tmp_path, monkeypatch):
+    mirror, _ = fake_mirror(tmp_path / "m", monkeypatch, compress=False)
+    target = mirror / "train-labels-idx1-ubyte"
+    data = bytearray(target.read_bytes())
+    data[20] ^= 0xFF
+    target.write_bytes(bytes(data))
+    found = hashlib.sha256(bytes(data)).hexdigest()
+    with pytest.raises(fm.DataIntegrityError) as err:
+        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+    message = str(err.value)
+    assert str(target) in message and found in message and fm.SHA256["train-labels-idx1-ubyte"] in message
+
+
+def test_truncated_gzip_and_missing_file(tmp_path, monkeypatch):
+    mirror, _ = fake_mirror(tmp_path / "m", monkeypatch)
+    gz = mirror / "t10k-images-idx3-ubyte.gz"
+    gz.write_bytes(gz.read_bytes()[:100])
+    with pytest.raises(fm.DataIntegrityError, match="t10k-images-idx3-ubyte.gz: cannot decompress"):
+        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+    gz.unlink()
+    with pytest.raises(fm.DataIntegrityError, match="missing t10k-images-idx3-ubyte"):
+        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+    with pytest.raises(fm.DataIntegrityError, match="does not exist"):
+        fm.prepare(str(tmp_path / "nowhere"), tmp_path / "dl", 0, 0.1)
+
+
+def test_load_prepared_missing_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run the prepare stage"):
+        load_prepared(tmp_path)
+
+
+@needs_fashion
+def test_real_fashion_mnist_contents():
+    tensors, meta = fm.prepare("auto", "unused", split_seed=0, val_fraction=0.1)
+    assert meta["source"] == str(FASHION_MIRROR)
+    assert meta["sizes"] == {"train": 54_000, "val": 6_000, "test": 10_000}
+    assert torch.bincount(tensors["y_val"]).tolist() == [600] * 10
+    assert torch.bincount(tensors["y_test"]).tolist() == [1000] * 10

@@ -1,0 +1,80 @@
+"""The training loop on tiny data: learning, determinism, divergence, evaluation."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.trainer import steps_per_epoch, train_seed, train_seeds
+from annstudy.models.zoo import build_model
+from annstudy.params import TrainSettings
+from conftest import blobs_dataset
+
+
+def cfg(**kw) -> TrainSettings:
+    base = dict(optimizer="adam", lr=1e-2, momentum=0.0, batch_size=16, eval_batch_size=7, seeds=(0, 1),
+                epochs=3, log_every=4, val_subset=0, train_limit=0, train_eval_subset=0)
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def factory(arch: str = "mlp_1"):
+    return lambda: build_model(arch, (1, 8, 8), 3)
+
+
+def test_learns_above_chance_and_logs_on_schedule():
+    data = blobs_dataset()
+    run = train_seed(factory(), data, cfg(), seed=0)
+    per_epoch = steps_per_epoch(len(data.train), 16)
+    assert per_epoch == math.ceil(120 / 16) == 8
+    assert run.steps == 3 * per_epoch and run.samples == 3 * per_epoch * 16
+    assert [r["step"] for r in run.curve] == [4, 8, 12, 16, 20, 24]
+    assert [e["epoch"] for e in run.epochs] == [1, 2, 3]
+    assert run.curve[-1]["val_acc"] > 0.9  # chance is 1/3
+    assert not run.diverged
+
+
+def test_same_seed_is_bit_identical_and_seeds_differ():
+    data = blobs_dataset()
+    bn = lambda: build_model("cnn_bn4", (1, 16, 16), 3)  # noqa: E731  (BatchNorm + Dropout)
+    a, b = (train_seed(bn, blobs_dataset(size=16), cfg(epochs=1, lr=1e-3), seed=5) for _ in range(2))
+    assert a.curve == b.curve
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    c = train_seed(factory(), data, cfg(), seed=1)
+    d = train_seed(factory(), data, cfg(), seed=2)
+    assert c.curve != d.curve
+
+
+def test_divergence_is_recorded_not_raised():
+    data = blobs_dataset()
+    data.train.x[5] = float("nan")  # poisons the first batch that contains it
+    runs = train_seeds(factory(), data, cfg(epochs=2, log_every=100))
+    assert all(r.diverged for r in runs)
+    assert all(1 <= r.diverged_step <= steps_per_epoch(120, 16) for r in runs)
+    assert all(r.curve == [] or all(math.isfinite(x["train_loss"]) for x in r.curve) for r in runs)
+
+
+def test_train_limit_and_val_subset():
+    data = blobs_dataset()
+    run = train_seed(factory(), data, cfg(train_limit=32, val_subset=10, epochs=1, log_every=1), seed=0)
+    assert run.steps == 2
+    assert len(run.curve) == 2
+
+
+def test_evaluate_is_batch_size_invariant():
+    data = blobs_dataset()
+    torch.manual_seed(0)
+    model = build_model("mlp_2", (1, 8, 8), 3)
+    one = evaluate(model, data.val.x, data.val.y, batch_size=1)
+    all_ = evaluate(model, data.val.x, data.val.y, batch_size=1000)
+    assert torch.equal(one.preds, all_.preds)
+    assert abs(one.loss - all_.loss) < 1e-6 and one.acc == all_.acc
+
+
+def test_fixed_subset():
+    assert fixed_subset(10, 0).tolist() == list(range(10))
+    assert fixed_subset(10, 20).tolist() == list(range(10))
+    idx = fixed_subset(6000, 1000)
+    assert len(idx) == 1000 and idx[0] == 0 and idx[-1] == 5999 and len(set(idx.tolist())) == 1000
