@@ -120,3 +120,12 @@ def test_removing_an_architecture_does_not_retrain_the_others(repo):
     assert ran_stages(out) == {"report"}
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1"}
+
+
+def test_dvc_exp_run_with_set_param(repo):
+    sh(repo, "git", "checkout", "params.yaml")
+    dvc(repo, "repro")
+    out = dvc(repo, "exp", "run", "-S", "studies.architectures.archs=[lenet5]")
+    assert ran_stages(out) == {"report"}
+    shown = dvc(repo, "exp", "show", "--json")
+    assert "test_acc_mean" in shown and "lenet5" in shown

@@ -90,16 +90,19 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
         seeds = len(r.per_seed)
         div = f" ({len(r.diverged_seeds)} diverged)" if r.diverged_seeds else ""
         rows.append([
-            r.arch, f"{r.params:,}", r.test.fmt(), r.test.fmt_ci(),
+            r.arch, f"{r.params:,}", str(r.run["train"]["epochs"]), r.test.fmt(), r.test.fmt_ci(),
             f"{r.evaluation['best_seed']}", f"{train_acc:.4f}", f"{val_acc:.4f}",
             f"{train_acc - val_acc:+.4f}", f"{r.train_seconds:,.1f}", f"{seeds}{div}",
             verdict(train_acc, val_acc, study), PUBLISHED.get(r.arch, ""),
         ])  # fmt: skip
     return Table(
-        ["architecture", "parameters", "test acc (mean ± std)", "95 % CI", "best seed", "train acc",
+        ["architecture", "parameters", "epochs", "test acc (mean ± std)", "95 % CI", "best seed", "train acc",
          "val acc", "train − val", "train time (s)", "seeds", "verdict", "published"],
         rows,
-        caption="Accuracies in eval mode on the full splits after the last epoch; train time summed over seeds.",
+        caption="Accuracies in eval mode after the last epoch: test and val on the full splits, train on "
+        + ("the full split" if not results or results[0].run["train"]["train_eval_subset"] <= 0
+           else f"a fixed subset of {results[0].run['train']['train_eval_subset']:,} training images")
+        + "; train time summed over seeds.",
     )  # fmt: skip
 
 
@@ -111,7 +114,8 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
         Heading("S1 Architectures"),
         Paragraph(
             f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
-            f"(lr {study.train.lr:g}), batch {study.train.batch_size}, {study.train.epochs} epoch(s), "
+            f"(lr {study.train.lr:g}), batch {study.train.batch_size}, "
+            f"{', '.join(sorted({f'{study.train_for(r.arch).epochs} epoch(s)' for r in results}))}, "
             f"{len(study.train.seeds)} seeds each. Mean ± sample std over seeds; the 95 % confidence "
             "interval is Student's t with n − 1 degrees of freedom."
         ),

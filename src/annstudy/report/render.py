@@ -66,7 +66,9 @@ def header(doc: Document, settings: Settings, meta: dict, results: list[ArchResu
                                      f"{meta['split']['seed']}"],
                 ["input scaling", meta["scaling"]["description"]],
                 ["optimizer", f"{t.optimizer}, lr {t.lr:g}" + (f", momentum {t.momentum:g}" if t.momentum else "")],
-                ["batch size / epochs", f"{t.batch_size} / {t.epochs}"],
+                ["batch size", str(t.batch_size)],
+                ["epochs", ", ".join(f"{a} {settings.architectures.train_for(a).epochs}"
+                                     for a in settings.architectures.archs)],
                 ["seeds", ", ".join(map(str, t.seeds))],
                 ["training images used", "all" if t.train_limit <= 0 else f"first {t.train_limit:,}"],
                 ["logging", f"every {t.log_every} steps: training loss and accuracy averaged over the batches "

@@ -163,6 +163,8 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
             if split == "test":
                 test_preds[int(seed)] = result.preds
         per_seed.append(row)
+        print(f"evaluate {arch}: seed {seed} ({len(per_seed)}/{len(weights)}) test acc {row['test_acc']:.4f}",
+              flush=True)
 
     # Best seed by test accuracy (studies.md: "first-layer weights of the best-test seed").
     best = max(per_seed, key=lambda r: (not r["diverged"], r["test_acc"], -r["seed"]))
