@@ -151,3 +151,118 @@ def train_seeds(
             runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
             bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
     return runs
+
+
+def train_stacked(
+    arch: str,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    progress: tqdm | None = None,
+) -> list[SeedRun]:
+    """Train all seeds of ``cfg`` in one pass as a :class:`~annstudy.models.stacked.StackedNet`.
+
+    Same initial weights, batch order and logging as :func:`train_seed` for each seed;
+    one host sync per log interval for all seeds together. A seed whose loss turns
+    non-finite is marked diverged (its later rows are dropped); the others go on.
+    """
+    from annstudy.models.stacked import build_stacked
+
+    device = data.train.x.device
+    seeds = list(cfg.seeds)
+    S = len(seeds)
+    model = build_stacked(arch, data.image_shape, len(data.classes), seeds).to(device)
+    torch.manual_seed(seeds[0])  # dropout masks: one stream for the whole stack
+    model.train()
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
+    shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
+
+    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
+    x_train, y_train = data.train.x[:n_train], data.train.y[:n_train]
+    val_idx = fixed_subset(len(data.val), cfg.val_subset).to(device)
+    x_val_sub, y_val_sub = data.val.x[val_idx], data.val.y[val_idx]
+    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+
+    runs = [SeedRun(seed=seed, state_dict={}) for seed in seeds]
+    loss_sum = torch.zeros(S, device=device)
+    correct = torch.zeros(S, dtype=torch.long, device=device)
+    first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    seen = step = reported = 0
+    stopped: set[int] = set()
+    started = time.perf_counter()
+
+    for epoch in range(cfg.epochs):
+        perms = torch.stack([torch.randperm(n_train, generator=g) for g in shufflers]).to(device)
+        for b in range(per_epoch):
+            idx = perms[:, b * cfg.batch_size : (b + 1) * cfg.batch_size]  # [S, B]
+            xb, yb = x_train[idx], y_train[idx]  # [S, B, C, H, W], [S, B]
+            logits = model(xb)  # [S, B, K]
+            losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(S, -1).mean(1)
+            optimizer.zero_grad(set_to_none=True)
+            losses.sum().backward()
+            optimizer.step()
+            step += 1
+            detached = losses.detach()
+            loss_sum += detached * yb.shape[1]
+            correct += (logits.detach().argmax(2) == yb).sum(1)
+            seen += yb.shape[1]
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached), step, first_bad)
+
+            last = epoch == cfg.epochs - 1 and b == per_epoch - 1
+            if step % cfg.log_every == 0 or last:
+                bad = first_bad.tolist()  # the one host sync of the interval
+                for s, at in enumerate(bad):
+                    if at >= 0 and s not in stopped:
+                        runs[s].diverged_step, runs[s].steps = at, at
+                        stopped.add(s)
+                val_acc = _stacked_accuracy(model, x_val_sub, y_val_sub, cfg.eval_batch_size)
+                losses_now, correct_now = (loss_sum / seen).tolist(), correct.tolist()
+                for s, run in enumerate(runs):
+                    if s in stopped:
+                        continue
+                    run.curve.append({
+                        "seed": run.seed, "step": step, "epoch": round(step / per_epoch, 4),
+                        "train_loss": losses_now[s], "train_acc": correct_now[s] / seen, "val_acc": val_acc[s],
+                    })  # fmt: skip
+                loss_sum.zero_(), correct.zero_()
+                seen = 0
+                if progress is not None:
+                    progress.update((step - reported) * S)
+                    reported = step
+                    progress.set_postfix(seeds=S, loss=f"{sum(losses_now) / S:.3f}", val=f"{sum(val_acc) / S:.3f}")
+        if len(stopped) == S:
+            break
+        full_val = _stacked_accuracy(model, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True)
+        for s, run in enumerate(runs):
+            if s not in stopped:
+                acc, loss = full_val[s]
+                run.epochs.append({"seed": run.seed, "epoch": epoch + 1, "step": step, "val_loss": loss, "val_acc": acc})
+
+    elapsed = time.perf_counter() - started
+    for s, run in enumerate(runs):
+        run.train_seconds = elapsed / S  # the group's wall time, shared equally
+        run.steps = run.steps if s in stopped else step
+        run.samples = run.steps * cfg.batch_size
+        run.state_dict = model.seed_state_dict(s)
+    return runs
+
+
+@torch.no_grad()
+def _stacked_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, with_loss: bool = False):
+    """Per-seed accuracy (and mean loss) of a stacked model on one shared split, in eval mode."""
+    was_training = model.training
+    model.eval()
+    S = model.seeds
+    correct = torch.zeros(S, dtype=torch.long, device=x.device)
+    loss_sum = torch.zeros(S, dtype=torch.float64, device=x.device)
+    for start in range(0, len(y), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        logits = model(xb.unsqueeze(0).expand(S, *xb.shape))  # [S, B, K]
+        correct += (logits.argmax(2) == yb).sum(1)
+        if with_loss:
+            target = yb.expand(S, -1)
+            loss_sum += F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(S, -1).sum(1).double()
+    model.train(was_training)
+    acc = (correct.double() / len(y)).tolist()
+    if not with_loss:
+        return acc
+    return list(zip(acc, (loss_sum / len(y)).tolist()))
