@@ -90,6 +90,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from annstudy.bench import run_bench
+    from annstudy.data.registry import prepared_dir
+
+    settings = load_settings(args.params)
+    data_dir = prepared_dir("fashion_mnist")
+    if not Path(data_dir, "meta.json").is_file():
+        cmd_prepare(argparse.Namespace(params=args.params, dataset="fashion_mnist"))
+    run_bench(args.arch, args.seeds, args.steps, args.device, settings.data.mirror, data_dir, args.cache)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annstudy", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -108,6 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     add("prepare", cmd_prepare, "prepare a dataset (stage prepare@<dataset>)").add_argument("dataset")
     add("train", cmd_train, "train one architecture, all seeds (stage train@<arch>)").add_argument("arch")
     add("evaluate", cmd_evaluate, "evaluate one architecture (stage evaluate@<arch>)").add_argument("arch")
+    p = add("bench", cmd_bench, "benchmark: reference loop vs one seed at a time vs vectorized seeds")
+    p.add_argument("--arch", default="mlp_1")
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--steps", type=int, default=200, help="training steps (batches of 50) per seed")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser

@@ -147,7 +147,7 @@ SCHEMA: dict[str, Any] = {
     "device": Field(one_of(["auto", "cpu", "cuda"], "device")),
     "deterministic": Field(boolean),
     "num_threads": Field(non_negative_int),
-    "workers": Field(non_negative_int),
+    "vectorize_seeds": Field(one_of(["auto", "always", "never"], "vectorize_seeds value")),
     "data": {
         "mirror": Field(string, nullable=True),
         "download_root": Field(string),
@@ -303,7 +303,7 @@ class Settings:
     device: str
     deterministic: bool
     num_threads: int
-    workers: int
+    vectorize_seeds: str
     data: DataSettings
     architectures: ArchitecturesSettings
 
@@ -343,7 +343,7 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         device=raw["device"],
         deterministic=raw["deterministic"],
         num_threads=raw["num_threads"],
-        workers=raw["workers"],
+        vectorize_seeds=raw["vectorize_seeds"],
         data=DataSettings(**raw["data"]),
         architectures=ArchitecturesSettings(
             dataset=arch["dataset"],

@@ -26,6 +26,8 @@ from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.device import seed_everything
 from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.optim import make_optimizer
+from annstudy.models.stacked import build_stacked
+from annstudy.models.zoo import build_model
 from annstudy.params import TrainSettings
 
 ModelFactory = Callable[[], nn.Module]
@@ -136,20 +138,40 @@ def train_seed(
     return run
 
 
+def use_vectorized(setting: str, kind: str, device: torch.device) -> bool:
+    """Whether to train the seeds stacked (``always``/``never``/``auto``).
+
+    ``auto`` follows measurements (docs/benchmarks.md): stacking wins on CUDA and for MLPs on
+    CPU (batched matmuls, 5x over one seed at a time), but grouped convolutions on CPU are
+    slower than separate ones, so CNNs on CPU train one seed at a time.
+    """
+    if setting == "always":
+        return True
+    if setting == "never":
+        return False
+    return device.type == "cuda" or kind == "mlp"
+
+
 def train_seeds(
-    make_model: ModelFactory,
+    arch: str,
     data: PreparedDataset,
     cfg: TrainSettings,
+    vectorized: bool = False,
     desc: str = "train",
 ) -> list[SeedRun]:
-    """Train every seed of ``cfg`` one after another, with a progress bar over all steps."""
+    """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar."""
     n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
     total = steps_per_epoch(n_train, cfg.batch_size) * cfg.epochs * len(cfg.seeds)
-    runs = []
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
-        for i, seed in enumerate(cfg.seeds):
-            runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
-            bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
+        if vectorized:
+            runs = train_stacked(arch, data, cfg, progress=bar)
+        else:
+            make_model = lambda: build_model(arch, data.image_shape, len(data.classes))  # noqa: E731
+            runs = []
+            for i, seed in enumerate(cfg.seeds):
+                runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+                bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
+        bar.update(total - bar.n)
     return runs
 
 
@@ -165,8 +187,6 @@ def train_stacked(
     one host sync per log interval for all seeds together. A seed whose loss turns
     non-finite is marked diverged (its later rows are dropped); the others go on.
     """
-    from annstudy.models.stacked import build_stacked
-
     device = data.train.x.device
     seeds = list(cfg.seeds)
     S = len(seeds)
@@ -226,7 +246,7 @@ def train_stacked(
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
                 if progress is not None:
-                    progress.update((step - reported) * S)
+                    progress.update((step - reported) * S)  # seed-steps, like one at a time
                     reported = step
                     progress.set_postfix(seeds=S, loss=f"{sum(losses_now) / S:.3f}", val=f"{sum(val_acc) / S:.3f}")
         if len(stopped) == S:

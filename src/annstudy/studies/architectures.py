@@ -30,10 +30,9 @@ from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate, fixed_subset
-from annstudy.engine.parallel import plan_workers, run_parallel
-from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_seed, train_seeds
-from annstudy.models.zoo import build_model
-from annstudy.params import Settings, TrainSettings
+from annstudy.engine.trainer import SeedRun, train_seeds, use_vectorized
+from annstudy.models.zoo import ARCHITECTURES, build_model
+from annstudy.params import Settings
 
 STUDY = "architectures"
 CURVE_METRICS = ("train_loss", "train_acc", "val_acc")
@@ -64,35 +63,13 @@ def _runs_frame(runs: list[SeedRun], attr: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-_WORKER_DATA: dict[str, PreparedDataset] = {}
-
-
-def _train_seed_worker(
-    arch: str, data_dir: str, cfg: TrainSettings, seed: int, threads: int, deterministic: bool, progress
-) -> SeedRun:
-    """One seed in a worker process (CPU); the dataset is loaded once per process."""
-    configure(deterministic, threads)
-    if data_dir not in _WORKER_DATA:
-        _WORKER_DATA[data_dir] = load_prepared(data_dir, "cpu")
-    data = _WORKER_DATA[data_dir]
-    return train_seed(lambda: build_model(arch, data.image_shape, len(data.classes)), data, cfg, seed, progress)
-
-
 def train_architecture(arch: str, settings: Settings, root: str | Path = "data") -> Path:
     """Train ``arch`` for every seed of the profile; write its train directory atomically."""
     started = time.perf_counter()
     device, data = _setup(settings)
     cfg = settings.architectures.train_for(arch)
-    procs, threads = plan_workers(len(cfg.seeds), settings.workers, device)
-    desc = f"train {arch}"
-    if procs > 1:
-        n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
-        total = steps_per_epoch(n_train, cfg.batch_size) * cfg.epochs * len(cfg.seeds)
-        jobs = [(arch, prepared_dir(settings.architectures.dataset), cfg, seed, threads, settings.deterministic)
-                for seed in cfg.seeds]  # fmt: skip
-        runs = run_parallel(_train_seed_worker, jobs, procs, total, f"{desc} ({procs} processes)")
-    else:
-        runs = train_seeds(lambda: build_model(arch, data.image_shape, len(data.classes)), data, cfg, desc=desc)
+    vectorized = use_vectorized(settings.vectorize_seeds, ARCHITECTURES[arch].kind, device)
+    runs = train_seeds(arch, data, cfg, vectorized=vectorized, desc=f"train {arch}")
     params = sum(p.numel() for p in build_model(arch, data.image_shape, len(data.classes)).parameters())
     curves = _runs_frame(runs, "curve")
     if curves.empty:
@@ -112,8 +89,8 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 "params": params,
                 "train": asdict(cfg),
                 "device": describe(device),
-                "processes": procs,
-                "threads_per_process": threads if procs > 1 else torch.get_num_threads(),
+                "vectorized": vectorized,
+                "threads": torch.get_num_threads(),
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "torch": torch.__version__,
                 "python": platform.python_version(),

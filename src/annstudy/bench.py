@@ -1,0 +1,125 @@
+"""`annstudy bench`: the same configuration trained three ways, measured in one run.
+
+(a) reference: the exercises' plain loop — torchvision ``FashionMNIST`` with ``ToTensor``
+    (+ ``Normalize`` to [-1, 1]), ``DataLoader(batch_size=50, shuffle=True)``, one seed after
+    another, ``loss.item()`` every step;
+(b) annstudy, one seed at a time (:func:`annstudy.engine.trainer.train_seed`);
+(c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`).
+
+Throughput is samples per second per seed-model (seeds x steps x batch / wall time); the
+last line is ``speedup vectorized/reference: X.XX``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from annstudy.data.fashion_mnist import SHA256, read_verified, resolve_mirror
+from annstudy.data.prepared import Split, load_prepared
+from annstudy.engine.device import configure, describe, resolve_device
+from annstudy.engine.trainer import train_seed, train_stacked
+from annstudy.models.zoo import build_model
+from annstudy.params import TrainSettings
+
+
+@dataclass
+class Timing:
+    name: str
+    seconds: float
+    samples: int  # seed-model samples
+
+    @property
+    def rate(self) -> float:
+        return self.samples / self.seconds
+
+
+def torchvision_root(mirror: str | None, cache: Path) -> Path:
+    """A torchvision-layout root (``FashionMNIST/raw/*-ubyte``) made from the verified mirror."""
+    raw = cache / "FashionMNIST" / "raw"
+    if all((raw / name).is_file() for name in SHA256):
+        return cache
+    source = resolve_mirror(mirror)
+    if source is None:
+        from torchvision.datasets import FashionMNIST
+
+        FashionMNIST(root=str(cache), train=True, download=True)
+        return cache
+    raw.mkdir(parents=True, exist_ok=True)
+    for name, digest in SHA256.items():
+        (raw / name).write_bytes(read_verified(source, name, digest))
+    return cache
+
+
+def reference(root: Path, arch: str, seeds: list[int], steps: int, device: torch.device) -> Timing:
+    from torch.utils.data import DataLoader
+    from torchvision import transforms
+    from torchvision.datasets import FashionMNIST
+
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    dataset = FashionMNIST(root=str(root), train=True, transform=tf)
+    started = time.perf_counter()
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = build_model(arch, (1, 28, 28)).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        loader = DataLoader(dataset, batch_size=50, shuffle=True)
+        for step, (x, y) in enumerate(loader):
+            if step == steps:
+                break
+            x, y = x.to(device), y.to(device)
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss.item()
+    return Timing("(a) reference loop", time.perf_counter() - started, len(seeds) * steps * 50)
+
+
+def bench_config(seeds: list[int], steps: int) -> TrainSettings:
+    """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end."""
+    return TrainSettings(optimizer="adam", lr=1e-3, momentum=0.0, batch_size=50, eval_batch_size=2000,
+                         seeds=tuple(seeds), epochs=1, log_every=steps, val_subset=1000,
+                         train_limit=steps * 50, train_eval_subset=0)  # fmt: skip
+
+
+def run_bench(arch: str, seeds: int, steps: int, device_name: str, mirror: str | None,
+              data_dir: str, cache: str) -> list[Timing]:  # fmt: skip
+    configure(deterministic=False, num_threads=0)
+    device = resolve_device(device_name)
+    seed_list = list(range(seeds))
+    root = torchvision_root(mirror, Path(cache))
+    data = load_prepared(data_dir, device)
+    # The reference loop does not evaluate: keep (b) and (c)'s validation to a token 50 images.
+    data.val = Split(data.val.x[:50], data.val.y[:50])
+    cfg = bench_config(seed_list, steps)
+    print(f"bench {arch}: {seeds} seeds x {steps} steps of batch 50 on {describe(device)}, torch {torch.__version__}")
+
+    timings = [reference(root, arch, seed_list, steps, device)]
+    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    started = time.perf_counter()
+    for seed in seed_list:
+        train_seed(lambda: build_model(arch, data.image_shape), data, cfg, seed)
+    _sync(device)
+    timings.append(Timing("(b) annstudy, one seed", time.perf_counter() - started, seeds * steps * 50))
+    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    started = time.perf_counter()
+    train_stacked(arch, data, cfg)
+    _sync(device)
+    timings.append(Timing("(c) annstudy, vectorized", time.perf_counter() - started, seeds * steps * 50))
+    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    ref = timings[0].rate
+    print(f"speedup one-seed/reference: {timings[1].rate / ref:.2f}")
+    print(f"speedup vectorized/one-seed: {timings[2].rate / timings[1].rate:.2f}")
+    print(f"speedup vectorized/reference: {timings[2].rate / ref:.2f}")
+    return timings
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
