@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from annstudy.engine.evaluation import evaluate, fixed_subset
-from annstudy.engine.trainer import steps_per_epoch, train_seed, train_seeds, use_vectorized
+from annstudy.engine.trainer import steps_per_epoch, train_seed, train_seeds
 from annstudy.models.zoo import build_model
 from annstudy.params import TrainSettings
 from conftest import blobs_dataset
@@ -52,7 +52,7 @@ def test_same_seed_is_bit_identical_and_seeds_differ():
 def test_divergence_is_recorded_not_raised(vectorized):
     data = blobs_dataset()
     data.train.x[5] = float("nan")  # poisons the first batch that contains it
-    runs = train_seeds("mlp_1", data, cfg(epochs=2, log_every=100), vectorized=vectorized)
+    runs = train_seeds("mlp_1", data, cfg(epochs=2, log_every=100, vectorize=vectorized))
     assert [r.seed for r in runs] == [0, 1]
     assert all(r.diverged for r in runs)
     assert all(1 <= r.diverged_step <= steps_per_epoch(120, 16) for r in runs)
@@ -81,10 +81,3 @@ def test_fixed_subset():
     assert fixed_subset(10, 20).tolist() == list(range(10))
     idx = fixed_subset(6000, 1000)
     assert len(idx) == 1000 and idx[0] == 0 and idx[-1] == 5999 and len(set(idx.tolist())) == 1000
-
-
-def test_use_vectorized_policy():
-    cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert use_vectorized("auto", "mlp", cpu) and not use_vectorized("auto", "cnn", cpu)
-    assert use_vectorized("auto", "cnn", cuda)
-    assert use_vectorized("always", "cnn", cpu) and not use_vectorized("never", "mlp", cuda)

@@ -36,10 +36,10 @@ def assert_close(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
 
 
 @pytest.mark.parametrize("arch, size", [("mlp_1", 8), ("cnn_4", 24), ("lenet5", 12)])
-@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
-def test_stacked_training_equals_one_seed_at_a_time(arch, size, optimizer):
+@pytest.mark.parametrize("optimizer, channels_last", [("adam", False), ("sgd", False), ("adam", True)])
+def test_stacked_training_equals_one_seed_at_a_time(arch, size, optimizer, channels_last):
     data = blobs_dataset(size=size)
-    c = cfg(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0)
+    c = cfg(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0, channels_last=channels_last)
     stacked = train_stacked(arch, data, c)
     for run in stacked:
         alone = train_seed(lambda: build_model(arch, (1, size, size), 3), data, c, run.seed)

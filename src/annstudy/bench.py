@@ -80,15 +80,16 @@ def reference(root: Path, arch: str, seeds: list[int], steps: int, device: torch
     return Timing("(a) reference loop", time.perf_counter() - started, len(seeds) * steps * 50)
 
 
-def bench_config(seeds: list[int], steps: int) -> TrainSettings:
+def bench_config(seeds: list[int], steps: int, channels_last: bool) -> TrainSettings:
     """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end."""
     return TrainSettings(optimizer="adam", lr=1e-3, momentum=0.0, batch_size=50, eval_batch_size=2000,
                          seeds=tuple(seeds), epochs=1, log_every=steps, val_subset=1000,
-                         train_limit=steps * 50, train_eval_subset=0)  # fmt: skip
+                         train_limit=steps * 50, train_eval_subset=0,
+                         channels_last=channels_last)  # fmt: skip
 
 
 def run_bench(arch: str, seeds: int, steps: int, device_name: str, mirror: str | None,
-              data_dir: str, cache: str) -> list[Timing]:  # fmt: skip
+              data_dir: str, cache: str, channels_last: bool = True) -> list[Timing]:  # fmt: skip
     configure(deterministic=False, num_threads=0)
     device = resolve_device(device_name)
     seed_list = list(range(seeds))
@@ -96,7 +97,7 @@ def run_bench(arch: str, seeds: int, steps: int, device_name: str, mirror: str |
     data = load_prepared(data_dir, device)
     # The reference loop does not evaluate: keep (b) and (c)'s validation to a token 50 images.
     data.val = Split(data.val.x[:50], data.val.y[:50])
-    cfg = bench_config(seed_list, steps)
+    cfg = bench_config(seed_list, steps, channels_last)
     print(f"bench {arch}: {seeds} seeds x {steps} steps of batch 50 on {describe(device)}, torch {torch.__version__}")
 
     timings = [reference(root, arch, seed_list, steps, device)]

@@ -98,7 +98,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data_dir = prepared_dir("fashion_mnist")
     if not Path(data_dir, "meta.json").is_file():
         cmd_prepare(argparse.Namespace(params=args.params, dataset="fashion_mnist"))
-    run_bench(args.arch, args.seeds, args.steps, args.device, settings.data.mirror, data_dir, args.cache)
+    run_bench(args.arch, args.seeds, args.steps, args.device, settings.data.mirror, data_dir, args.cache,
+              channels_last=settings.architectures.train.channels_last)
     return 0
 
 

@@ -147,7 +147,8 @@ SCHEMA: dict[str, Any] = {
     "device": Field(one_of(["auto", "cpu", "cuda"], "device")),
     "deterministic": Field(boolean),
     "num_threads": Field(non_negative_int),
-    "vectorize_seeds": Field(one_of(["auto", "always", "never"], "vectorize_seeds value")),
+    "vectorize_seeds": Field(boolean),
+    "channels_last": Field(boolean),
     "data": {
         "mirror": Field(string, nullable=True),
         "download_root": Field(string),
@@ -279,6 +280,8 @@ class TrainSettings:
     val_subset: int
     train_limit: int
     train_eval_subset: int
+    vectorize: bool = False  # all seeds as one stacked network (models/stacked.py)
+    channels_last: bool = False  # NHWC memory layout for convolutions
 
 
 @dataclass(frozen=True)
@@ -303,7 +306,6 @@ class Settings:
     device: str
     deterministic: bool
     num_threads: int
-    vectorize_seeds: str
     data: DataSettings
     architectures: ArchitecturesSettings
 
@@ -335,6 +337,8 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         val_subset=pk["val_subset"],
         train_limit=pk["train_limit"],
         train_eval_subset=pk["train_eval_subset"],
+        vectorize=raw["vectorize_seeds"],
+        channels_last=raw["channels_last"],
     )
     # An explicit study-level epochs applies to every architecture.
     by_arch = {} if arch["epochs"] is not None else profile.get("epochs_by_arch", {})
@@ -343,7 +347,6 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         device=raw["device"],
         deterministic=raw["deterministic"],
         num_threads=raw["num_threads"],
-        vectorize_seeds=raw["vectorize_seeds"],
         data=DataSettings(**raw["data"]),
         architectures=ArchitecturesSettings(
             dataset=arch["dataset"],

@@ -67,6 +67,8 @@ def train_seed(
     device = data.train.x.device
     seed_everything(seed)
     model = make_model().to(device)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
     model.train()
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shuffler = torch.Generator().manual_seed(seed)
@@ -138,32 +140,17 @@ def train_seed(
     return run
 
 
-def use_vectorized(setting: str, kind: str, device: torch.device) -> bool:
-    """Whether to train the seeds stacked (``always``/``never``/``auto``).
-
-    ``auto`` follows measurements (docs/benchmarks.md): stacking wins on CUDA and for MLPs on
-    CPU (batched matmuls, 5x over one seed at a time), but grouped convolutions on CPU are
-    slower than separate ones, so CNNs on CPU train one seed at a time.
-    """
-    if setting == "always":
-        return True
-    if setting == "never":
-        return False
-    return device.type == "cuda" or kind == "mlp"
-
-
 def train_seeds(
     arch: str,
     data: PreparedDataset,
     cfg: TrainSettings,
-    vectorized: bool = False,
     desc: str = "train",
 ) -> list[SeedRun]:
     """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar."""
     n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
     total = steps_per_epoch(n_train, cfg.batch_size) * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
-        if vectorized:
+        if cfg.vectorize:
             runs = train_stacked(arch, data, cfg, progress=bar)
         else:
             make_model = lambda: build_model(arch, data.image_shape, len(data.classes))  # noqa: E731
@@ -191,6 +178,8 @@ def train_stacked(
     seeds = list(cfg.seeds)
     S = len(seeds)
     model = build_stacked(arch, data.image_shape, len(data.classes), seeds).to(device)
+    if cfg.channels_last:
+        model.use_channels_last()
     torch.manual_seed(seeds[0])  # dropout masks: one stream for the whole stack
     model.train()
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)

@@ -30,8 +30,8 @@ from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate, fixed_subset
-from annstudy.engine.trainer import SeedRun, train_seeds, use_vectorized
-from annstudy.models.zoo import ARCHITECTURES, build_model
+from annstudy.engine.trainer import SeedRun, train_seeds
+from annstudy.models.zoo import build_model
 from annstudy.params import Settings
 
 STUDY = "architectures"
@@ -68,8 +68,7 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
     started = time.perf_counter()
     device, data = _setup(settings)
     cfg = settings.architectures.train_for(arch)
-    vectorized = use_vectorized(settings.vectorize_seeds, ARCHITECTURES[arch].kind, device)
-    runs = train_seeds(arch, data, cfg, vectorized=vectorized, desc=f"train {arch}")
+    runs = train_seeds(arch, data, cfg, desc=f"train {arch}")
     params = sum(p.numel() for p in build_model(arch, data.image_shape, len(data.classes)).parameters())
     curves = _runs_frame(runs, "curve")
     if curves.empty:
@@ -89,7 +88,7 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 "params": params,
                 "train": asdict(cfg),
                 "device": describe(device),
-                "vectorized": vectorized,
+                "vectorized": cfg.vectorize,
                 "threads": torch.get_num_threads(),
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "torch": torch.__version__,
