@@ -77,6 +77,9 @@ def header(doc: Document, settings: Settings, meta: dict, results: list[ArchResu
                                else f"a fixed, evenly spaced subset of {t.val_subset:,} validation images")
                             + "; after every epoch on the full validation set"],
                 ["device", ", ".join(devices)],
+                ["engine", ("seeds of an architecture trained together as one stacked network"
+                            if t.vectorize else "seeds trained one after another")
+                           + (", channels-last convolutions" if t.channels_last else "")],
                 ["deterministic", str(settings.deterministic)],
                 ["training wall time", f"{total:,.0f} s in all ("
                  + ", ".join(f"{r.arch} {r.train_seconds:,.0f} s" for r in results) + ")"],
