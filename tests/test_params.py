@@ -40,28 +40,34 @@ def test_quick_profile_epochs_by_arch_and_explicit_override(params):
     assert {s.architectures.train_for(a).epochs for a in s.architectures.archs} == {3}
 
 
+def study(key, value):
+    """An edit setting studies.architectures.<key> = value."""
+    return lambda p: p["studies"]["architectures"].__setitem__(key, value)
+
+
 @pytest.mark.parametrize(
     "edit, expected",
     [
-        (lambda p: p["studies"]["architectures"].__setitem__("lr", 0), "studies.architectures.lr: must be > 0"),
-        (lambda p: p["studies"]["architectures"].__setitem__("lr", -1e-3), "studies.architectures.lr: must be > 0"),
-        (lambda p: p["studies"]["architectures"].__setitem__("batch_size", 0), "studies.architectures.batch_size:"),
-        (lambda p: p["studies"]["architectures"].__setitem__("epochs", -2), "studies.architectures.epochs:"),
-        (lambda p: p["studies"]["architectures"].__setitem__("archs", ["mlp_1", "lenet"]),
+        (study("lr", 0), "studies.architectures.lr: must be > 0"),
+        (study("lr", -1e-3), "studies.architectures.lr: must be > 0"),
+        (study("batch_size", 0), "studies.architectures.batch_size:"),
+        (study("epochs", -2), "studies.architectures.epochs:"),
+        (study("archs", ["mlp_1", "lenet"]),
          "studies.architectures.archs: item 1: unknown architecture 'lenet' (did you mean 'lenet5'?)"),
-        (lambda p: p["studies"]["architectures"].__setitem__("archs", []), "studies.architectures.archs: must not be empty"),
-        (lambda p: p["studies"]["architectures"].__setitem__("dataset", "mnist"), "studies.architectures.dataset: unknown dataset"),
-        (lambda p: p["studies"]["architectures"].__setitem__("optimizer", "adamm"), "(did you mean 'adam'?)"),
-        (lambda p: p["studies"]["architectures"].__setitem__("seeds", []), "studies.architectures.seeds: must not be empty"),
-        (lambda p: p["studies"]["architectures"].__setitem__("seeds", [0, 1.5]), "studies.architectures.seeds: item 1"),
-        (lambda p: p["studies"]["architectures"].__setitem__("seeds", ["a"]), "seeds must be integers"),
+        (study("archs", []), "studies.architectures.archs: must not be empty"),
+        (study("dataset", "mnist"), "studies.architectures.dataset: unknown dataset"),
+        (study("optimizer", "adamm"), "(did you mean 'adam'?)"),
+        (study("seeds", []), "studies.architectures.seeds: must not be empty"),
+        (study("seeds", [0, 1.5]), "studies.architectures.seeds: item 1"),
+        (study("seeds", ["a"]), "seeds must be integers"),
         (lambda p: p["profiles"]["quick"].__setitem__("seeds", []), "profiles.quick.seeds: must not be empty"),
-        (lambda p: p["studies"]["architectures"].__setitem__("lrr", 0.1), "studies.architectures.lrr: unknown key (did you mean 'lr'?)"),
+        (study("lrr", 0.1), "studies.architectures.lrr: unknown key (did you mean 'lr'?)"),
         (lambda p: p.__setitem__("profile", "quik"), "profile: unknown profile 'quik' (did you mean 'quick'?)"),
         (lambda p: p.__setitem__("device", "gpu"), "device: unknown device 'gpu'"),
         (lambda p: p["data"].__setitem__("val_fraction", 1.5), "data.val_fraction: must be a number in (0, 1)"),
-        (lambda p: p["profiles"]["quick"].__setitem__("epochs_by_arch", {"lenet5": 0}), "profiles.quick.epochs_by_arch:"),
-        (lambda p: p["studies"]["architectures"].__setitem__("lr", True), "studies.architectures.lr: must be > 0"),
+        (lambda p: p["profiles"]["quick"].__setitem__("epochs_by_arch", {"lenet5": 0}),
+         "profiles.quick.epochs_by_arch:"),
+        (study("lr", True), "studies.architectures.lr: must be > 0"),
         (lambda p: p["studies"].pop("architectures"), "studies.architectures: missing"),
     ],
 )

@@ -2,9 +2,9 @@
 
 Same initial weights (each copy built after ``torch.manual_seed(seed)``), same batch order
 (each seed's own generator): per-seed logged losses and final weights must agree to 1e-5
-relative (``||a - b|| <= 1e-5 ||b||`` per tensor) in float32. Dropout draws masks from one stream for the stack, so models with
-dropout are checked with p = 0 (exactness of everything else, BatchNorm included) and
-statistically with dropout on (learning above chance, per-seed masks differ).
+relative (``||a - b|| <= 1e-5 ||b||`` per tensor) in float32. Dropout draws its masks from one
+stream for the whole stack, so models with dropout are checked with p = 0 (exactness of all
+else, BatchNorm included) and statistically with dropout on (they learn; masks differ per seed).
 """
 
 from __future__ import annotations
