@@ -205,7 +205,7 @@ def train_stacked(
             idx = perms[:, b * cfg.batch_size : (b + 1) * cfg.batch_size]  # [S, B]
             xb, yb = x_train[idx], y_train[idx]  # [S, B, C, H, W], [S, B]
             logits = model(xb)  # [S, B, K]
-            losses = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none").view(S, -1).mean(1)
+            losses = per_seed_cross_entropy(logits, yb).mean(1)  # [S]
             optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
             optimizer.step()
@@ -244,7 +244,9 @@ def train_stacked(
         for s, run in enumerate(runs):
             if s not in stopped:
                 acc, loss = full_val[s]
-                run.epochs.append({"seed": run.seed, "epoch": epoch + 1, "step": step, "val_loss": loss, "val_acc": acc})
+                run.epochs.append(
+                    {"seed": run.seed, "epoch": epoch + 1, "step": step, "val_loss": loss, "val_acc": acc}
+                )
 
     elapsed = time.perf_counter() - started
     for s, run in enumerate(runs):
@@ -253,6 +255,11 @@ def train_stacked(
         run.samples = run.steps * cfg.batch_size
         run.state_dict = model.seed_state_dict(s)
     return runs
+
+
+def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every sample of every seed: logits [S, B, K], targets [S, B] -> [S, B]."""
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
 
 
 @torch.no_grad()
@@ -268,8 +275,7 @@ def _stacked_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_
         logits = model(xb.unsqueeze(0).expand(S, *xb.shape))  # [S, B, K]
         correct += (logits.argmax(2) == yb).sum(1)
         if with_loss:
-            target = yb.expand(S, -1)
-            loss_sum += F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none").view(S, -1).sum(1).double()
+            loss_sum += per_seed_cross_entropy(logits, yb.expand(S, -1)).sum(1).double()
     model.train(was_training)
     acc = (correct.double() / len(y)).tolist()
     if not with_loss:

@@ -125,6 +125,7 @@ def build_report(settings: Settings, out: Path) -> Path:
     for stale in fig_dir.glob("*.png"):
         stale.unlink()
 
+    print(f"report: {len(results)} architectures -> figures, tables, metrics", flush=True)
     doc = Document(f"annstudy report — {study.dataset}, profile {settings.profile}")
     header(doc, settings, meta, results)
     section(doc, settings, data, results, out)
