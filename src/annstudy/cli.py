@@ -103,6 +103,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    from annstudy.report.browser import check_report
+
+    result = check_report(Path(args.html), Path(args.out))
+    print(f"{args.out}: {result.images} images, broken {result.broken_images or 'none'}, "
+          f"page {result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}")
+    return 0 if result.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annstudy", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -127,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=200, help="training steps (batches of 50) per seed")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")
+    p = add("screenshot", cmd_screenshot, "render the HTML report in headless Chromium, check it, save a PNG")
+    p.add_argument("--html", default="reports/report.html")
+    p.add_argument("--out", default="docs/report_screenshot.png")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser

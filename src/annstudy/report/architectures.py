@@ -9,11 +9,12 @@ import pandas as pd
 
 from annstudy.artifacts import load_torch, read_json, read_tsv
 from annstudy.data.prepared import PreparedDataset
+from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import ArchitecturesSettings, Settings
 from annstudy.report import figures
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.stats import Summary, summarize
+from annstudy.report.stats import Comparison, Summary, pairwise, summarize
 from annstudy.studies.architectures import eval_dir, train_dir
 
 # studies.md, "Published ranges to compare against" (fashion_mnist).
@@ -42,6 +43,17 @@ class ArchResult:
     @property
     def train_seconds(self) -> float:
         return float(sum(s["train_seconds"] for s in self.run["seeds"]))
+
+    @property
+    def wall_seconds(self) -> float:
+        """Wall time of the train stage's training (all seeds)."""
+        return float(self.run.get("wall_seconds", self.train_seconds))
+
+    @property
+    def throughput(self) -> float:
+        """Training images per second, all seeds together."""
+        samples = sum(s["steps"] for s in self.run["seeds"]) * self.run["train"]["batch_size"]
+        return samples / self.train_seconds if self.train_seconds else float("nan")
 
     @property
     def per_seed(self) -> pd.DataFrame:
@@ -82,6 +94,12 @@ def verdict(train_acc: float, val_acc: float, study: ArchitecturesSettings) -> s
     return "generalizing"
 
 
+def _epochs_phrase(epochs: list[int]) -> str:
+    if len(epochs) == 1:
+        return f"{epochs[0]} epoch{'s' if epochs[0] != 1 else ''}"
+    return f"{', '.join(map(str, epochs[:-1]))} or {epochs[-1]} epochs (per architecture, see the table)"
+
+
 def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
     rows = []
     for r in results:
@@ -106,6 +124,69 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
     )  # fmt: skip
 
 
+def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
+    """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
+    groups = {r.arch: list(r.healthy["test_acc"]) for r in results}
+    comparisons = pairwise(groups, alpha)
+    lookup = {(c.a, c.b): c for c in comparisons}
+    rows = []
+    for a in groups:
+        row = [a]
+        for b in groups:
+            if a == b:
+                row.append("—")
+                continue
+            c = lookup.get((a, b))
+            diff, q = (c.diff, c.p_adjusted) if c else (-lookup[(b, a)].diff, lookup[(b, a)].p_adjusted)
+            mark = ("▲" if diff > 0 else "▼") if q < alpha else "≈"
+            row.append(f"{mark} {diff * 100:+.1f} (p={q:.2g})")
+        rows.append(row)
+    caption = (f"Row vs column: difference of mean test accuracy in percentage points; ▲ row better / ▼ row "
+               f"worse where the Holm-adjusted Welch p < {alpha:g} (family: all {len(comparisons)} pairs), "
+               "≈ where not shown to differ.")  # fmt: skip
+    return Table(["row vs column", *groups], rows, caption=caption), comparisons
+
+
+def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str:
+    """One sentence on the best architecture that says only what the tests support."""
+    ranked = sorted(results, key=lambda r: r.test.mean, reverse=True)
+    if len(ranked) < 2:
+        return f"Only {ranked[0].arch} was trained." if ranked else "No architecture was trained."
+    best, second = ranked[0], ranked[1]
+    beaten = [c for c in comparisons if c.significant and ((c.a == best.arch and c.diff > 0)
+                                                           or (c.b == best.arch and c.diff < 0))]  # fmt: skip
+    vs_second = next(c for c in comparisons if {c.a, c.b} == {best.arch, second.arch})
+    verdict = ("significantly better than" if vs_second.significant else "not significantly different from")
+    return (f"Highest mean test accuracy: **{best.arch}** ({best.test.fmt()}), {verdict} the runner-up "
+            f"{second.arch} ({second.test.fmt()}, Holm-adjusted p = {vs_second.p_adjusted:.2g}); it is "
+            f"significantly better than {len(beaten)} of the other {len(results) - 1} architectures. "
+            f"With {best.test.n} seeds per architecture the tests have little power: ≈ means "
+            "'not shown to differ', not 'equal'.")  # fmt: skip
+
+
+def architecture_tables(doc: Document, results: list[ArchResult], image_shape: tuple[int, int, int]) -> None:
+    """Per model: layer by layer output shape and parameters, totals, MACs, measured throughput."""
+    shape = "x".join(map(str, image_shape))
+    doc.add(Heading("Architectures"),
+            Paragraph(f"Layer by layer on {shape} inputs. MACs: multiply-accumulates per image in the forward "
+                      "pass (convolutions and dense layers). Throughput: training images per second over all "
+                      "seeds, measured in the train stage (includes logging)."))  # fmt: skip
+    overview = []
+    for r in results:
+        summary = summarize_model(build_model(r.arch, image_shape), image_shape, r.arch)
+        overview.append([r.arch, f"{summary.params:,}", f"{summary.macs:,}", f"{r.throughput:,.0f}",
+                         f"{r.wall_seconds:,.1f}"])  # fmt: skip
+        doc.add(Heading(r.arch, level=3),
+                Table(["#", "layer", "output shape", "parameters", "MACs"],
+                      [[str(row.index), row.layer, "x".join(map(str, row.output_shape)), f"{row.params:,}",
+                        f"{row.macs:,}"] for row in summary.layers]
+                      + [["", "**total**", "", f"**{summary.params:,}**", f"**{summary.macs:,}**"]]))  # fmt: skip
+    doc.blocks.insert(doc.blocks.index(next(b for b in doc.blocks if isinstance(b, Heading)
+                                            and b.text == "Architectures")) + 2,
+                      Table(["architecture", "parameters", "MACs / image", "train images/s", "train wall (s)"],
+                            overview))  # fmt: skip
+
+
 def section(doc: Document, settings: Settings, data: PreparedDataset, results: list[ArchResult], out: Path) -> None:
     """Append the S1 section; figures are written under ``out/figures``."""
     study = settings.architectures
@@ -115,7 +196,7 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
         Paragraph(
             f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
             f"(lr {study.train.lr:g}), batch {study.train.batch_size}, "
-            f"{', '.join(sorted({f'{study.train_for(r.arch).epochs} epoch(s)' for r in results}))}, "
+            f"{_epochs_phrase(sorted({study.train_for(r.arch).epochs for r in results}))}, "
             f"{len(study.train.seeds)} seeds each. Mean ± sample std over seeds; the 95 % confidence "
             "interval is Student's t with n − 1 degrees of freedom."
         ),
@@ -126,6 +207,8 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
             f"accuracy > {study.overfit_gap:g}; otherwise *generalizing*."
         ),
     )
+    matrix, comparisons = _better_matrix(results)
+    doc.add(Heading("Is A better than B?", level=3), Paragraph(_best_claim(results, comparisons)), matrix)
     for r in results:
         if r.diverged_seeds:
             where = ", ".join(f"seed {s} at step {step}" for s, step in r.diverged_seeds)

@@ -59,7 +59,17 @@ class Document:
 def _inline_md_to_html(text: str) -> str:
     text = html.escape(text, quote=False)
     text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", text)
+    text = re.sub(r"(?<![*\w])\*(?!\s)(.+?)(?<!\s)\*(?![*\w])", r"<em>\1</em>", text)
     return re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+
+
+_NUMERIC = re.compile(r"^[\s*+\-−—±.,\d%\[\]()e]+$")
+
+
+def _td(text: str) -> str:
+    """A table cell; numbers are right-aligned and kept on one line."""
+    cls = ' class="num"' if _NUMERIC.match(text) else ""
+    return f"<td{cls}>{_inline_md_to_html(text)}</td>"
 
 
 def _md_cell(text: str) -> str:
@@ -91,14 +101,14 @@ def to_markdown(doc: Document) -> str:
 
 
 CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2rem auto;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1400px;margin:2rem auto;
 padding:0 1rem;color:#222;line-height:1.5}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2.2rem}
 table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
-th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:right;white-space:nowrap}
-th{background:#f3f3f3}td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
+th{background:#f3f3f3;white-space:nowrap}td.num{text-align:right;white-space:nowrap}
 figure{margin:1.2rem 0;text-align:center}img{max-width:100%;height:auto}
-figcaption{font-size:.9rem;color:#555}code{background:#f4f4f4;padding:0 .2rem}
+figcaption,caption{font-size:.9rem;color:#555;text-align:left}code{background:#f4f4f4;padding:0 .2rem}
 nav ul{columns:2}
 """
 
@@ -120,7 +130,7 @@ def to_html(doc: Document, base: Path) -> str:
         elif isinstance(b, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
             rows = "".join(
-                "<tr>" + "".join(f"<td>{_inline_md_to_html(c)}</td>" for c in row) + "</tr>" for row in b.rows
+                "<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows
             )
             cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
             body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")

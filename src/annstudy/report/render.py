@@ -19,7 +19,7 @@ from annstudy.artifacts import atomic_path, write_json, write_tsv
 from annstudy.data.prepared import load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.params import Settings
-from annstudy.report.architectures import ArchResult, load_results, section
+from annstudy.report.architectures import ArchResult, architecture_tables, load_results, section
 from annstudy.report.document import Bullets, Document, Heading, Paragraph, Table, to_html, to_markdown
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scipy", "matplotlib", "seaborn", "dvc", "dvclive")
@@ -48,7 +48,6 @@ def _versions() -> str:
 
 def header(doc: Document, settings: Settings, meta: dict, results: list[ArchResult]) -> None:
     t = settings.architectures.train
-    total = sum(r.train_seconds for r in results)
     devices = sorted({r.run["device"] for r in results}) or ["n/a"]
     doc.add(
         Paragraph(
@@ -81,8 +80,10 @@ def header(doc: Document, settings: Settings, meta: dict, results: list[ArchResu
                             if t.vectorize else "seeds trained one after another")
                            + (", channels-last convolutions" if t.channels_last else "")],
                 ["deterministic", str(settings.deterministic)],
-                ["training wall time", f"{total:,.0f} s in all ("
-                 + ", ".join(f"{r.arch} {r.train_seconds:,.0f} s" for r in results) + ")"],
+                ["wall time per stage", f"train {sum(r.wall_seconds for r in results):,.0f} s ("
+                 + ", ".join(f"{r.arch} {r.wall_seconds:,.0f}" for r in results) + "); evaluate "
+                 + f"{sum(r.evaluation.get('eval_seconds', 0) for r in results):,.0f} s ("
+                 + ", ".join(f"{r.arch} {r.evaluation.get('eval_seconds', 0):,.0f}" for r in results) + ")"],
                 ["packages", _versions()],
             ],
         ),
@@ -129,6 +130,7 @@ def build_report(settings: Settings, out: Path) -> Path:
     doc = Document(f"annstudy report — {study.dataset}, profile {settings.profile}")
     header(doc, settings, meta, results)
     section(doc, settings, data, results, out)
+    architecture_tables(doc, results, data.image_shape)
 
     write_plot_data(results, out / "plots")
     write_json(out / "metrics.json", metrics_summary(results))

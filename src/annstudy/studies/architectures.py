@@ -115,6 +115,7 @@ def _finite_or_none(value: float) -> float | None:
 
 def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "data") -> Path:
     """Evaluate every seed's final weights on the val/test splits and the (subset of the) train split."""
+    started = time.perf_counter()
     device, data = _setup(settings)
     src = train_dir(arch, root)
     weights = load_torch(src / "weights.pt")
@@ -163,6 +164,7 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
                 "misclassified": [
                     {"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong
                 ],
+                "eval_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

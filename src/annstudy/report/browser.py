@@ -1,0 +1,75 @@
+"""Open the HTML report in headless Chromium: screenshot it and check it renders.
+
+Checks what a reader would notice first: every image loaded (decoded, non-zero size) and
+nothing wider than the window (no horizontal scrolling of the page; wide tables scroll
+inside their own box). Uses Playwright driving the system's Chromium (Debian: ``chromium``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BrowserCheck:
+    images: int
+    broken_images: list[str]
+    page_width: int
+    window_width: int
+    overflowing: list[str]  # elements reaching past the window's right edge (outside scroll boxes)
+
+    @property
+    def ok(self) -> bool:
+        return not self.broken_images and not self.overflowing and self.page_width <= self.window_width
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+OVERFLOW_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+      const s = getComputedStyle(p); if (s.overflowX === 'auto' || s.overflowX === 'scroll') return true; }
+    return false; };
+  return [...document.body.querySelectorAll('*')]
+    .filter(el => el.getBoundingClientRect().right > width + 1 && !scrolls(el))
+    .map(el => el.tagName.toLowerCase() + (el.id ? '#' + el.id : ''));
+}"""
+IMAGES_JS = """() => [...document.images]
+  .filter(img => !(img.complete && img.naturalWidth > 0))
+  .map(img => img.alt || img.src.slice(0, 40))"""
+
+
+def check_report(html: Path, screenshot: Path, width: int = 1280, height: int = 900) -> BrowserCheck:
+    """Render ``html``, save a full-page PNG to ``screenshot`` and return what was found."""
+    from playwright.sync_api import sync_playwright
+
+    executable = find_chromium()
+    if executable is None:
+        raise RuntimeError("no Chromium found (Debian: apt-get install chromium)")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(html.resolve().as_uri(), wait_until="load")
+        result = BrowserCheck(
+            images=page.evaluate("() => document.images.length"),
+            broken_images=page.evaluate(IMAGES_JS),
+            page_width=page.evaluate("() => document.documentElement.scrollWidth"),
+            window_width=page.evaluate("() => document.documentElement.clientWidth"),
+            overflowing=page.evaluate(OVERFLOW_JS),
+        )
+        screenshot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    return result

@@ -1,0 +1,35 @@
+"""Report statistics: t-intervals, Welch tests and the Holm correction against scipy."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from scipy import stats as sps
+
+from annstudy.report.stats import holm, pairwise, summarize, welch_p
+
+
+def test_summary_mean_std_and_t_interval():
+    s = summarize([0.8, 0.82, 0.84])
+    assert s.n == 3 and s.mean == pytest.approx(0.82) and s.std == pytest.approx(0.02)
+    half = sps.t.ppf(0.975, 2) * 0.02 / math.sqrt(3)
+    assert (s.ci_low, s.ci_high) == (pytest.approx(0.82 - half), pytest.approx(0.82 + half))
+    one = summarize([0.5])
+    assert (one.std, one.ci_low, one.ci_high) == (0.0, 0.5, 0.5) and one.fmt_ci() == "n/a (1 seed)"
+
+
+def test_holm_matches_the_textbook_example():
+    # p = (0.01, 0.04, 0.03, 0.005): sorted 0.005*4, 0.01*3, 0.03*2, 0.04*1 -> monotone max
+    assert holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+
+
+def test_welch_and_pairwise():
+    a, b, c = [0.90, 0.91, 0.92, 0.905], [0.80, 0.81, 0.79, 0.805], [0.899, 0.912, 0.918, 0.903]
+    assert welch_p(a, b) == pytest.approx(sps.ttest_ind(a, b, equal_var=False).pvalue)
+    assert welch_p([0.5], b) == 1.0
+    result = {(r.a, r.b): r for r in pairwise({"a": a, "b": b, "c": c})}
+    assert result[("a", "b")].significant and result[("a", "b")].diff == pytest.approx(0.1075)
+    assert not result[("a", "c")].significant
+    assert all(r.p_adjusted >= r.p for r in result.values())
