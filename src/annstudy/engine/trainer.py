@@ -56,6 +56,30 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
     return math.ceil(n_train / batch_size)
 
 
+@dataclass
+class TrainingData:
+    """What both training loops read: the (limited) training set and the fixed validation subset."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val_sub: torch.Tensor
+    y_val_sub: torch.Tensor
+    per_epoch: int
+
+    @property
+    def n_train(self) -> int:
+        return len(self.y_train)
+
+
+def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
+    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
+    val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
+    return TrainingData(
+        data.train.x[:n_train], data.train.y[:n_train], data.val.x[val_idx], data.val.y[val_idx],
+        steps_per_epoch(n_train, cfg.batch_size),
+    )  # fmt: skip
+
+
 def train_seed(
     make_model: ModelFactory,
     data: PreparedDataset,
@@ -73,11 +97,9 @@ def train_seed(
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shuffler = torch.Generator().manual_seed(seed)
 
-    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
-    x_train, y_train = data.train.x[:n_train], data.train.y[:n_train]
-    val_idx = fixed_subset(len(data.val), cfg.val_subset).to(device)
-    x_val_sub, y_val_sub = data.val.x[val_idx], data.val.y[val_idx]
-    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+    td = training_data(data, cfg)
+    x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
+    n_train, per_epoch = td.n_train, td.per_epoch
 
     run = SeedRun(seed=seed, state_dict={})
     loss_sum = torch.zeros((), device=device)
@@ -147,8 +169,7 @@ def train_seeds(
     desc: str = "train",
 ) -> list[SeedRun]:
     """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar."""
-    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
-    total = steps_per_epoch(n_train, cfg.batch_size) * cfg.epochs * len(cfg.seeds)
+    total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
         if cfg.vectorize:
             runs = train_stacked(arch, data, cfg, progress=bar)
@@ -185,11 +206,9 @@ def train_stacked(
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
 
-    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
-    x_train, y_train = data.train.x[:n_train], data.train.y[:n_train]
-    val_idx = fixed_subset(len(data.val), cfg.val_subset).to(device)
-    x_val_sub, y_val_sub = data.val.x[val_idx], data.val.y[val_idx]
-    per_epoch = steps_per_epoch(n_train, cfg.batch_size)
+    td = training_data(data, cfg)
+    x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
+    n_train, per_epoch = td.n_train, td.per_epoch
 
     runs = [SeedRun(seed=seed, state_dict={}) for seed in seeds]
     loss_sum = torch.zeros(S, device=device)

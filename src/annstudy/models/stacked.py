@@ -7,7 +7,7 @@ S small operations into one larger one:
 - ``BatchNorm2d`` -> one BatchNorm over ``S*C`` channels (so every seed keeps its own
                      running statistics and batch statistics),
 - ``Linear``      -> one batched matrix product on a ``[S, B, F]`` tensor,
-- element-wise layers (ReLU, Sigmoid, MaxPool, Dropout) act on either layout unchanged.
+- per-channel layers (ReLU, Sigmoid, MaxPool, Dropout) act on either layout unchanged.
 
 Each seed sees only its own channels/rows, so its forward pass, its loss and therefore its
 gradient are those of the copy trained alone: the summed loss ``sum_s loss_s`` has
@@ -24,7 +24,7 @@ from torch import nn
 
 from annstudy.models.zoo import Shape, build_model
 
-ELEMENTWISE = (nn.ReLU, nn.Sigmoid, nn.MaxPool2d, nn.Dropout)
+PER_CHANNEL = (nn.ReLU, nn.Sigmoid, nn.MaxPool2d, nn.Dropout)  # act on each channel/row alone
 
 
 class StackedConv2d(nn.Module):
@@ -109,7 +109,6 @@ class StackedNet(nn.Module):
         self.seeds = len(models)
         self.template = models[0]
         layers: list[nn.Module] = []
-        self.sources: list[int | None] = []  # index of the template layer each stacked layer came from
         self.grouped_input = isinstance(models[0][0], nn.Conv2d)
         for i, layer in enumerate(models[0]):
             peers = [m[i] for m in models]
@@ -121,11 +120,10 @@ class StackedNet(nn.Module):
                 layers.append(StackedBatchNorm2d(peers))
             elif isinstance(layer, nn.Flatten):
                 layers.append(ToSeedRows(self.seeds) if self.grouped_input else nn.Flatten(start_dim=2))
-            elif isinstance(layer, ELEMENTWISE):
+            elif isinstance(layer, PER_CHANNEL):
                 layers.append(layer)
             else:
                 raise TypeError(f"cannot stack layer {type(layer).__name__}")
-            self.sources.append(i)
         self.layers = nn.ModuleList(layers)
         self.channels_last = False
 
@@ -147,7 +145,7 @@ class StackedNet(nn.Module):
     def seed_state_dict(self, s: int) -> dict[str, torch.Tensor]:
         """Seed ``s``'s weights in the layout of the plain architecture (loadable by ``build_model``)."""
         state: dict[str, torch.Tensor] = {}
-        for layer, i in zip(self.layers, self.sources):
+        for i, layer in enumerate(self.layers):  # layer i stacks layer i of the plain model
             if hasattr(layer, "unstack"):
                 for name, value in layer.unstack(s).items():
                     state[f"{i}.{name}"] = value.detach().clone().contiguous()

@@ -167,24 +167,26 @@ def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str
 def architecture_tables(doc: Document, results: list[ArchResult], image_shape: tuple[int, int, int]) -> None:
     """Per model: layer by layer output shape and parameters, totals, MACs, measured throughput."""
     shape = "x".join(map(str, image_shape))
-    doc.add(Heading("Architectures"),
-            Paragraph(f"Layer by layer on {shape} inputs. MACs: multiply-accumulates per image in the forward "
-                      "pass (convolutions and dense layers). Throughput: training images per second over all "
-                      "seeds, measured in the train stage (includes logging)."))  # fmt: skip
-    overview = []
+    overview, per_model = [], []
     for r in results:
         summary = summarize_model(build_model(r.arch, image_shape), image_shape, r.arch)
         overview.append([r.arch, f"{summary.params:,}", f"{summary.macs:,}", f"{r.throughput:,.0f}",
                          f"{r.wall_seconds:,.1f}"])  # fmt: skip
-        doc.add(Heading(r.arch, level=3),
-                Table(["#", "layer", "output shape", "parameters", "MACs"],
-                      [[str(row.index), row.layer, "x".join(map(str, row.output_shape)), f"{row.params:,}",
-                        f"{row.macs:,}"] for row in summary.layers]
-                      + [["", "**total**", "", f"**{summary.params:,}**", f"**{summary.macs:,}**"]]))  # fmt: skip
-    doc.blocks.insert(doc.blocks.index(next(b for b in doc.blocks if isinstance(b, Heading)
-                                            and b.text == "Architectures")) + 2,
-                      Table(["architecture", "parameters", "MACs / image", "train images/s", "train wall (s)"],
-                            overview))  # fmt: skip
+        per_model += [
+            Heading(r.arch, level=3),
+            Table(["#", "layer", "output shape", "parameters", "MACs"],
+                  [[str(row.index), row.layer, "x".join(map(str, row.output_shape)), f"{row.params:,}",
+                    f"{row.macs:,}"] for row in summary.layers]
+                  + [["", "**total**", "", f"**{summary.params:,}**", f"**{summary.macs:,}**"]]),
+        ]  # fmt: skip
+    doc.add(
+        Heading("Architectures"),
+        Paragraph(f"Layer by layer on {shape} inputs. MACs: multiply-accumulates per image in the forward "
+                  "pass (convolutions and dense layers). Throughput: training images per second over all "
+                  "seeds, measured in the train stage (includes logging)."),
+        Table(["architecture", "parameters", "MACs / image", "train images/s", "train wall (s)"], overview),
+        *per_model,
+    )  # fmt: skip
 
 
 def section(doc: Document, settings: Settings, data: PreparedDataset, results: list[ArchResult], out: Path) -> None:
