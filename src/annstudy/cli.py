@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from annstudy.artifacts import write_json
 from annstudy.params import ParamsError, load_settings
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
@@ -50,11 +52,27 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     settings = load_settings(args.params)
     if args.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
+    started = time.perf_counter()
     d = settings.data
     tensors, meta = DATASETS[args.dataset](d.mirror, d.download_root, d.split_seed, d.val_fraction)
     out = prepared_dir(args.dataset)
     save_prepared(out, tensors, meta)
+    # Timing lives beside the data, not in it: an identical re-prepare must not rerun training.
+    write_json(Path("data/timings/prepare") / f"{args.dataset}.json",
+               {"seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
     print(f"prepared {args.dataset} from {meta['source']}: {meta['sizes']} -> {out}")
+    return 0
+
+
+def cmd_stage(args: argparse.Namespace) -> int:
+    """A step of a study (``stages/<study>.py <step> [item]``): see annstudy/studies/registry.py."""
+    from annstudy.studies.registry import study_steps
+
+    settings = load_settings(args.params)
+    steps = study_steps(args.study)
+    if args.step not in steps:
+        raise ValueError(f"study {args.study!r} has no step {args.step!r}; choose from {', '.join(steps)}")
+    print(f"wrote {steps[args.step](settings, args.item)}")
     return 0
 
 
@@ -130,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     add("prepare", cmd_prepare, "prepare a dataset (stage prepare@<dataset>)").add_argument("dataset")
     add("train", cmd_train, "train one architecture, all seeds (stage train@<arch>)").add_argument("arch")
     add("evaluate", cmd_evaluate, "evaluate one architecture (stage evaluate@<arch>)").add_argument("arch")
+    p = add("stage", cmd_stage, "run one step of a study (what stages/<study>.py calls)")
+    p.add_argument("study")
+    p.add_argument("step")
+    p.add_argument("item", nargs="?", default=None, help="the foreach item (architecture, variant, ...)")
     p = add("bench", cmd_bench, "benchmark: reference loop vs one seed at a time vs vectorized seeds")
     p.add_argument("--arch", default="mlp_1")
     p.add_argument("--seeds", type=int, default=10)

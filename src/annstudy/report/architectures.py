@@ -7,15 +7,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json, read_tsv
-from annstudy.data.prepared import PreparedDataset
+from annstudy.artifacts import load_torch, read_json, read_tsv, write_tsv
+from annstudy.data.prepared import PreparedDataset, load_meta, load_prepared
+from annstudy.data.registry import prepared_dir
 from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import ArchitecturesSettings, Settings
 from annstudy.report import figures
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.section import StudySection
 from annstudy.report.stats import Comparison, Summary, pairwise, summarize
-from annstudy.studies.architectures import eval_dir, train_dir
+from annstudy.studies.architectures import CURVE_METRICS, eval_dir, train_dir
 
 # studies.md, "Published ranges to compare against" (fashion_mnist).
 PUBLISHED = {
@@ -173,14 +175,14 @@ def architecture_tables(doc: Document, results: list[ArchResult], image_shape: t
         overview.append([r.arch, f"{summary.params:,}", f"{summary.macs:,}", f"{r.throughput:,.0f}",
                          f"{r.wall_seconds:,.1f}"])  # fmt: skip
         per_model += [
-            Heading(r.arch, level=3),
+            Heading(r.arch, level=4),
             Table(["#", "layer", "output shape", "parameters", "MACs"],
                   [[str(row.index), row.layer, "x".join(map(str, row.output_shape)), f"{row.params:,}",
                     f"{row.macs:,}"] for row in summary.layers]
                   + [["", "**total**", "", f"**{summary.params:,}**", f"**{summary.macs:,}**"]]),
         ]  # fmt: skip
     doc.add(
-        Heading("Architectures"),
+        Heading("Architecture tables", level=3),
         Paragraph(f"Layer by layer on {shape} inputs. MACs: multiply-accumulates per image in the forward "
                   "pass (convolutions and dense layers). Throughput: training images per second over all "
                   "seeds, measured in the train stage (includes logging)."),
@@ -195,6 +197,7 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
     fig_dir = out / "figures"
     doc.add(
         Heading("S1 Architectures"),
+        run_settings(settings, load_meta(prepared_dir(study.dataset)), results),
         Paragraph(
             f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
             f"(lr {study.train.lr:g}), batch {study.train.batch_size}, "
@@ -256,3 +259,70 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
             fig_dir / "misclassified_best.png", f"{best.arch} (seed {seed}): first misclassified test images",
         )  # fmt: skip
         doc.add(Figure(path.relative_to(out), "Misclassified test images, titled true → predicted class."))
+
+
+def run_settings(settings: Settings, meta: dict, results: list[ArchResult]) -> Table:
+    """The effective S1 settings, in words a reader can check against studies.md."""
+    study = settings.architectures
+    t = study.train
+    devices = sorted({r.run["device"] for r in results}) or ["n/a"]
+    return Table(
+        ["setting", "value"],
+        [
+            ["dataset", f"{meta['name']} (train {meta['sizes']['train']:,} / val {meta['sizes']['val']:,}"
+                        f" / test {meta['sizes']['test']:,}), source: {meta['source']}"],
+            ["validation split", f"{meta['split']['val_per_class']} images per class, split seed "
+                                 f"{meta['split']['seed']}"],
+            ["input scaling", meta["scaling"]["description"]],
+            ["optimizer", f"{t.optimizer}, lr {t.lr:g}" + (f", momentum {t.momentum:g}" if t.momentum else "")],
+            ["batch size", str(t.batch_size)],
+            ["epochs", ", ".join(f"{a} {study.train_for(a).epochs}" for a in study.archs)],
+            ["seeds", ", ".join(map(str, t.seeds))],
+            ["training images used", "all" if t.train_limit <= 0 else f"first {t.train_limit:,}"],
+            ["logging", f"every {t.log_every} steps: training loss and accuracy averaged over the batches "
+                        "since the previous log (train mode), validation accuracy in eval mode on "
+                        + ("the full validation set" if t.val_subset <= 0
+                           else f"a fixed, evenly spaced subset of {t.val_subset:,} validation images")
+                        + "; after every epoch on the full validation set"],
+            ["device", ", ".join(devices)],
+            ["engine", ("seeds of an architecture trained together as one stacked network"
+                        if t.vectorize else "seeds trained one after another")
+                       + (", channels-last convolutions" if t.channels_last else "")],
+        ],
+        caption="Effective S1 settings (profile values resolved).",
+    )  # fmt: skip
+
+
+def metrics(results: list[ArchResult]) -> dict:
+    """Headline numbers per architecture (compact, so `dvc exp show` stays readable)."""
+    return {
+        r.arch: {
+            "test_acc_mean": round(r.test.mean, 5),
+            "test_acc_std": round(r.test.std, 5),
+            "params": r.params,
+            "train_seconds": round(r.train_seconds, 1),
+        }
+        for r in results
+    }
+
+
+def write_plot_data(results: list[ArchResult], out: Path) -> None:
+    """Wide TSVs (step, one column per architecture) for the top-level `plots:` of dvc.yaml."""
+    for metric in CURVE_METRICS:
+        columns = {r.arch: r.curves.groupby("step")[metric].mean() for r in results if not r.curves.empty}
+        frame = pd.DataFrame(columns).rename_axis("step").reset_index()
+        write_tsv(out / f"{metric}.tsv", frame)
+
+
+def build(settings: Settings, out: Path) -> StudySection:
+    """The S1 section: settings, results table, tests, figures, architecture tables."""
+    study = settings.architectures
+    data = load_prepared(prepared_dir(study.dataset))
+    results = load_results(study.archs)
+    doc = Document("")
+    section(doc, settings, data, results, out)
+    architecture_tables(doc, results, data.image_shape)
+    write_plot_data(results, out / "plots")
+    seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
+    seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("eval_seconds", 0.0)) for r in results}
+    return StudySection("architectures", doc.blocks, metrics(results), seconds, [study.dataset])

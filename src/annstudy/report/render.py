@@ -1,28 +1,33 @@
 """The `report` stage: stage outputs -> reports/report.md, report.html, figures, metrics.json.
 
 Reads only what the pipeline produced (never retrains) and states everything a reader
-needs to trust the numbers: profile, effective settings, seeds, data checksums, code
-version, package versions, device and wall times.
+needs to trust the numbers: profile, seeds, data checksums, code version, package
+versions, device and wall time per stage. Each study contributes one
+:class:`~annstudy.report.section.StudySection` (annstudy/report/registry.py).
 """
 
 from __future__ import annotations
 
+import importlib
 import platform
 import subprocess
+import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
-
-from annstudy.artifacts import atomic_path, write_json, write_tsv
-from annstudy.data.prepared import load_meta, load_prepared
+from annstudy.artifacts import atomic_path, read_json, write_json
+from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
-from annstudy.params import Settings
-from annstudy.report.architectures import ArchResult, architecture_tables, load_results, section
+from annstudy.engine.device import describe, resolve_device
+from annstudy.params import Settings, read_params
 from annstudy.report.document import Bullets, Document, Heading, Paragraph, Table, to_html, to_markdown
+from annstudy.report.registry import SECTIONS
+from annstudy.report.section import StudySection
 
-PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scipy", "matplotlib", "seaborn", "dvc", "dvclive")
+PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn", "dvc",
+            "dvclive")  # fmt: skip
+TIMINGS = Path("data/timings")  # prepare@<dataset> wall times (outs of the prepare stages)
 
 
 def _git_commit() -> str:
@@ -46,94 +51,85 @@ def _versions() -> str:
     return ", ".join([f"python {platform.python_version()}", *found])
 
 
-def header(doc: Document, settings: Settings, meta: dict, results: list[ArchResult]) -> None:
-    t = settings.architectures.train
-    devices = sorted({r.run["device"] for r in results}) or ["n/a"]
-    doc.add(
+def _checksums(dataset: str) -> list[str]:
+    meta = load_meta(prepared_dir(dataset))
+    lines = []
+    for algorithm in ("sha256", "md5"):
+        for name, digest in meta.get(algorithm, {}).items():
+            lines.append(f"{dataset}: `{name}` {algorithm.upper()} `{digest}`")
+    return lines or [f"{dataset}: generated locally ({meta.get('source', 'see its section')})"]
+
+
+def prepare_seconds() -> dict[str, float]:
+    """Wall time of every prepare stage that ran (data/timings/prepare/<dataset>.json)."""
+    found = {}
+    for path in sorted((TIMINGS / "prepare").glob("*.json")):
+        found[f"prepare@{path.stem}"] = float(read_json(path)["seconds"])
+    return found
+
+
+def _fmt_seconds(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
+
+
+def header(settings: Settings, sections: list[StudySection], report_seconds: float) -> list:
+    """Profile, seeds, code, packages, device, checksums and the wall time of every stage."""
+    raw = read_params()
+    stages = {**prepare_seconds()}
+    for s in sections:
+        stages |= s.stage_seconds
+    stages["report"] = report_seconds
+    total = sum(stages.values())
+    datasets = sorted({d for s in sections for d in s.datasets})
+    profile_seeds = raw["profiles"][settings.profile].get("seeds", [])
+    return [
         Paragraph(
             f"Profile **{settings.profile}** · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
             f"code `{_git_commit()}`"
         ),
-        Heading("Run settings"),
+        Heading("Run"),
         Table(
             ["setting", "value"],
             [
-                ["profile", settings.profile],
-                ["dataset", f"{meta['name']} (train {meta['sizes']['train']:,} / val {meta['sizes']['val']:,}"
-                            f" / test {meta['sizes']['test']:,}), source: {meta['source']}"],
-                ["validation split", f"{meta['split']['val_per_class']} images per class, split seed "
-                                     f"{meta['split']['seed']}"],
-                ["input scaling", meta["scaling"]["description"]],
-                ["optimizer", f"{t.optimizer}, lr {t.lr:g}" + (f", momentum {t.momentum:g}" if t.momentum else "")],
-                ["batch size", str(t.batch_size)],
-                ["epochs", ", ".join(f"{a} {settings.architectures.train_for(a).epochs}"
-                                     for a in settings.architectures.archs)],
-                ["seeds", ", ".join(map(str, t.seeds))],
-                ["training images used", "all" if t.train_limit <= 0 else f"first {t.train_limit:,}"],
-                ["logging", f"every {t.log_every} steps: training loss and accuracy averaged over the batches "
-                            "since the previous log (train mode), validation accuracy in eval mode on "
-                            + ("the full validation set" if t.val_subset <= 0
-                               else f"a fixed, evenly spaced subset of {t.val_subset:,} validation images")
-                            + "; after every epoch on the full validation set"],
-                ["device", ", ".join(devices)],
-                ["engine", ("seeds of an architecture trained together as one stacked network"
-                            if t.vectorize else "seeds trained one after another")
-                           + (", channels-last convolutions" if t.channels_last else "")],
-                ["deterministic", str(settings.deterministic)],
-                ["wall time per stage", f"train {sum(r.wall_seconds for r in results):,.0f} s ("
-                 + ", ".join(f"{r.arch} {r.wall_seconds:,.0f}" for r in results) + "); evaluate "
-                 + f"{sum(r.evaluation.get('eval_seconds', 0) for r in results):,.0f} s ("
-                 + ", ".join(f"{r.arch} {r.evaluation.get('eval_seconds', 0):,.0f}" for r in results) + ")"],
+                ["profile", f"{settings.profile} (each section lists its effective settings)"],
+                ["studies", ", ".join(s.study for s in sections)],
+                ["seeds (profile default)", ", ".join(map(str, profile_seeds)) or "—"],
+                ["device (report stage)", describe(resolve_device(settings.device))],
+                ["deterministic", f"{settings.deterministic} (same params, same machine: identical numbers)"],
                 ["packages", _versions()],
+                ["total wall time", f"{total / 60:,.1f} min over {len(stages)} stages"],
             ],
         ),
-        Paragraph("Data checksums (SHA-256 of the decompressed raw files):"),
-        Bullets([f"`{name}`: `{digest}`" for name, digest in meta["sha256"].items()]),
-    )
+        Paragraph("Wall time per stage (the report stage's own time excludes writing the files):"),
+        Table(["stage", "wall time"], [[name, _fmt_seconds(sec)] for name, sec in stages.items()]),
+        Paragraph("Data checksums:"),
+        Bullets([line for d in datasets for line in _checksums(d)]),
+    ]
 
 
-def metrics_summary(results: list[ArchResult]) -> dict:
-    """``{study: {variant: {metric: value}}}``: compact, so `dvc exp show` stays readable."""
-    return {
-        "architectures": {
-            r.arch: {
-                "test_acc_mean": round(r.test.mean, 5),
-                "test_acc_std": round(r.test.std, 5),
-                "params": r.params,
-                "train_seconds": round(r.train_seconds, 1),
-            }
-            for r in results
-        }
-    }
-
-
-def write_plot_data(results: list[ArchResult], out: Path) -> None:
-    """Wide TSVs (step, one column per architecture) for the top-level `plots:` of dvc.yaml."""
-    for metric in ("train_loss", "train_acc", "val_acc"):
-        columns = {r.arch: r.curves.groupby("step")[metric].mean() for r in results if not r.curves.empty}
-        frame = pd.DataFrame(columns).rename_axis("step").reset_index()
-        write_tsv(out / f"{metric}.tsv", frame)
+def build_sections(settings: Settings, out: Path) -> list[StudySection]:
+    sections = []
+    for study, module in SECTIONS.items():
+        print(f"report: section {study}", flush=True)
+        sections.append(importlib.import_module(module).build(settings, out))
+    return sections
 
 
 def build_report(settings: Settings, out: Path) -> Path:
     """Write the whole reports/ directory; returns the HTML report's path."""
-    study = settings.architectures
-    data = load_prepared(prepared_dir(study.dataset))
-    meta = load_meta(prepared_dir(study.dataset))
-    results = load_results(study.archs)
+    started = time.perf_counter()
     fig_dir = out / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)
     for stale in fig_dir.glob("*.png"):
         stale.unlink()
+    sections = build_sections(settings, out)
 
-    print(f"report: {len(results)} architectures -> figures, tables, metrics", flush=True)
-    doc = Document(f"annstudy report — {study.dataset}, profile {settings.profile}")
-    header(doc, settings, meta, results)
-    section(doc, settings, data, results, out)
-    architecture_tables(doc, results, data.image_shape)
+    doc = Document(f"annstudy report — profile {settings.profile}")
+    doc.add(*header(settings, sections, time.perf_counter() - started))
+    for s in sections:
+        doc.add(*s.blocks)
 
-    write_plot_data(results, out / "plots")
-    write_json(out / "metrics.json", metrics_summary(results))
+    write_json(out / "metrics.json", {s.study: s.metrics for s in sections})
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(to_markdown(doc))
     html_path = out / "report.html"

@@ -168,3 +168,19 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
             },
         )
     return out
+
+
+def _train_step(settings: Settings, arch: str | None) -> Path:
+    if arch not in settings.architectures.archs:
+        raise ValueError(f"architecture {arch!r} is not in studies.architectures.archs")
+    return train_architecture(arch, settings)
+
+
+def _evaluate_step(settings: Settings, arch: str | None) -> Path:
+    if arch not in settings.architectures.archs:
+        raise ValueError(f"architecture {arch!r} is not in studies.architectures.archs")
+    return evaluate_architecture(arch, settings)
+
+
+# `annstudy stage architectures <step> <arch>` (studies/registry.py)
+STEPS = {"train": _train_step, "evaluate": _evaluate_step}

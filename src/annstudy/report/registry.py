@@ -1,0 +1,10 @@
+"""The report's sections in reading order: study name -> module with ``build(settings, out)``.
+
+Add a study's section here (one line); see annstudy/report/section.py for the contract.
+"""
+
+from __future__ import annotations
+
+SECTIONS: dict[str, str] = {
+    "architectures": "annstudy.report.architectures",
+}

@@ -1,0 +1,45 @@
+"""What every study contributes to the one report: a :class:`StudySection`.
+
+Each study has a module ``annstudy.report.<study>`` with ``build(settings, out) ->
+StudySection`` (listed in :data:`annstudy.report.registry.SECTIONS`). The renderer puts
+the sections in order under one header, merges their metrics into reports/metrics.json
+and their stage wall times into the header, so adding a study never edits the renderer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, is_dataclass
+from typing import Any
+
+from annstudy.report.document import Table
+
+
+@dataclass
+class StudySection:
+    study: str  # key in params.yaml `studies` and in metrics.json
+    blocks: list  # document blocks, starting with the section's level-2 Heading
+    metrics: dict[str, Any]  # metrics.json[study]: compact, headline numbers only (no NaN: use None)
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # "train@mlp_1" -> wall seconds
+    datasets: list[str] = field(default_factory=list)  # prepared datasets used (their checksums go in the header)
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (tuple, list)):
+        return ", ".join(_format(v) for v in value) if value else "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_format(v)}" for k, v in value.items()) if value else "—"
+    return "—" if value is None else str(value)
+
+
+def settings_table(study_settings: Any, caption: str = "") -> Table:
+    """Every effective setting of a study (profile values resolved), flattened one level."""
+    rows = []
+    for f in fields(study_settings):
+        value = getattr(study_settings, f.name)
+        if is_dataclass(value):
+            rows += [[f"{f.name}.{g.name}", _format(getattr(value, g.name))] for g in fields(value)]
+        else:
+            rows.append([f.name, _format(value)])
+    return Table(["setting", "value"], rows, caption=caption or "Effective settings (profile values resolved).")
