@@ -126,6 +126,24 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
     )  # fmt: skip
 
 
+def _split_table(results: list[ArchResult]) -> Table:
+    """Every compared accuracy with its spread: train, val, test and the train − val gap per seed."""
+    rows = []
+    for r in results:
+        h = r.healthy
+        cells = [r.arch]
+        for values in (h["train_acc"], h["val_acc"], h["test_acc"], h["train_acc"] - h["val_acc"]):
+            s = summarize(values)
+            cells.append(f"{s.fmt()} {s.fmt_ci()}")
+        rows.append(cells)
+    return Table(
+        ["architecture", "train acc", "val acc", "test acc", "train − val gap"],
+        rows,
+        caption="Final eval-mode accuracies per split: mean ± sample std [95 % Student-t CI] over the seeds "
+        "that did not diverge; the gap is computed per seed, then summarized.",
+    )
+
+
 def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
     """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
     groups = {r.arch: list(r.healthy["test_acc"]) for r in results}
@@ -206,6 +224,7 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
             "interval is Student's t with n − 1 degrees of freedom."
         ),
         _table(results, study),
+        _split_table(results),
         Paragraph(
             f"**Verdict rule** (from the final eval-mode accuracies, means over seeds): *underfitting* when "
             f"train accuracy < {study.underfit_train_acc:g}; otherwise *overfitting* when train − val "
