@@ -1,0 +1,44 @@
+"""Profiles: `profiles.<p>.<study>` fills the study keys left at null; mistakes name their key."""
+
+from __future__ import annotations
+
+from annstudy.params import STUDIES, resolve_study, settings_from_raw, validate
+
+
+def test_every_profile_supplies_every_null_study_key(params):
+    for name in params["profiles"]:
+        params["profile"] = name
+        assert validate(params) == []
+        for study in STUDIES:
+            resolved = resolve_study(params, study)
+            spec = STUDIES[study].SCHEMA
+            missing = [k for k, f in spec.items() if f.profile and not f.nullable and resolved[k] is None]
+            assert missing == [], (name, study, missing)
+
+
+def test_shared_seeds_and_study_override(params):
+    params["profiles"]["quick"]["seeds"] = [4, 5]
+    assert settings_from_raw(params).architectures.train.seeds == (4, 5)
+    params["profiles"]["quick"]["architectures"]["seeds"] = [7]
+    assert settings_from_raw(params).architectures.train.seeds == (7,)
+    params["studies"]["architectures"]["seeds"] = [1, 2, 3]  # an explicit study value wins
+    assert settings_from_raw(params).architectures.train.seeds == (1, 2, 3)
+
+
+def test_profile_mistakes_are_one_line_each(params):
+    params["profiles"]["quick"]["architectures"]["epoch"] = 3
+    params["profiles"]["full"]["architectures"].pop("log_every")
+    params["profiles"]["smoke"]["architecturez"] = {}
+    problems = validate(params)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("profiles.quick.architectures.epoch: unknown key (did you mean 'epochs'?)")
+    assert problems[1].startswith("profiles.full.architectures.log_every: missing (studies.architectures.log_every")
+    assert problems[2].startswith("profiles.smoke.architecturez: unknown key (did you mean 'architectures'?)")
+
+
+def test_explicit_study_value_makes_the_profile_value_optional(params):
+    params["profiles"]["full"]["architectures"].pop("log_every")
+    params["studies"]["architectures"]["log_every"] = 25
+    assert validate(params) == []
+    params["profile"] = "full"
+    assert settings_from_raw(params).architectures.train.log_every == 25
