@@ -1,4 +1,4 @@
-"""DVC stages `from_scratch_mlp` / `from_scratch_conv2d`: a thin entry point; the work is `annstudy stage from_scratch <step>`."""
+"""DVC stages `from_scratch_{mlp,conv2d}`: a thin entry point; the work is `annstudy stage from_scratch <step>`."""
 
 import sys
 

@@ -98,8 +98,8 @@ def mlp_blocks(results: dict, curves: pd.DataFrame, out: Path) -> tuple[list, di
         f"differences step after step. On the test set the two predict the same class for {agree.mean:.2%} of "
         "the images (mean over seeds)."
     ) if gap is not None and len(gap) else "No curve to compare."  # fmt: skip
-    path = curves_figure(curves, out / "figures" / "from_scratch_mlp_curves.png",
-                         f"S7 NumPy MLP vs its PyTorch twin: mean over {runs['seed'].nunique()} seeds, band ±1 std")  # fmt: skip
+    title = f"S7 NumPy MLP vs its PyTorch twin: mean over {runs['seed'].nunique()} seeds, band ±1 std"
+    path = curves_figure(curves, out / "figures" / "from_scratch_mlp_curves.png", title)
     blocks = [
         Heading("NumPy MLP vs the PyTorch MLP of the same shape", level=3),
         Paragraph(
@@ -119,9 +119,11 @@ def mlp_blocks(results: dict, curves: pd.DataFrame, out: Path) -> tuple[list, di
 
 
 def grad_blocks(check: dict) -> list:
-    rows = [[name, f"{check['initial']['params'][name]['max_abs_diff']:.2e}",
-             f"{check['trained']['params'][name]['max_abs_diff']:.2e}",
-             f"{check['trained']['params'][name]['max_abs_grad']:.2e}"] for name in check["trained"]["params"]]  # fmt: skip
+    initial = check["initial"]["params"]
+    trained = check.get("trained", {}).get("params", {})  # absent when training diverged
+    na = {"max_abs_diff": float("nan"), "max_abs_grad": float("nan")}
+    rows = [[name, f"{initial[name]['max_abs_diff']:.2e}", f"{trained.get(name, na)['max_abs_diff']:.2e}",
+             f"{trained.get(name, na)['max_abs_grad']:.2e}"] for name in initial]  # fmt: skip
     ok = check["max_abs_diff"] <= GRAD_TOL
     return [
         Heading("Gradient check", level=3),

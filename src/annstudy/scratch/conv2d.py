@@ -29,8 +29,8 @@ def conv2d(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndar
     """
     if x.ndim != 4 or w.ndim != 4:
         raise ValueError(f"conv2d: expected x [N,C,H,W] and w [O,C,kh,kw], got {x.shape} and {w.shape}")
-    N, C, H, W = x.shape
-    O, Cw, kh, kw = w.shape
+    _, C, H, W = x.shape
+    _, Cw, kh, kw = w.shape  # O kernels
     if C != Cw:
         raise ValueError(f"conv2d: x has {C} channels but the kernels expect {Cw}")
     if kh > H or kw > W:

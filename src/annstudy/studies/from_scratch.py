@@ -57,7 +57,9 @@ def _flat(split) -> tuple[np.ndarray, np.ndarray]:
     return split.x.flatten(1).cpu().numpy(), split.y.cpu().numpy()
 
 
-def _start(study: FromScratchSettings, inputs: int, classes: int, seed: int) -> tuple[mlp.MLPParams, np.random.Generator]:
+def _start(
+    study: FromScratchSettings, inputs: int, classes: int, seed: int
+) -> tuple[mlp.MLPParams, np.random.Generator]:
     """Initial weights and the batch-order generator of one seed (shared by both implementations)."""
     rng = np.random.default_rng(seed)
     return mlp.init_params(inputs, study.hidden, classes, rng, np.float32), rng
@@ -92,7 +94,8 @@ def train_torch(
     """The loop of :func:`annstudy.scratch.mlp.train` with autograd and ``torch.optim.SGD``.
 
     Batches come from :func:`mlp.epoch_batches` on ``rng``, so the order is the NumPy one.
-    Sums stay on the device between log steps (one host sync per log row).
+    Sums stay on the device between log steps (one host sync per log row), so a divergence
+    is noticed, and recorded, at the first log step whose mean loss is not finite.
     """
     (x, y), val = data["train"], data["val"]
     device = x.device
@@ -174,9 +177,11 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
     x_tr, y_tr = _flat(data.train)
     x_tr, y_tr = x_tr[:limit], y_tr[:limit]
     (x_val, y_val), (x_te, y_te) = _flat(data.val), _flat(data.test)
+    splits = {"train": (x_tr, y_tr), "val": (x_val, y_val), "test": (x_te, y_te)}
     on_device = {name: (torch.from_numpy(x).to(device), torch.from_numpy(y).to(device))
-                 for name, (x, y) in {"train": (x_tr, y_tr), "val": (x_val, y_val), "test": (x_te, y_te)}.items()}  # fmt: skip
+                 for name, (x, y) in splits.items()}  # fmt: skip
     inputs, classes = x_tr.shape[1], len(data.classes)
+    x_check, y_check = x_tr[: study.grad_check_batch], y_tr[: study.grad_check_batch]
 
     curves, per_run, agreement = [], [], []
     checks = {}
@@ -200,14 +205,17 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
         curves += _seed_rows("numpy", seed, history) + _seed_rows("torch", seed, twin)
         for impl, hist, loss, acc, secs in (("numpy", history, test_loss, test_acc, np_seconds),
                                             ("torch", twin, t_loss, t_acc, torch_seconds)):  # fmt: skip
-            per_run.append({"impl": impl, "seed": seed, "test_loss": loss if np.isfinite(loss) else None,
-                            "test_acc": acc, "train_seconds": round(secs, 3),
-                            "diverged": hist.diverged_step is not None, "diverged_step": hist.diverged_step})  # fmt: skip
+            per_run.append({
+                "impl": impl, "seed": seed, "test_loss": loss if np.isfinite(loss) else None, "test_acc": acc,
+                "train_seconds": round(secs, 3), "diverged": hist.diverged_step is not None,
+                "diverged_step": hist.diverged_step,
+            })  # fmt: skip
         agreement.append({"seed": seed, "test_pred_agreement": float((np_pred == t_pred.cpu().numpy()).mean())})
         print(f"from_scratch mlp: seed {seed} test acc numpy {test_acc:.4f} torch {t_acc:.4f}", flush=True)
         if seed == study.seeds[0]:
-            xb, yb = x_tr[: study.grad_check_batch], y_tr[: study.grad_check_batch]
-            checks = {"initial": gradient_check(initial, xb, yb), "trained": gradient_check(params, xb, yb)}
+            checks["initial"] = gradient_check(initial, x_check, y_check)
+            if all(np.isfinite(v).all() for v in params.arrays().values()):  # not after a divergence
+                checks["trained"] = gradient_check(params, x_check, y_check)
 
     out = mlp_dir(root)
     with atomic_dir(out) as tmp:
@@ -220,7 +228,7 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
             "runs": per_run,
             "agreement": agreement,
             "grad_check": {
-                "dtype": "float64", "batch": int(len(yb)), "seed": study.seeds[0],
+                "dtype": "float64", "batch": len(y_check), "seed": study.seeds[0],
                 "max_abs_diff": max(c["max_abs_diff"] for c in checks.values()), **checks,
             },
             "wall_seconds": round(time.perf_counter() - started, 3),
