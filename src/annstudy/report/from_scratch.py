@@ -113,7 +113,9 @@ def mlp_blocks(results: dict, curves: pd.DataFrame, out: Path) -> tuple[list, di
               caption="Accuracy after the last step; train time includes the validation passes at log steps."),
         Paragraph(twin_text),
         Figure(path.relative_to(out), "Loss and accuracy along training: train (mean over the batches since the "
-               "previous point, weights changing) and validation (whole split). The dotted line is the 0.77 bar."),
+               "previous point, weights changing) and validation (whole split); colour = split, solid = NumPy, "
+               "dotted = PyTorch twin (hidden under the solid line wherever the two agree)."
+               " Gray dotted line: the 0.77 bar."),
     ]  # fmt: skip
     return blocks, summaries
 
