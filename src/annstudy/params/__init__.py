@@ -21,8 +21,9 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures
+from annstudy.params import architectures, from_scratch
 from annstudy.params.architectures import ArchitecturesSettings
+from annstudy.params.from_scratch import FromScratchSettings
 from annstudy.params.schema import (
     Field,
     ParamsError,
@@ -41,6 +42,7 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "from_scratch": from_scratch,
 }
 
 # Profile keys shared by every study (a study's own profile section may override them).
@@ -179,6 +181,10 @@ class Settings:
     def architectures(self) -> ArchitecturesSettings:
         return self.studies["architectures"]
 
+    @property
+    def from_scratch(self) -> FromScratchSettings:
+        return self.studies["from_scratch"]
+
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -218,6 +224,7 @@ __all__ = [
     "STUDIES",
     "ArchitecturesSettings",
     "DataSettings",
+    "FromScratchSettings",
     "ParamsError",
     "Settings",
     "TrainSettings",

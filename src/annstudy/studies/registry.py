@@ -13,6 +13,7 @@ from typing import Callable
 
 STUDIES: dict[str, str] = {
     "architectures": "annstudy.studies.architectures",
+    "from_scratch": "annstudy.studies.from_scratch",
 }
 
 

@@ -1,0 +1,153 @@
+"""S7 from scratch: NumPy MLP and conv2d against PyTorch, and the stages on tiny data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from annstudy.data.prepared import save_prepared
+from annstudy.params import settings_from_raw
+from annstudy.report import from_scratch as report
+from annstudy.scratch import mlp
+from annstudy.scratch.conv2d import KERNELS, conv2d, kernel_bank
+from annstudy.studies.from_scratch import check_conv2d, gradient_check, shown_images, torch_grads, train_mlps
+from conftest import blobs_dataset
+
+
+def _blobs_numpy(seed: int = 0):
+    data = blobs_dataset(seed=seed)
+    flat = lambda s: (s.x.flatten(1).numpy(), s.y.numpy())  # noqa: E731
+    return flat(data.train), flat(data.val)
+
+
+# ------------------------------------------------------------------ MLP
+
+
+def test_gradients_equal_torch_autograd_in_float64():
+    rng = np.random.default_rng(3)
+    # Larger weights than the 0.01 init, so ReLUs are mixed and every gradient is far from 0.
+    params = mlp.MLPParams(W1=rng.standard_normal((20, 16)), b1=rng.standard_normal(16),
+                           W2=rng.standard_normal((16, 5)), b2=rng.standard_normal(5))  # fmt: skip
+    x, y = rng.standard_normal((32, 20)), rng.integers(0, 5, 32)
+    loss, ours = mlp.loss_and_grads(params, x, y)
+    theirs = torch_grads(params, x, y)
+    for name, grad in ours.arrays().items():
+        assert grad.shape == params.arrays()[name].shape and grad.dtype == np.float64
+        assert np.abs(grad).max() > 1e-3
+        assert np.abs(grad - theirs[name]).max() <= 1e-6
+    ref = F.cross_entropy(torch.from_numpy(np.maximum(x @ params.W1 + params.b1, 0) @ params.W2 + params.b2),
+                          torch.from_numpy(y))  # fmt: skip
+    assert abs(loss - ref.item()) <= 1e-12
+    check = gradient_check(params.astype(np.float32), x.astype(np.float32), y)
+    assert check["max_abs_diff"] <= 1e-6 and set(check["params"]) == {"W1", "b1", "W2", "b2"}
+
+
+def test_init_is_small_random_weights_and_zero_biases():
+    p = mlp.init_params(784, 64, 10, np.random.default_rng(0))
+    assert p.W1.shape == (784, 64) and p.W2.shape == (64, 10) and p.W1.dtype == np.float32
+    assert not p.b1.any() and not p.b2.any()
+    assert abs(p.W1.std() - 0.01) < 0.001
+    x = np.random.default_rng(1).uniform(-1, 1, (50, 784)).astype(np.float32)
+    loss = mlp.cross_entropy(mlp.forward(p, x).probs, np.zeros(50, dtype=np.int64))
+    assert abs(loss - math.log(10)) < 0.05  # near-uniform first predictions
+
+
+def test_numpy_mlp_learns_a_separable_problem_deterministically():
+    (x, y), val = _blobs_numpy()
+    runs = []
+    for _ in range(2):
+        rng = np.random.default_rng(0)
+        params = mlp.init_params(x.shape[1], 16, 3, rng)
+        history = mlp.train(params, x, y, lr=0.2, batch_size=16, epochs=20, rng=rng, val=val, log_every=8)
+        runs.append((params, history))
+    (params, history), (again, _) = runs
+    assert history.diverged_step is None
+    assert [r.step for r in history.rows][:3] == [8, 16, 24] and history.rows[-1].step == 20 * 8
+    assert history.rows[-1].train_loss < history.rows[0].train_loss
+    assert mlp.accuracy(params, *val) > 0.9  # chance is 1/3
+    assert mlp.predict(params, x).shape == (120,)
+    assert all(np.array_equal(a, b) for a, b in zip(params.arrays().values(), again.arrays().values()))
+
+
+def test_divergence_is_recorded_not_raised():
+    (x, y), _ = _blobs_numpy()
+    x = x.copy()
+    x[:] = np.nan
+    history = mlp.train(mlp.init_params(x.shape[1], 8, 3, np.random.default_rng(0)), x, y, lr=0.1,
+                        batch_size=16, epochs=2, rng=np.random.default_rng(0))  # fmt: skip
+    assert history.diverged_step == 1 and history.rows == []
+
+
+# ------------------------------------------------------------------ conv2d
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 9, 9, 3, 3, 3), (3, 4, 11, 9, 5, 3, 2), (2, 3, 8, 12, 2, 1, 5),
+                                   (1, 2, 7, 7, 4, 7, 7), (4, 3, 16, 10, 6, 2, 4)])  # fmt: skip
+def test_conv2d_equals_torch(shape):
+    n, c, h, w, o, kh, kw = shape
+    rng = np.random.default_rng(sum(shape))
+    x = rng.standard_normal((n, c, h, w), dtype=np.float32)
+    k = rng.standard_normal((o, c, kh, kw), dtype=np.float32)
+    b = rng.standard_normal(o, dtype=np.float32)
+    ours = conv2d(x, k, b)
+    theirs = F.conv2d(torch.from_numpy(x), torch.from_numpy(k), torch.from_numpy(b)).numpy()
+    assert ours.shape == (n, o, h - kh + 1, w - kw + 1) and ours.dtype == np.float32
+    assert np.abs(ours - theirs).max() <= 1e-5
+
+
+def test_conv2d_kernels_and_bad_shapes():
+    x = np.arange(25, dtype=np.float32).reshape(1, 1, 5, 5)  # a ramp: +1 per column, +5 per row
+    maps = conv2d(x, kernel_bank(["identity", "sobel_x", "sobel_y", "laplacian", "box_blur"]))
+    assert np.array_equal(maps[0, 0], x[0, 0, 1:-1, 1:-1])
+    assert np.all(maps[0, 1] == 8) and np.all(maps[0, 2] == 40)  # (1+2+1)*2 and (1+2+1)*10
+    assert np.all(maps[0, 3] == 0) and np.allclose(maps[0, 4], x[0, 0, 1:-1, 1:-1])  # linear ramp
+    assert set(KERNELS) >= {"sobel_x", "gaussian_blur", "sharpen"}
+    with pytest.raises(ValueError, match="channels"):
+        conv2d(np.zeros((1, 2, 5, 5)), np.zeros((1, 3, 3, 3)))
+    with pytest.raises(ValueError, match="larger than the image"):
+        conv2d(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3)))
+    with pytest.raises(ValueError, match="unknown kernel"):
+        kernel_bank(["sobel_z"])
+
+
+def test_shown_images_take_one_per_class_first():
+    y = np.array([2, 2, 0, 1, 0, 2])
+    assert shown_images(y, 3).tolist() == [2, 3, 0]
+    assert shown_images(y, 5).tolist() == [2, 3, 0, 1, 4]
+
+
+# ------------------------------------------------------------------ the stages end to end
+
+
+def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    data = blobs_dataset(n_per_class=60)
+    tensors = {f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "val", "test") for k in ("x", "y")}
+    meta = {**data.meta, "scaling": {"scale": 1.0, "offset": 0.0}}
+    save_prepared("data/prepared/fashion_mnist", tensors, meta)
+    params["profile"] = "smoke"
+    params["device"] = "cpu"
+    params["studies"]["from_scratch"] |= {"epochs": 15, "hidden": 16, "lr": 0.2, "batch_size": 16}
+    settings = settings_from_raw(params)
+    assert settings.from_scratch.seeds == (0, 1) and settings.from_scratch.log_every == 5
+
+    train_mlps(settings)
+    check_conv2d(settings)
+    section = report.build(settings, tmp_path / "reports")
+    m = section.metrics
+    assert m["numpy_mlp"]["seeds"] == 2 and m["numpy_mlp"]["test_acc"] > 0.9  # chance 1/3
+    assert m["torch_mlp"]["test_acc"] > 0.9
+    assert m["grad_check"]["max_abs_diff"] <= 1e-6
+    assert m["conv2d"]["max_abs_diff"] <= 1e-5
+    assert section.blocks[0].text == "S7 From scratch"
+    assert (tmp_path / "reports/figures/from_scratch_mlp_curves.png").is_file()
+    assert (tmp_path / "reports/figures/from_scratch_feature_maps.png").is_file()
+    maps = np.load("data/from_scratch/conv2d/maps.npy")
+    assert maps.shape == (6, len(settings.from_scratch.kernels), 6, 6)
+    curves = np.loadtxt("data/from_scratch/mlp/curves.tsv", skiprows=1, usecols=(2,), delimiter="\t")
+    steps_per_epoch = math.ceil(180 / 16)
+    assert curves.max() == 15 * steps_per_epoch
