@@ -118,7 +118,7 @@ def decode(row: Row, csv_path: Path, size: tuple[int, int], color: str) -> tuple
         data = row.path.read_bytes()
     except FileNotFoundError:
         raise ImageCsvError(f"{where}: image file {row.path} not found") from None
-    except OSError as err:
+    except (OSError, ValueError) as err:  # a directory, a name too long or with a NUL byte, ...
         raise ImageCsvError(f"{where}: cannot read image file {row.path} ({err})") from None
     try:
         with Image.open(io.BytesIO(data)) as image:
