@@ -212,3 +212,24 @@ def test_default_params_have_an_unconfigured_image_csv_section(default_params):
     section = default_params["data"]["image_csv"]
     assert section["csv"] is None and section["color"] in ("gray", "rgb")
     assert (ROOT / "docs/image_csv.md").is_file()
+
+
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32)], ids=["gray28", "rgb32"])
+@pytest.mark.parametrize("arch", ["mlp_1", "mlp_2", "cnn_3", "cnn_4", "cnn_5", "lenet5", "cnn_bn4"])
+def test_every_architecture_builds_for_gray_and_rgb(arch, shape):
+    from annstudy.models.stacked import build_stacked
+    from annstudy.models.zoo import build_model
+
+    model = build_model(arch, shape, 5)
+    assert model(torch.zeros(2, *shape)).shape == (2, 5)
+    assert build_stacked(arch, shape, 5, [0, 1])(torch.zeros(2, 4, *shape)).shape == (2, 4, 5)
+
+
+def test_rgb_figures(tmp_path):
+    from annstudy.report import figures
+
+    rgb = torch.rand(4, 3, 8, 8) * 2 - 1
+    figures.weight_grid(torch.randn(6, 3 * 8 * 8), (3, 8, 8), tmp_path / "mlp.png", "mlp")
+    figures.weight_grid(torch.randn(6, 3, 5, 5), (3, 8, 8), tmp_path / "conv.png", "conv")
+    figures.misclassified_grid(rgb, [0, 1, 2, 0], [1, 2, 0, 2], ["ant", "bee", "wasp"], tmp_path / "w.png", "x")
+    assert all((tmp_path / f).stat().st_size > 1000 for f in ("mlp.png", "conv.png", "w.png"))
