@@ -47,7 +47,6 @@ class SeedRun:
     diverged_step: int | None = None
     group: tuple[int, ...] = ()  # the seeds trained together with it as one stacked network
 
-
     @property
     def diverged(self) -> bool:
         return self.diverged_step is not None
