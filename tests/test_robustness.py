@@ -100,10 +100,10 @@ def test_fuzz_params_never_raise_only_error_lines(default_params, capsys, edits)
 # ------------------------------------------------------------------ divergence in metrics.json
 
 
-def arch_result(arch: str, diverged: list[bool]) -> ArchResult:
+def arch_result(arch: str, diverged: list[bool], acc: float = 0.8) -> ArchResult:
     seeds = [{"seed": s, "train_seconds": 1.0, "steps": 7 if d else 10, "diverged": d,
               "diverged_step": 7 if d else None} for s, d in enumerate(diverged)]  # fmt: skip
-    per_seed = [{"seed": s, "diverged": d, "train_acc": 0.9, "val_acc": 0.8, "test_acc": 0.1 if d else 0.8 + s / 100}
+    per_seed = [{"seed": s, "diverged": d, "train_acc": 0.9, "val_acc": 0.8, "test_acc": 0.1 if d else acc + s / 100}
                 for s, d in enumerate(diverged)]  # fmt: skip
     run = {"params": 100, "seeds": seeds, "train": {"batch_size": 10, "epochs": 1, "train_eval_subset": 0}}
     return ArchResult(arch, run, {"per_seed": per_seed, "best_seed": 0}, curves=None)  # type: ignore[arg-type]
@@ -121,9 +121,40 @@ def test_an_all_diverged_architecture_ranks_last():
     from annstudy.report.architectures import _best_claim
     from annstudy.report.stats import pairwise
 
-    results = [arch_result("mlp_1", [True, True]), arch_result("cnn_3", [False, False])]
-    claim = _best_claim(results, pairwise({r.arch: list(r.healthy["test_acc"]) for r in results}))
-    assert claim.startswith("Highest mean test accuracy: **cnn_3**")
+    results = [arch_result("mlp_1", [True, True]), arch_result("cnn_3", [False, False]),
+               arch_result("cnn_4", [False, False], acc=0.7)]  # fmt: skip
+    claim = _best_claim(results, pairwise({r.arch: list(r.healthy["test_acc"]) for r in results[1:]}))
+    assert claim.startswith("Highest mean test accuracy: **cnn_3**") and "runner-up cnn_4" in claim
+    assert "of the other 1 architectures" in claim
+    assert _best_claim(results[:2], []) == "Only cnn_3 has seeds that did not diverge."
+
+
+def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, monkeypatch, params):
+    """Train, evaluate and the report section on a run whose loss explodes (SGD, lr 1e30)."""
+    from annstudy.params import load_settings
+    from annstudy.report import architectures as report
+    from test_image_csv import write_insects
+
+    write_insects(tmp_path / "insects", per_class=8)
+    monkeypatch.chdir(tmp_path)
+    params["profile"] = "smoke"
+    params["data"]["val_fraction"] = 0.25
+    params["data"]["image_csv"].update(csv="insects/labels.csv", filename_column="file", label_column="species",
+                                       image_size=[8, 8], color="rgb")  # fmt: skip
+    params["studies"]["architectures"].update(dataset="image_csv", archs=["mlp_1", "mlp_2"], optimizer="sgd",
+                                              lr=1e30, batch_size=4, epochs=3, log_every=2)  # fmt: skip
+    Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert main(["prepare", "image_csv"]) == 0
+    for arch in ("mlp_1", "mlp_2"):
+        assert main(["stage", "architectures", "train", arch]) == 0
+        assert main(["stage", "architectures", "evaluate", arch]) == 0
+    run = json.loads(Path("data/architectures/train/mlp_1/run.json").read_text())
+    assert all(s["diverged"] and 1 <= s["diverged_step"] <= 2 for s in run["seeds"]), run["seeds"]
+    section = report.build(load_settings(), tmp_path / "reports")
+    json.dumps(section.metrics, allow_nan=False)
+    assert section.metrics["mlp_1"]["test_acc_mean"] is None and section.metrics["mlp_1"]["diverged"] is True
+    text = json.dumps([str(b) for b in section.blocks])
+    assert "diverged (every seed)" in text and "mlp_1 diverged" in text
 
 
 # ------------------------------------------------------------------ out of memory

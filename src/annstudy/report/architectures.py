@@ -116,11 +116,15 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
         train_acc, val_acc = h["train_acc"].mean(), h["val_acc"].mean()
         seeds = len(r.per_seed)
         div = f" ({len(r.diverged_seeds)} diverged)" if r.diverged_seeds else ""
+        if r.test.n > 0:
+            numbers = [r.test.fmt(), r.test.fmt_ci(), f"{r.evaluation['best_seed']}", f"{train_acc:.4f}",
+                       f"{val_acc:.4f}", f"{train_acc - val_acc:+.4f}"]  # fmt: skip
+            judged = verdict(train_acc, val_acc, study)
+        else:  # nothing to average: say so instead of printing nan
+            numbers, judged = ["—"] * 6, "diverged (every seed)"
         rows.append([
-            r.arch, f"{r.params:,}", str(r.run["train"]["epochs"]), r.test.fmt(), r.test.fmt_ci(),
-            f"{r.evaluation['best_seed']}", f"{train_acc:.4f}", f"{val_acc:.4f}",
-            f"{train_acc - val_acc:+.4f}", f"{r.train_seconds:,.1f}", f"{seeds}{div}",
-            verdict(train_acc, val_acc, study),
+            r.arch, f"{r.params:,}", str(r.run["train"]["epochs"]), *numbers, f"{r.train_seconds:,.1f}",
+            f"{seeds}{div}", judged,
             PUBLISHED.get(r.arch, "") if study.dataset == PUBLISHED_DATASET else "n/a (other dataset)",
         ])  # fmt: skip
     return Table(
@@ -136,7 +140,7 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
 
 def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
     """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
-    groups = {r.arch: list(r.healthy["test_acc"]) for r in results}
+    groups = {r.arch: list(r.healthy["test_acc"]) for r in results if r.test.n > 0}  # all-diverged: no data
     comparisons = pairwise(groups, alpha)
     lookup = {(c.a, c.b): c for c in comparisons}
     rows = []
@@ -159,9 +163,12 @@ def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Tabl
 
 def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str:
     """One sentence on the best architecture that says only what the tests support."""
-    ranked = sorted(results, key=_rank_key, reverse=True)
+    ranked = sorted((r for r in results if r.test.n > 0), key=lambda r: r.test.mean, reverse=True)
+    if not ranked:
+        return "Every seed of every architecture diverged: nothing to compare."
     if len(ranked) < 2:
-        return f"Only {ranked[0].arch} was trained." if ranked else "No architecture was trained."
+        alone = "was trained" if len(results) == 1 else "has seeds that did not diverge"
+        return f"Only {ranked[0].arch} {alone}."
     best, second = ranked[0], ranked[1]
     beaten = [c for c in comparisons if c.significant and ((c.a == best.arch and c.diff > 0)
                                                            or (c.b == best.arch and c.diff < 0))]  # fmt: skip
@@ -169,7 +176,7 @@ def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str
     verdict = ("significantly better than" if vs_second.significant else "not significantly different from")
     return (f"Highest mean test accuracy: **{best.arch}** ({best.test.fmt()}), {verdict} the runner-up "
             f"{second.arch} ({second.test.fmt()}, Holm-adjusted p = {vs_second.p_adjusted:.2g}); it is "
-            f"significantly better than {len(beaten)} of the other {len(results) - 1} architectures. "
+            f"significantly better than {len(beaten)} of the other {len(ranked) - 1} architectures. "
             f"With {best.test.n} seeds per architecture the tests have little power: ≈ means "
             "'not shown to differ', not 'equal'.")  # fmt: skip
 

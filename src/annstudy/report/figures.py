@@ -87,7 +87,8 @@ def comparison_panel(
     ax_gen.set(xlabel="train accuracy (logged)", ylabel="validation accuracy (logged)",
                title="Validation vs train accuracy along training")  # fmt: skip
     handles, labels = ax_loss.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
+    if labels:  # none when every seed of every architecture diverged before its first log step
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title, fontsize=14)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return _save(fig, path)
