@@ -204,7 +204,7 @@ def test_smoke_prepare_train_evaluate_report_on_rgb_images(tmp_path, monkeypatch
 def test_too_small_images_for_an_architecture_is_a_clear_error():
     from annstudy.models.zoo import build_model
 
-    with pytest.raises(ValueError, match=r"'cnn_3' cannot take 3x8x8 inputs .* data.image_csv.image_size"):
+    with pytest.raises(ValueError, match=r"'cnn_3' cannot take 3x8x8 inputs .*\(data.image_csv.image_size\)"):
         build_model("cnn_3", (3, 8, 8), 5)
 
 
