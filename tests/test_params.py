@@ -71,6 +71,7 @@ def study(key, value):
          "data.image_csv.color: unknown color 'rbg' (did you mean 'rgb'?)"),
         (lambda p: p["data"]["image_csv"].__setitem__("label_colum", "species"),
          "data.image_csv.label_colum: unknown key (did you mean 'label_column'?)"),
+        (study("dataset", "image_csv"), "studies.architectures.dataset: image_csv needs data.image_csv.csv"),
         (lambda p: p["profiles"]["quick"].__setitem__("epochs_by_arch", {"lenet5": 0}),
          "profiles.quick.epochs_by_arch:"),
         (study("lr", True), "studies.architectures.lr: must be > 0"),

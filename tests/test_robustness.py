@@ -303,7 +303,7 @@ def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
         seen.append(line)
         if line.startswith("Running stage 'train@"):
             break
-    time.sleep(2.0)  # inside the training stage (importing torch, training)
+    time.sleep(0.5)  # inside the training stage (its python is starting: importing torch, loading data)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: dvc and the stage, no cleanup
     proc.wait()
     assert any(line.startswith("Running stage 'train@") for line in seen), "".join(seen)

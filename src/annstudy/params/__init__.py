@@ -138,12 +138,25 @@ def _check_profiles(raw: dict[str, Any], problems: list[str]) -> None:
         problems.append(f"profile: {one_of(list(profiles), 'profile')(profile)}")
 
 
+def _check_image_csv(raw: dict[str, Any], problems: list[str]) -> None:
+    """A study on dataset image_csv needs data.image_csv.csv: say so now, not when prepare runs."""
+    data, studies = raw.get("data"), raw.get("studies")
+    section = data.get("image_csv") if isinstance(data, dict) else None
+    if not isinstance(studies, dict) or not isinstance(section, dict) or section.get("csv") is not None:
+        return
+    for name, study in studies.items():
+        if isinstance(study, dict) and study.get("dataset") == "image_csv":
+            problems.append(f"studies.{name}.dataset: image_csv needs data.image_csv.csv (a CSV of file names "
+                            "and labels; see docs/image_csv.md)")  # fmt: skip
+
+
 def validate(raw: Any) -> list[str]:
     """All problems of a parsed params.yaml, one line each (empty when valid)."""
     problems: list[str] = []
     walk(raw, SCHEMA, "", problems)
     if isinstance(raw, dict):
         _check_profiles(raw, problems)
+        _check_image_csv(raw, problems)
     return problems
 
 
