@@ -247,7 +247,8 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
 
     doc.add(Heading("First-layer weights", level=3),
             Paragraph("Weights of the first layer of each architecture's best-test seed, one tile per unit "
-                      "or filter (MLP units reshaped to the image size; gray scale symmetric around 0)."))  # fmt: skip
+                      "or filter (MLP units reshaped to the image size; gray scale, or colour for RGB inputs, "
+                      "symmetric around 0)."))  # fmt: skip
     for r in results:
         weights = load_torch(train_dir(r.arch) / "weights.pt")
         best = r.evaluation["best_seed"]
