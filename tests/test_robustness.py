@@ -256,6 +256,15 @@ def test_interrupted_writer_leaves_nothing_that_looks_complete(tmp_path, monkeyp
     assert ".*.tmp" in (ROOT / ".dvcignore").read_text().splitlines()  # and DVC never hashes it
 
 
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("annstudy.cli.cmd_validate", interrupted)  # looked up when main builds its parser
+    assert main(["validate"]) == 130
+    assert capsys.readouterr().err == "error: interrupted; no partial output was kept, rerun to finish\n"
+
+
 def _repo(path: Path) -> Path:
     """A git + DVC repository of the smoke profile (as in test_pipeline.py)."""
     from test_pipeline import TRACKED, dvc, edit_params, sh

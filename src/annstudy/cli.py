@@ -2,7 +2,7 @@
 
 Every command that does work validates params.yaml first; any expected failure
 (bad params, corrupt data, missing files) ends with one ``error:`` line per problem
-on stderr and exit code 2, never a traceback.
+on stderr and exit code 2, never a traceback; Ctrl-C ends with exit code 130.
 """
 
 from __future__ import annotations
@@ -192,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written atomically (artifacts.py): nothing partial was kept
+        print("error: interrupted; no partial output was kept, rerun to finish", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
