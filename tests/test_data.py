@@ -13,6 +13,7 @@ from annstudy.data import fashion_mnist as fm
 from annstudy.data.idx import IdxError, parse_idx
 from annstudy.data.prepared import load_prepared, save_prepared
 from annstudy.data.splits import stratified_split
+from annstudy.params import DataSettings
 from conftest import FASHION_MIRROR, needs_fashion
 
 
@@ -49,6 +50,10 @@ def test_split_too_small_is_a_clear_error():
         stratified_split(np.array([0, 0, 1, 1]), 0.1, seed=0)
 
 
+def data_settings(mirror, tmp_path) -> DataSettings:
+    return DataSettings(str(mirror), str(tmp_path / "dl"), split_seed=0, val_fraction=0.1)
+
+
 def fake_mirror(directory, monkeypatch, compress: bool = True):
     """A mirror of tiny IDX files whose checksums are patched in as the known ones."""
     directory.mkdir()
@@ -74,7 +79,7 @@ def fake_mirror(directory, monkeypatch, compress: bool = True):
 @pytest.mark.parametrize("compress", [True, False])
 def test_prepare_from_mirror(tmp_path, monkeypatch, compress):
     mirror, arrays = fake_mirror(tmp_path / "m", monkeypatch, compress)
-    tensors, meta = fm.prepare(str(mirror), tmp_path / "dl", split_seed=0, val_fraction=0.1)
+    tensors, meta = fm.prepare(data_settings(mirror, tmp_path))
     assert meta["sizes"] == {"train": 180, "val": 20, "test": 50}
     assert torch.bincount(tensors["y_val"]).tolist() == [2] * 10
     assert tensors["x_train"].dtype == torch.uint8 and tensors["x_train"].shape == (180, 1, 28, 28)
@@ -95,7 +100,7 @@ def test_flipped_byte_names_file_and_both_checksums(tmp_path, monkeypatch):
     target.write_bytes(bytes(data))
     found = hashlib.sha256(bytes(data)).hexdigest()
     with pytest.raises(fm.DataIntegrityError) as err:
-        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+        fm.prepare(data_settings(mirror, tmp_path))
     message = str(err.value)
     assert str(target) in message and found in message and fm.SHA256["train-labels-idx1-ubyte"] in message
 
@@ -105,12 +110,12 @@ def test_truncated_gzip_and_missing_file(tmp_path, monkeypatch):
     gz = mirror / "t10k-images-idx3-ubyte.gz"
     gz.write_bytes(gz.read_bytes()[:100])
     with pytest.raises(fm.DataIntegrityError, match="t10k-images-idx3-ubyte.gz: cannot decompress"):
-        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+        fm.prepare(data_settings(mirror, tmp_path))
     gz.unlink()
     with pytest.raises(fm.DataIntegrityError, match="missing t10k-images-idx3-ubyte"):
-        fm.prepare(str(mirror), tmp_path / "dl", 0, 0.1)
+        fm.prepare(data_settings(mirror, tmp_path))
     with pytest.raises(fm.DataIntegrityError, match="does not exist"):
-        fm.prepare(str(tmp_path / "nowhere"), tmp_path / "dl", 0, 0.1)
+        fm.prepare(data_settings(tmp_path / "nowhere", tmp_path))
 
 
 def test_load_prepared_missing_is_clear(tmp_path):
@@ -120,7 +125,7 @@ def test_load_prepared_missing_is_clear(tmp_path):
 
 @needs_fashion
 def test_real_fashion_mnist_contents():
-    tensors, meta = fm.prepare("auto", "unused", split_seed=0, val_fraction=0.1)
+    tensors, meta = fm.prepare(DataSettings("auto", "unused", split_seed=0, val_fraction=0.1))
     assert meta["source"] == str(FASHION_MIRROR)
     assert meta["sizes"] == {"train": 54_000, "val": 6_000, "test": 10_000}
     assert torch.bincount(tensors["y_val"]).tolist() == [600] * 10

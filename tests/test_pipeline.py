@@ -17,7 +17,7 @@ from conftest import ROOT, needs_fashion
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 
-TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "src"]
+TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
 
 
 def sh(repo: Path, *cmd: str) -> str:
@@ -72,7 +72,8 @@ def test_repro_produces_report_and_metrics(repo):
     assert set(metrics["architectures"]) == {"mlp_1", "lenet5"}
     for arch, m in metrics["architectures"].items():
         assert m["test_acc_mean"] > 0.3, (arch, m)  # chance is 0.1
-        assert set(m) == {"test_acc_mean", "test_acc_std", "params", "train_seconds"}
+        assert set(m) == {"test_acc_mean", "test_acc_std", "params", "train_seconds", "diverged"}
+        assert m["diverged"] is False
     assert metrics["architectures"]["mlp_1"]["params"] == 25_450
     html = (repo / "reports/report.html").read_text()
     assert html.count('src="data:image/png;base64,') >= 5  # panel, 2 weight grids, confusion, errors

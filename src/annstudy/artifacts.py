@@ -2,7 +2,10 @@
 
 A stage killed half-way must never leave a file that looks complete: everything is
 written to a temporary sibling first and renamed into place only when whole
-(rename is atomic on POSIX file systems).
+(rename is atomic on POSIX file systems). A writer killed by SIGKILL cannot clean up,
+so its ``.<name>.<random>.tmp`` sibling stays behind: no reader ever opens such names,
+.dvcignore hides them from DVC's hashes, and the next writer of ``<name>`` removes them
+(a stage is the only writer of its outputs).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,11 +29,26 @@ def _umask() -> int:
     return mask
 
 
+def stale_temporaries(path: Path) -> list[Path]:
+    """Temporary siblings of ``path`` (``.<name>.<8 random chars>.tmp``) left by a killed writer."""
+    pattern = re.compile(re.escape(f".{path.name}.") + r"[a-z0-9_]{8}\.tmp")
+    return sorted(p for p in path.parent.iterdir() if pattern.fullmatch(p.name))
+
+
+def _remove_stale(path: Path) -> None:
+    for stale in stale_temporaries(path):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it onto ``path`` on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
@@ -46,6 +65,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary directory that replaces ``path`` as a whole on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale(path)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:

@@ -2,7 +2,7 @@
 
 Every command that does work validates params.yaml first; any expected failure
 (bad params, corrupt data, missing files) ends with one ``error:`` line per problem
-on stderr and exit code 2, never a traceback.
+on stderr and exit code 2, never a traceback; Ctrl-C ends with exit code 130.
 """
 
 from __future__ import annotations
@@ -26,14 +26,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def dataset_shape(name: str, params: str) -> tuple[tuple[int, int, int], int]:
+    """(image shape, classes) of a dataset; image_csv's come from params.yaml and its prepared meta."""
+    if name != "image_csv":
+        return DATASET_SHAPES[name], 10
+    from annstudy.data.prepared import load_meta
+    from annstudy.data.registry import prepared_dir
+
+    shape = load_settings(params).data.image_csv.image_shape
+    meta_path = Path(prepared_dir(name), "meta.json")
+    return shape, len(load_meta(meta_path.parent)["classes"]) if meta_path.is_file() else 10
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from annstudy.models.summary import summarize_all
 
-    summaries = summarize_all(DATASET_SHAPES[args.dataset])
+    image_shape, classes = dataset_shape(args.dataset, args.params)
+    summaries = summarize_all(image_shape, classes)
     if args.format == "json":
         print(json.dumps([s.as_dict() for s in summaries], indent=2))
         return 0
-    shape = "x".join(map(str, DATASET_SHAPES[args.dataset]))
+    shape = "x".join(map(str, image_shape))
     for s in summaries:
         print(f"{s.name}  (input {shape}, {s.params:,} parameters, {s.macs:,} MACs/sample)")
         width = max(len(r.layer) for r in s.layers)
@@ -53,8 +66,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     if args.dataset not in DATASETS:
         raise ValueError(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
     started = time.perf_counter()
-    d = settings.data
-    tensors, meta = DATASETS[args.dataset](d.mirror, d.download_root, d.split_seed, d.val_fraction)
+    tensors, meta = DATASETS[args.dataset](settings.data)
     out = prepared_dir(args.dataset)
     save_prepared(out, tensors, meta)
     # Timing lives beside the data, not in it: an identical re-prepare must not rerun training.
@@ -143,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", cmd_validate, "validate params.yaml and exit")
     p.add_argument("path", nargs="?", help="params file (default: --params)")
     p = add("models", cmd_models, "print every architecture's layers, output shapes and parameters")
-    p.add_argument("--dataset", choices=sorted(DATASET_SHAPES), default="fashion_mnist")
+    p.add_argument("--dataset", choices=sorted([*DATASET_SHAPES, "image_csv"]), default="fashion_mnist")
     p.add_argument("--format", choices=["table", "json"], default="table")
     add("prepare", cmd_prepare, "prepare a dataset (stage prepare@<dataset>)").add_argument("dataset")
     add("train", cmd_train, "train one architecture, all seeds (stage train@<arch>)").add_argument("arch")
@@ -180,6 +192,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {message}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written atomically (artifacts.py): nothing partial was kept
+        print("error: interrupted; no partial output was kept, rerun to finish", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -12,12 +12,16 @@ import gzip
 import hashlib
 import zlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from annstudy.data.idx import parse_idx
 from annstudy.data.splits import stratified_split
+
+if TYPE_CHECKING:
+    from annstudy.params import DataSettings
 
 NAME = "fashion_mnist"
 DEBIAN_MIRROR = Path("/usr/share/datasets/fashion-mnist")
@@ -100,14 +104,13 @@ def load_raw(directory: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def prepare(
-    mirror: str | None, download_root: str | Path, split_seed: int, val_fraction: float
-) -> tuple[dict[str, torch.Tensor], dict]:
+def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
     """Raw files -> (tensors, meta) in the :mod:`annstudy.data.prepared` layout."""
-    directory = resolve_mirror(mirror)
+    split_seed, val_fraction = settings.split_seed, settings.val_fraction
+    directory = resolve_mirror(settings.mirror)
     source = str(directory) if directory is not None else "torchvision download"
     if directory is None:
-        directory = download(Path(download_root))
+        directory = download(Path(settings.download_root))
     raw = load_raw(directory)
     x_full = torch.from_numpy(raw["train-images-idx3-ubyte"].copy()).unsqueeze(1)
     y_full = torch.from_numpy(raw["train-labels-idx1-ubyte"].astype(np.int64))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from annstudy.data import fashion_mnist
+from annstudy.data import fashion_mnist, image_csv
 
-# name -> prepare(mirror, download_root, split_seed, val_fraction) -> (tensors, meta)
+# name -> prepare(settings.data: params.DataSettings) -> (tensors, meta)
 DATASETS: dict[str, Callable] = {
     fashion_mnist.NAME: fashion_mnist.prepare,
+    image_csv.NAME: image_csv.prepare,
 }
 
 

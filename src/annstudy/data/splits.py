@@ -5,12 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 
-def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stratified_split(
+    labels: np.ndarray, fraction: float, seed: int, setting: str = "data.val_fraction"
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val): ``val`` holds ``floor(fraction * N / classes)`` of every class.
 
     Equal counts per class (as studies.md asks) rather than proportional ones; both are
     the same on balanced sets like Fashion-MNIST. The result depends only on the labels,
     ``fraction`` and ``seed``; both index arrays are sorted, disjoint and cover all items.
+    ``setting`` names the params key of ``fraction`` in the error message.
     """
     labels = np.asarray(labels)
     classes, counts = np.unique(labels, return_counts=True)
@@ -18,7 +21,7 @@ def stratified_split(labels: np.ndarray, fraction: float, seed: int) -> tuple[np
     if per_class < 1 or per_class >= counts.min():
         raise ValueError(
             f"cannot take {per_class} validation items per class "
-            f"(smallest class has {counts.min()}); change data.val_fraction"
+            f"(smallest class has {counts.min()}); change {setting}"
         )
     rng = np.random.default_rng(seed)
     val = np.concatenate(

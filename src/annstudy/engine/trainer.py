@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
@@ -45,6 +45,7 @@ class SeedRun:
     samples: int = 0
     train_seconds: float = 0.0
     diverged_step: int | None = None
+    group: tuple[int, ...] = ()  # the seeds trained together with it as one stacked network
 
     @property
     def diverged(self) -> bool:
@@ -172,15 +173,72 @@ def train_seeds(
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
         if cfg.vectorize:
-            runs = train_stacked(arch, data, cfg, progress=bar)
+            runs = train_stacked_chunked(arch, data, cfg, progress=bar)
         else:
             make_model = lambda: build_model(arch, data.image_shape, len(data.classes))  # noqa: E731
             runs = []
             for i, seed in enumerate(cfg.seeds):
-                runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+                try:
+                    runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+                except RuntimeError as err:
+                    if not is_out_of_memory(err):
+                        raise
+                    raise RuntimeError(_oom_message(arch, [seed], cfg, err)) from None
                 bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
         bar.update(total - bar.n)
     return runs
+
+
+# How PyTorch says "out of memory": CUDA (torch.cuda.OutOfMemoryError) and the CPU allocator.
+OOM_MESSAGES = ("out of memory", "not enough memory", "DefaultCPUAllocator: can't allocate")
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, torch.cuda.OutOfMemoryError) or any(m in str(err) for m in OOM_MESSAGES)
+
+
+def _oom_message(arch: str, seeds: list[int], cfg: TrainSettings, err: BaseException) -> str:
+    return (
+        f"out of memory training {arch} (seeds {seeds}, batch {cfg.batch_size}, eval batch {cfg.eval_batch_size}) "
+        "even one seed at a time: lower the study's batch_size or eval_batch_size (e.g. "
+        "studies.architectures.batch_size), set vectorize_seeds: false, use a smaller train_limit, or set "
+        f"device: cpu ({str(err).splitlines()[0] if str(err) else type(err).__name__})"
+    )
+
+
+def train_stacked_chunked(
+    arch: str, data: PreparedDataset, cfg: TrainSettings, progress: tqdm | None = None
+) -> list[SeedRun]:
+    """:func:`train_stacked`, splitting the seeds in halves whenever the stack runs out of memory.
+
+    Each seed's run depends only on its own seed (init, batch order), so a smaller group
+    gives the same numbers (up to float summation order; dropout masks are drawn per
+    group). A single seed that still does not fit is a clear error naming the settings
+    to change. ``SeedRun.group`` records which seeds trained together (run.json).
+    """
+    seeds = list(cfg.seeds)
+    done = progress.n if progress is not None else 0
+    try:
+        runs = train_stacked(arch, data, cfg, progress=progress)
+    except RuntimeError as err:
+        if not is_out_of_memory(err):
+            raise
+        if len(seeds) == 1:
+            raise RuntimeError(_oom_message(arch, seeds, cfg, err)) from None
+        runs = []  # retried below, outside the handler, so the failed group's tensors are freed first
+    if runs:
+        for run in runs:
+            run.group = tuple(seeds)
+        return runs
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    if progress is not None:
+        progress.n = done
+    half = len(seeds) // 2
+    print(f"{arch}: out of memory with {len(seeds)} stacked seeds; retrying as groups of "
+          f"{half} and {len(seeds) - half} (vectorize_seeds)", flush=True)  # fmt: skip
+    return [run for part in (seeds[:half], seeds[half:])
+            for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress)]  # fmt: skip
 
 
 def train_stacked(

@@ -1,9 +1,10 @@
 """The architectures of studies.md, built for any input image shape.
 
 Each builder takes the input shape (C, H, W), the number of classes and the hidden
-activation, so the same names serve 28x28 Fashion-MNIST and 32x32 CIFAR-10 gray, and
-the ReLU/sigmoid study needs no second zoo. The prediction layer is a bare FC-10:
-the loss is cross-entropy on logits.
+activation, so the same names serve 28x28 Fashion-MNIST, 32x32 CIFAR-10 gray and any
+gray or RGB image_csv dataset (the first layer takes C channels, the head is sized by a
+dummy forward pass), and the ReLU/sigmoid study needs no second zoo. The prediction layer
+is a bare FC-<classes>: the loss is cross-entropy on logits.
 
 Add an architecture by writing a builder and registering it in ``ARCHITECTURES``.
 """
@@ -139,7 +140,14 @@ def build_model(name: str, input_shape: Shape, num_classes: int = 10, activation
         raise KeyError(f"unknown architecture {name!r}; choose from {', '.join(ARCHITECTURES)}")
     if activation not in ACTIVATIONS:
         raise KeyError(f"unknown activation {activation!r}; choose from {', '.join(ACTIVATIONS)}")
-    return ARCHITECTURES[name].build(tuple(input_shape), num_classes, ACTIVATIONS[activation])
+    try:
+        return ARCHITECTURES[name].build(tuple(input_shape), num_classes, ACTIVATIONS[activation])
+    except RuntimeError as err:  # a kernel or pool larger than the feature map
+        shape = "x".join(map(str, input_shape))
+        raise ValueError(
+            f"architecture {name!r} cannot take {shape} inputs (too small for its convolutions/pools: "
+            f"{str(err).splitlines()[0]}); use larger images (data.image_csv.image_size) or another architecture"
+        ) from None
 
 
 def first_layer_weight(model: nn.Module) -> torch.Tensor:

@@ -32,6 +32,7 @@ from annstudy.params.schema import (
     list_of,
     non_negative_int,
     one_of,
+    positive_int,
     seed,
     string,
     unknown_key,
@@ -60,6 +61,16 @@ SCHEMA: dict[str, Any] = {
         "download_root": Field(string),
         "split_seed": Field(non_negative_int),
         "val_fraction": Field(fraction),
+        # A bring-your-own image dataset (dataset `image_csv`, data/image_csv.py).
+        "image_csv": {
+            "csv": Field(string, nullable=True),
+            "image_dir": Field(string, nullable=True),
+            "filename_column": Field(string),
+            "label_column": Field(string),
+            "image_size": Field(list_of(positive_int, unique=False, length=2)),
+            "color": Field(one_of(["gray", "rgb"], "color")),
+            "test_fraction": Field(fraction),
+        },
     },
     "profiles": None,  # free-form names, each checked by _check_profiles
     "studies": {name: module.SCHEMA for name, module in STUDIES.items()},
@@ -129,12 +140,25 @@ def _check_profiles(raw: dict[str, Any], problems: list[str]) -> None:
         problems.append(f"profile: {one_of(list(profiles), 'profile')(profile)}")
 
 
+def _check_image_csv(raw: dict[str, Any], problems: list[str]) -> None:
+    """A study on dataset image_csv needs data.image_csv.csv: say so now, not when prepare runs."""
+    data, studies = raw.get("data"), raw.get("studies")
+    section = data.get("image_csv") if isinstance(data, dict) else None
+    if not isinstance(studies, dict) or not isinstance(section, dict) or section.get("csv") is not None:
+        return
+    for name, study in studies.items():
+        if isinstance(study, dict) and study.get("dataset") == "image_csv":
+            problems.append(f"studies.{name}.dataset: image_csv needs data.image_csv.csv (a CSV of file names "
+                            "and labels; see docs/image_csv.md)")  # fmt: skip
+
+
 def validate(raw: Any) -> list[str]:
     """All problems of a parsed params.yaml, one line each (empty when valid)."""
     problems: list[str] = []
     walk(raw, SCHEMA, "", problems)
     if isinstance(raw, dict):
         _check_profiles(raw, problems)
+        _check_image_csv(raw, problems)
     return problems
 
 
@@ -159,11 +183,31 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class ImageCsvSettings:
+    """``data.image_csv``: a CSV (file name, label) plus a folder of images."""
+
+    csv: str | None
+    image_dir: str | None
+    filename_column: str = "filename"
+    label_column: str = "label"
+    image_size: tuple[int, int] = (32, 32)  # (H, W) every image is resized to
+    color: str = "gray"  # gray | rgb
+    test_fraction: float = 0.2
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return (1 if self.color == "gray" else 3, *self.image_size)
+
+
+@dataclass(frozen=True)
 class DataSettings:
+    """``data``: what every dataset's prepare function receives (data/registry.py)."""
+
     mirror: str | None
     download_root: str
     split_seed: int
     val_fraction: float
+    image_csv: ImageCsvSettings = ImageCsvSettings(csv=None, image_dir=None)
 
 
 @dataclass(frozen=True)
@@ -199,6 +243,11 @@ def resolve_study(raw: dict[str, Any], study: str) -> dict[str, Any]:
     return section
 
 
+def data_settings(data: dict[str, Any]) -> DataSettings:
+    image_csv = dict(data["image_csv"], image_size=tuple(data["image_csv"]["image_size"]))
+    return DataSettings(**{**data, "image_csv": ImageCsvSettings(**image_csv)})
+
+
 def settings_from_raw(raw: dict[str, Any]) -> Settings:
     studies = {
         name: module.build(resolve_study(raw, name), raw["studies"][name], raw) for name, module in STUDIES.items()
@@ -210,7 +259,7 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         num_threads=raw["num_threads"],
         vectorize_seeds=raw["vectorize_seeds"],
         channels_last=raw["channels_last"],
-        data=DataSettings(**raw["data"]),
+        data=data_settings(raw["data"]),
         studies=studies,
     )
 
@@ -225,6 +274,7 @@ __all__ = [
     "ArchitecturesSettings",
     "DataSettings",
     "FromScratchSettings",
+    "ImageCsvSettings",
     "ParamsError",
     "Settings",
     "TrainSettings",

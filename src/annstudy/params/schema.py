@@ -91,12 +91,14 @@ def one_of(names: Callable[[], list[str]] | list[str], what: str) -> Check:
     return check
 
 
-def list_of(item: Check, *, unique: bool = True) -> Check:
+def list_of(item: Check, *, unique: bool = True, length: int | None = None) -> Check:
     def check(v: Any) -> str | None:
         if not isinstance(v, list):
             return f"must be a list, got {v!r}"
         if not v:
             return "must not be empty"
+        if length is not None and len(v) != length:
+            return f"must be a list of {length} items, got {v!r}"
         for i, x in enumerate(v):
             if (msg := item(x)) is not None:
                 return f"item {i}: {msg}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from annstudy.report.section import StudySection
 from annstudy.report.stats import Comparison, Summary, pairwise, summarize
 from annstudy.studies.architectures import CURVE_METRICS, eval_dir, train_dir
 
-# studies.md, "Published ranges to compare against" (fashion_mnist).
+# studies.md, "Published ranges to compare against" (only shown for this dataset).
+PUBLISHED_DATASET = "fashion_mnist"
 PUBLISHED = {
     "mlp_1": "0.87–0.88 (MLP); exercise bar ≥ 0.80",
     "mlp_2": "0.87–0.88 (MLP)",
@@ -87,6 +89,11 @@ def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[Arch
     return results
 
 
+def _rank_key(r: ArchResult) -> tuple[bool, float]:
+    """Order by mean test accuracy; an architecture whose seeds all diverged ranks last."""
+    return (r.test.n > 0, r.test.mean if r.test.n > 0 else 0.0)
+
+
 def verdict(train_acc: float, val_acc: float, study: ArchitecturesSettings) -> str:
     """The stated rule: underfitting below a train-accuracy bar, else overfitting above a gap."""
     if train_acc < study.underfit_train_acc:
@@ -109,11 +116,16 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
         train_acc, val_acc = h["train_acc"].mean(), h["val_acc"].mean()
         seeds = len(r.per_seed)
         div = f" ({len(r.diverged_seeds)} diverged)" if r.diverged_seeds else ""
+        if r.test.n > 0:
+            numbers = [r.test.fmt(), r.test.fmt_ci(), f"{r.evaluation['best_seed']}", f"{train_acc:.4f}",
+                       f"{val_acc:.4f}", f"{train_acc - val_acc:+.4f}"]  # fmt: skip
+            judged = verdict(train_acc, val_acc, study)
+        else:  # nothing to average: say so instead of printing nan
+            numbers, judged = ["—"] * 6, "diverged (every seed)"
         rows.append([
-            r.arch, f"{r.params:,}", str(r.run["train"]["epochs"]), r.test.fmt(), r.test.fmt_ci(),
-            f"{r.evaluation['best_seed']}", f"{train_acc:.4f}", f"{val_acc:.4f}",
-            f"{train_acc - val_acc:+.4f}", f"{r.train_seconds:,.1f}", f"{seeds}{div}",
-            verdict(train_acc, val_acc, study), PUBLISHED.get(r.arch, ""),
+            r.arch, f"{r.params:,}", str(r.run["train"]["epochs"]), *numbers, f"{r.train_seconds:,.1f}",
+            f"{seeds}{div}", judged,
+            PUBLISHED.get(r.arch, "") if study.dataset == PUBLISHED_DATASET else "n/a (other dataset)",
         ])  # fmt: skip
     return Table(
         ["architecture", "parameters", "epochs", "test acc (mean ± std)", "95 % CI", "best seed", "train acc",
@@ -146,7 +158,7 @@ def _split_table(results: list[ArchResult]) -> Table:
 
 def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
     """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
-    groups = {r.arch: list(r.healthy["test_acc"]) for r in results}
+    groups = {r.arch: list(r.healthy["test_acc"]) for r in results if r.test.n > 0}  # all-diverged: no data
     comparisons = pairwise(groups, alpha)
     lookup = {(c.a, c.b): c for c in comparisons}
     rows = []
@@ -169,9 +181,12 @@ def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Tabl
 
 def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str:
     """One sentence on the best architecture that says only what the tests support."""
-    ranked = sorted(results, key=lambda r: r.test.mean, reverse=True)
+    ranked = sorted((r for r in results if r.test.n > 0), key=lambda r: r.test.mean, reverse=True)
+    if not ranked:
+        return "Every seed of every architecture diverged: nothing to compare."
     if len(ranked) < 2:
-        return f"Only {ranked[0].arch} was trained." if ranked else "No architecture was trained."
+        alone = "was trained" if len(results) == 1 else "has seeds that did not diverge"
+        return f"Only {ranked[0].arch} {alone}."
     best, second = ranked[0], ranked[1]
     beaten = [c for c in comparisons if c.significant and ((c.a == best.arch and c.diff > 0)
                                                            or (c.b == best.arch and c.diff < 0))]  # fmt: skip
@@ -179,17 +194,19 @@ def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str
     verdict = ("significantly better than" if vs_second.significant else "not significantly different from")
     return (f"Highest mean test accuracy: **{best.arch}** ({best.test.fmt()}), {verdict} the runner-up "
             f"{second.arch} ({second.test.fmt()}, Holm-adjusted p = {vs_second.p_adjusted:.2g}); it is "
-            f"significantly better than {len(beaten)} of the other {len(results) - 1} architectures. "
+            f"significantly better than {len(beaten)} of the other {len(ranked) - 1} architectures. "
             f"With {best.test.n} seeds per architecture the tests have little power: ≈ means "
             "'not shown to differ', not 'equal'.")  # fmt: skip
 
 
-def architecture_tables(doc: Document, results: list[ArchResult], image_shape: tuple[int, int, int]) -> None:
+def architecture_tables(
+    doc: Document, results: list[ArchResult], image_shape: tuple[int, int, int], classes: int
+) -> None:
     """Per model: layer by layer output shape and parameters, totals, MACs, measured throughput."""
     shape = "x".join(map(str, image_shape))
     overview, per_model = [], []
     for r in results:
-        summary = summarize_model(build_model(r.arch, image_shape), image_shape, r.arch)
+        summary = summarize_model(build_model(r.arch, image_shape, classes), image_shape, r.arch)
         overview.append([r.arch, f"{summary.params:,}", f"{summary.macs:,}", f"{r.throughput:,.0f}",
                          f"{r.wall_seconds:,.1f}"])  # fmt: skip
         per_model += [
@@ -249,7 +266,8 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
 
     doc.add(Heading("First-layer weights", level=3),
             Paragraph("Weights of the first layer of each architecture's best-test seed, one tile per unit "
-                      "or filter (MLP units reshaped to the image size; gray scale symmetric around 0)."))  # fmt: skip
+                      "or filter (MLP units reshaped to the image size; gray scale, or colour for RGB inputs, "
+                      "symmetric around 0)."))  # fmt: skip
     for r in results:
         weights = load_torch(train_dir(r.arch) / "weights.pt")
         best = r.evaluation["best_seed"]
@@ -259,7 +277,7 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
                                    f"{r.arch}: first-layer weights (seed {best})")  # fmt: skip
         doc.add(Figure(path.relative_to(out), f"{r.arch}: first-layer weights, seed {best}."))
 
-    best = max(results, key=lambda r: r.test.mean)
+    best = max(results, key=_rank_key)
     seed = best.evaluation["best_seed"]
     ev = best.evaluation
     doc.add(
@@ -312,14 +330,24 @@ def run_settings(settings: Settings, meta: dict, results: list[ArchResult]) -> T
     )  # fmt: skip
 
 
+def _rounded(value: float) -> float | None:
+    """JSON-safe: a NaN (no healthy seed to average) becomes null."""
+    return None if math.isnan(value) else round(value, 5)
+
+
 def metrics(results: list[ArchResult]) -> dict:
-    """Headline numbers per architecture (compact, so `dvc exp show` stays readable)."""
+    """Headline numbers per architecture (compact, so `dvc exp show` stays readable).
+
+    Accuracies are over the seeds that did not diverge, null when every seed diverged;
+    ``diverged`` flags an architecture with at least one diverged seed.
+    """
     return {
         r.arch: {
-            "test_acc_mean": round(r.test.mean, 5),
-            "test_acc_std": round(r.test.std, 5),
+            "test_acc_mean": _rounded(r.test.mean),
+            "test_acc_std": _rounded(r.test.std),
             "params": r.params,
             "train_seconds": round(r.train_seconds, 1),
+            "diverged": bool(r.diverged_seeds),
         }
         for r in results
     }
@@ -340,7 +368,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     results = load_results(study.archs)
     doc = Document("")
     section(doc, settings, data, results, out)
-    architecture_tables(doc, results, data.image_shape)
+    architecture_tables(doc, results, data.image_shape, len(data.classes))
     write_plot_data(results, out / "plots")
     seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
     seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("eval_seconds", 0.0)) for r in results}

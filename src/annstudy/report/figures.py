@@ -87,16 +87,26 @@ def comparison_panel(
     ax_gen.set(xlabel="train accuracy (logged)", ylabel="validation accuracy (logged)",
                title="Validation vs train accuracy along training")  # fmt: skip
     handles, labels = ax_loss.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
+    if labels:  # none when every seed of every architecture diverged before its first log step
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title, fontsize=14)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
     return _save(fig, path)
 
 
+def _is_rgb(images: torch.Tensor) -> bool:
+    """[N, C, H, W] with three colour channels (else the first channel is drawn in gray)."""
+    return images.shape[1] == 3
+
+
 def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: Path, title: str) -> Path:
-    """One gray tile per first-layer unit/filter (MLP rows reshaped to the image size)."""
+    """One tile per first-layer unit/filter (MLP rows reshaped to the image size).
+
+    Gray inputs: gray scale symmetric around 0. RGB inputs: a colour tile, each channel
+    mapped from [-max|w|, max|w|] to [0, 1] (mid-gray = 0).
+    """
     w = weight.detach().cpu().float()
-    tiles = w.reshape(w.shape[0], *image_shape)[:, 0] if w.dim() == 2 else w[:, 0]
+    tiles = w.reshape(w.shape[0], *image_shape) if w.dim() == 2 else w  # [N, C, h, w]
     n = tiles.shape[0]
     cols = min(8, n)
     rows = math.ceil(n / cols)
@@ -104,8 +114,12 @@ def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: P
     lim = float(tiles.abs().max()) or 1.0
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
-        if i < n:
-            ax.imshow(tiles[i].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+        if i >= n:
+            continue
+        if _is_rgb(tiles):
+            ax.imshow((tiles[i].permute(1, 2, 0) / lim + 1).div(2).numpy(), interpolation="nearest")
+        else:
+            ax.imshow(tiles[i, 0].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
@@ -136,7 +150,10 @@ def misclassified_grid(
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            ax.imshow(images[i, 0].cpu().numpy(), cmap="gray_r", interpolation="nearest")
+            if _is_rgb(images):  # scaled to [-1, 1] by load_prepared
+                ax.imshow(images[i].cpu().permute(1, 2, 0).add(1).div(2).clamp(0, 1).numpy(), interpolation="nearest")
+            else:
+                ax.imshow(images[i, 0].cpu().numpy(), cmap="gray_r", interpolation="nearest")
             ax.set_title(f"{classes[true[i]]}\n→ {classes[pred[i]]}", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()

@@ -89,6 +89,8 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 "train": asdict(cfg),
                 "device": describe(device),
                 "vectorized": cfg.vectorize,
+                # seeds trained together; a group split in halves after running out of memory
+                "seed_groups": [list(g) for g in dict.fromkeys(r.group for r in runs if r.group)],
                 "threads": torch.get_num_threads(),
                 "wall_seconds": round(time.perf_counter() - started, 3),
                 "torch": torch.__version__,

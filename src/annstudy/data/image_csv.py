@@ -1,0 +1,184 @@
+"""Bring your own images: a CSV of (file name, label) rows plus a folder of images.
+
+The "insects" exercise in a general form: any labels (species names, ...) become class
+indices in sorted order, so the mapping depends only on the CSV and is saved as
+``classes`` in ``meta.json``. Every image is decoded once here (Pillow: PNG, JPEG, ...),
+converted to gray or RGB and resized to ``data.image_csv.image_size``; training then
+reads compact uint8 tensors like any other dataset.
+
+A bad input stops prepare with a :class:`ImageCsvError` naming the CSV row (numbered
+as a spreadsheet shows it: the header is row 1) and the problem, before anything is
+written, so nothing downstream ever sees a partial dataset.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from annstudy.data.splits import stratified_split
+
+if TYPE_CHECKING:
+    from annstudy.params import DataSettings, ImageCsvSettings
+
+NAME = "image_csv"
+MIN_PER_CLASS = 3  # one image each for train, validation and test
+
+
+class ImageCsvError(ValueError):
+    """The CSV or one of its images is unusable; the message names the file, row and problem."""
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int  # row number in the CSV file (header = 1)
+    path: Path
+    label: str
+
+
+def _read_text(csv_path: Path) -> str:
+    if not csv_path.is_file():
+        raise ImageCsvError(f"{csv_path}: CSV file not found (data.image_csv.csv)")
+    try:
+        return csv_path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ImageCsvError(f"{csv_path}: cannot read the CSV as UTF-8 text ({err})") from None
+
+
+def _column(header: list[str], name: str, key: str, csv_path: Path) -> int:
+    if name not in header:
+        raise ImageCsvError(
+            f"{csv_path}: row 1: unknown column {name!r} (data.image_csv.{key}); the header has {header}"
+        )
+    return header.index(name)
+
+
+def read_rows(csv_path: Path, image_dir: Path, filename_column: str, label_column: str) -> list[Row]:
+    """The CSV's image rows (blank lines skipped), each with a file name and a non-empty label."""
+    reader = csv.reader(io.StringIO(_read_text(csv_path), newline=""))
+    rows: list[Row] = []
+    try:
+        header = [cell.strip() for cell in next(reader, [])]
+        if not any(header):
+            raise ImageCsvError(f"{csv_path}: row 1: empty; expected a header naming the columns")
+        file_col = _column(header, filename_column, "filename_column", csv_path)
+        label_col = _column(header, label_column, "label_column", csv_path)
+        for cells in reader:
+            number = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            where = f"{csv_path}: row {number}"
+            if len(cells) != len(header):
+                raise ImageCsvError(f"{where}: expected {len(header)} cells like the header, found {len(cells)}")
+            name, label = cells[file_col].strip(), cells[label_col].strip()
+            if not name:
+                raise ImageCsvError(f"{where}: empty {filename_column!r} cell")
+            if not label:
+                raise ImageCsvError(f"{where}: empty {label_column!r} cell (every image needs a class)")
+            rows.append(Row(number, image_dir / name, label))
+    except csv.Error as err:
+        raise ImageCsvError(f"{csv_path}: row {reader.line_num}: malformed CSV ({err})") from None
+    if not rows:
+        raise ImageCsvError(f"{csv_path}: no image rows below the header")
+    return rows
+
+
+def check_classes(rows: list[Row], csv_path: Path, label_column: str) -> list[str]:
+    """Sorted class names; at least two classes and :data:`MIN_PER_CLASS` images in each."""
+    labels = [r.label for r in rows]
+    classes = sorted(set(labels))
+    if len(classes) < 2:
+        raise ImageCsvError(
+            f"{csv_path}: label column {label_column!r} has a single class {classes[0]!r}; "
+            "a classifier needs at least two"
+        )
+    for name in classes:
+        members = [r.number for r in rows if r.label == name]
+        if len(members) < MIN_PER_CLASS:
+            raise ImageCsvError(
+                f"{csv_path}: class {name!r} has only {len(members)} image(s) (rows {members}); each class "
+                f"needs at least {MIN_PER_CLASS} (train, validation, test): add images or drop its rows"
+            )
+    return classes
+
+
+def decode(row: Row, csv_path: Path, size: tuple[int, int], color: str) -> tuple[np.ndarray, bytes]:
+    """(image as uint8 [H, W, C], the file's bytes) of one row."""
+    where = f"{csv_path}: row {row.number}"
+    try:
+        data = row.path.read_bytes()
+    except FileNotFoundError:
+        raise ImageCsvError(f"{where}: image file {row.path} not found") from None
+    except (OSError, ValueError) as err:  # a directory, a name too long or with a NUL byte, ...
+        raise ImageCsvError(f"{where}: cannot read image file {row.path} ({err})") from None
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            converted = image.convert("L" if color == "gray" else "RGB")
+            resized = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+            array = np.asarray(resized, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+        raise ImageCsvError(f"{where}: {row.path} is not a readable image ({err})") from None
+    return (array[..., None] if array.ndim == 2 else array), data
+
+
+def split_indices(labels: np.ndarray, test_fraction: float, val_fraction: float, seed: int):
+    """Stratified (train, val, test) indices: test from everything, then val from the rest."""
+    rest, test = stratified_split(labels, test_fraction, seed, "data.image_csv.test_fraction")
+    train, val = stratified_split(labels[rest], val_fraction, seed, "data.val_fraction")
+    return rest[train], rest[val], test
+
+
+def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
+    """CSV + images -> (tensors, meta) in the :mod:`annstudy.data.prepared` layout."""
+    cfg: ImageCsvSettings = settings.image_csv
+    if cfg.csv is None:
+        raise ImageCsvError("data.image_csv.csv: must be set to use the dataset image_csv")
+    csv_path = Path(cfg.csv)
+    image_dir = Path(cfg.image_dir) if cfg.image_dir is not None else csv_path.parent
+    if not image_dir.is_dir():
+        raise ImageCsvError(f"data.image_csv.image_dir: directory {image_dir} does not exist")
+    rows = read_rows(csv_path, image_dir, cfg.filename_column, cfg.label_column)
+    classes = check_classes(rows, csv_path, cfg.label_column)
+    index = {name: i for i, name in enumerate(classes)}
+
+    images, digest = [], hashlib.sha256()
+    for row in tqdm(rows, desc="decode images", unit="img", mininterval=2.0, disable=len(rows) < 1000):
+        array, data = decode(row, csv_path, cfg.image_size, cfg.color)
+        images.append(array)
+        digest.update(hashlib.sha256(data).digest())
+    x = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()  # [N, C, H, W] uint8
+    y = torch.tensor([index[r.label] for r in rows], dtype=torch.int64)
+
+    train, val, test = split_indices(y.numpy(), cfg.test_fraction, settings.val_fraction, settings.split_seed)
+    tensors = {}
+    for split, idx in (("train", train), ("val", val), ("test", test)):
+        tensors[f"x_{split}"], tensors[f"y_{split}"] = x[idx], y[idx]
+    meta = {
+        "name": NAME,
+        "source": f"{csv_path} (images in {image_dir})",
+        "classes": classes,
+        "class_counts": {name: int((y == i).sum()) for i, name in enumerate(classes)},
+        "image_shape": list(cfg.image_shape),
+        "color": cfg.color,
+        "columns": {"filename": cfg.filename_column, "label": cfg.label_column},
+        "sizes": {s: int(len(tensors[f"y_{s}"])) for s in ("train", "val", "test")},
+        "split": {
+            "seed": settings.split_seed, "val_fraction": settings.val_fraction, "test_fraction": cfg.test_fraction,
+            "val_per_class": len(val) // len(classes), "test_per_class": len(test) // len(classes),
+        },  # fmt: skip
+        "sha256": {
+            csv_path.name: hashlib.sha256(csv_path.read_bytes()).hexdigest(),
+            f"{len(rows)} images (SHA-256 of their SHA-256s in CSV order)": digest.hexdigest(),
+        },
+        "scaling": {"scale": 2.0 / 255.0, "offset": -1.0, "description": "uint8 x -> x/127.5 - 1 in [-1, 1]"},
+    }
+    return tensors, meta
