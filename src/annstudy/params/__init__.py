@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures
+from annstudy.params import architectures, mnist1d, regression, signals, spiral
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.schema import (
     Field,
@@ -41,6 +41,10 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "regression": regression,
+    "spiral": spiral,
+    "signals": signals,
+    "mnist1d": mnist1d,
 }
 
 # Profile keys shared by every study (a study's own profile section may override them).
@@ -58,6 +62,7 @@ SCHEMA: dict[str, Any] = {
         "download_root": Field(string),
         "split_seed": Field(non_negative_int),
         "val_fraction": Field(fraction),
+        "regression_csv": Field(string, nullable=True),
     },
     "profiles": None,  # free-form names, each checked by _check_profiles
     "studies": {name: module.SCHEMA for name, module in STUDIES.items()},
@@ -162,6 +167,7 @@ class DataSettings:
     download_root: str
     split_seed: int
     val_fraction: float
+    regression_csv: str | None = None  # S5 non-linear fit on a user's x,y CSV (null = synthetic)
 
 
 @dataclass(frozen=True)
