@@ -48,7 +48,8 @@ def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: d
                   "gap between it and the truth is sampling noise, not training error."),
         Table(["run", "w", "b", "final training MSE"], rows, caption="Learned (w, b) against the true (a, b)."),
     )  # fmt: skip
-    path = figs.curves(batches, "step", [("batch_loss", "mini-batch cost")], out / "figures" / "regression_linear_cost.png",
+    path = figs.curves(batches, "step", [("batch_loss", "mini-batch cost")],
+                       out / "figures" / "regression_linear_cost.png",
                        f"Linear neuron: cost per mini-batch (mean over {len(r['per_seed'])} seeds, ±1 std)",
                        "mini-batch (step)", "MSE of the mini-batch", log=True)  # fmt: skip
     doc.add(Figure(path.relative_to(out), "Cost of every mini-batch during SGD."))
@@ -97,13 +98,21 @@ def _bell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
     ok = per_seed[per_seed["diverged_step"].isna()]
     rows = []
     for (arch, size), g in ok.groupby(["arch", "data"], sort=False):
-        rows.append({"arch": arch, "data": size, "n_train": int(g["n_train"].iloc[0]), "params": int(g["params"].iloc[0]),
+        rows.append({"arch": arch, "data": size, "n_train": int(g["n_train"].iloc[0]),
+                     "params": int(g["params"].iloc[0]),
                      "lr": float(g["lr"].iloc[0]), "epochs": int(g["epochs"].iloc[0]),
                      "train": summarize(g["train_mse"]), "test": summarize(g["test_mse"])})  # fmt: skip
     return pd.DataFrame(rows)
 
 
-def _choice(summary: pd.DataFrame, small_archs: list[str]) -> str:
+def _fit_phrase(arch: str, row, noise_var: float) -> str:
+    """Reads a training MSE against the noise variance: above it the net cannot follow the bell."""
+    where = "above" if row.train.mean > noise_var else "below"
+    meaning = "it underfits" if where == "above" else "it fits part of the noise"
+    return f"{arch} ends with training MSE {row.train.mean:.2g}, {where} the noise variance {noise_var:.2g} ({meaning})"
+
+
+def _choice(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> str:
     """Which of the smallest / largest network to use with little data, from the measured test MSE."""
     small = summary[summary["data"] == "small"].set_index("arch")
     if len(small) < 2:
@@ -112,13 +121,13 @@ def _choice(summary: pd.DataFrame, small_archs: list[str]) -> str:
     a, b = small.loc[lo, "test"], small.loc[hi, "test"]
     better, worse = (lo, hi) if a.mean < b.mean else (hi, lo)
     separated = a.ci_high < b.ci_low or b.ci_high < a.ci_low
-    strength = "and the 95 % intervals do not overlap" if separated else "but the 95 % intervals overlap"
-    why = (f"with {int(small['n_train'].iloc[0])} points the {small.loc[hi, 'params']}-parameter network has far "
-           "more freedom than data and fits the noise" if better == lo else
-           "the larger network's extra capacity still pays on this smooth target")
-    return (f"**Choice with little data:** {better} (test MSE {_sci(small.loc[better, 'test'])} against "
-            f"{_sci(small.loc[worse, 'test'])} for {worse}, {strength}): {why}. With the 1,000-point set the "
-            "ranking is read from the first table.")
+    strength = ("the 95 % intervals do not overlap" if separated
+                else "but the 95 % intervals overlap, so this is not settled")
+    return (f"**Choice with {int(small['n_train'].iloc[0])} points: {better}**, the lower test MSE "
+            f"({_sci(small.loc[better, 'test'])} against {_sci(small.loc[worse, 'test'])} for {worse}; {strength}). "
+            f"Why: {_fit_phrase(lo, small.loc[lo], noise_var)}; {_fit_phrase(hi, small.loc[hi], noise_var)}. "
+            "What matters for new points is the test error, not the training error, and here it favours "
+            f"{better}.")
 
 
 def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
@@ -151,7 +160,7 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
                    "test MSE 95 % CI"],
                   [[row.arch, f"{row.params:,}", str(row.epochs), _sci(row.train), _sci(row.test), _ci(row.test)]
                    for row in small.itertuples()]),
-            Paragraph(_choice(summary, r["small_archs"])),
+            Paragraph(_choice(summary, r["small_archs"], study.bell_noise**2)),
         )  # fmt: skip
         panels = [(f"{a}, {r['n_small']} points (seed {study.seeds[0]})", fits["surfaces"][f"{a}/small"][0].numpy())
                   for a in small["arch"]]

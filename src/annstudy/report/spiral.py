@@ -64,7 +64,8 @@ def build(settings: Settings, out: Path) -> StudySection:
                        "epoch")  # fmt: skip
     doc.add(Figure(path.relative_to(out), "Per-epoch cost and accuracy; members drop out as they stop early."))
     metrics = {"mlp": {"test_acc_mean": round(test.mean, 5), "test_acc_std": round(test.std, 5),
-                       "cv_acc_mean": round(val.mean, 5), "stopped_epoch_mean": round(float(ok["stopped_epoch"].mean()), 1),
+                       "cv_acc_mean": round(val.mean, 5),
+                       "stopped_epoch_mean": round(float(ok["stopped_epoch"].mean()), 1),
                        "target_reached": bool(reached)},
                "diverged": bool(len(ok) < len(members))}  # fmt: skip
     return StudySection(STUDY, doc.blocks, metrics, {"spiral_train": r["wall_seconds"]})

@@ -56,7 +56,8 @@ def prepare(study: RegressionSettings, root: str | Path = "data") -> Path:
         nonlinear, source = read_xy_csv(study.regression_csv), f"csv {study.regression_csv}"
     else:
         nonlinear, source = nonlinear_1d(study.nonlinear_points, study.nonlinear_noise, s + 1), "synthetic"
-    bell, bell_test = bell_2d(study.bell_train, study.bell_noise, s + 2), bell_2d(study.bell_test, study.bell_noise, s + 3)
+    bell = bell_2d(study.bell_train, study.bell_noise, s + 2)
+    bell_test = bell_2d(study.bell_test, study.bell_noise, s + 3)
     out = prepared_dir(root)
     with atomic_dir(out) as tmp:
         save_torch(tmp / "linear.pt", _tensors(linear.x, linear.y))
@@ -139,7 +140,8 @@ def _fit_bell(arch: str, lr: float, epochs: int, batch_size: int, x, y, test, se
     axis = torch.linspace(-5, 5, GRID_2D, device=device)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
     with torch.no_grad():
-        surface = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True).view(len(seeds), GRID_2D, GRID_2D)
+        surface = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)
+    surface = surface.view(len(seeds), GRID_2D, GRID_2D)
     return model, result, train_mse, test_mse, surface.cpu()
 
 
@@ -151,7 +153,8 @@ def train_bell(study: RegressionSettings, device: torch.device) -> dict:
     counts = {a: sum(w.numel() for w in mlp(parse_arch(a)).parameters()) for a, _ in study.bell_archs}
     small_archs = [min(counts, key=counts.get), max(counts, key=counts.get)]
     n_small = min(study.bell_small, len(data["y"]))
-    runs = [(a, lr, "full", study.bell_epochs, study.bell_batch_size, data["x"], data["y"]) for a, lr in study.bell_archs]
+    runs = [(a, lr, "full", study.bell_epochs, study.bell_batch_size, data["x"], data["y"])
+            for a, lr in study.bell_archs]
     runs += [(a, study.bell_lr[a], "small", study.bell_small_epochs, 0, data["x"][:n_small], data["y"][:n_small])
              for a in dict.fromkeys(small_archs)]
     per_seed, epochs, surfaces = [], [], {}
