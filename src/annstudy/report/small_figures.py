@@ -19,12 +19,13 @@ from annstudy.report.figures import _band, _save, plt
 PALETTE = sns.color_palette("tab10", 10)
 
 
-def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple[str, str]], path: Path, title: str,
+def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple], path: Path, title: str,
            xlabel: str, ylabel: str, log: bool = False) -> Path:
-    """``series``: (column, label) pairs drawn as mean over seeds with a ±1 std band."""
+    """``series``: (column, label[, colour index, line style]) drawn as mean over seeds with a ±1 std band."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for i, (column, label) in enumerate(series):
-        _band(ax, frame, x, column, PALETTE[i], label)
+    for i, (column, label, *look) in enumerate(series):
+        colour, style = (look + [i, "-"][len(look):])[:2]
+        _band(ax, frame, x, column, PALETTE[colour], label, style)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if log:
         ax.set_yscale("log")
