@@ -51,7 +51,7 @@ class Mnist1dSettings:
     lr: float
     batch_size: int
     epochs: int  # the paper: 6,000 steps of 100 = 150 epochs of the 4,000 training series
-    published_acc: tuple[tuple[str, float], ...]
+    published_acc: dict[str, float]
     tolerance: float  # |ours - published| allowed for the full profile
 
 

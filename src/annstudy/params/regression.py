@@ -79,15 +79,11 @@ class RegressionSettings:
     bell_test: int
     bell_small: int
     bell_noise: float
-    bell_archs: tuple[tuple[str, float], ...]  # (architecture, Adam lr) in params order
+    bell_archs: dict[str, float]  # architecture -> Adam lr, in params order
     bell_batch_size: int
     bell_epochs: int
     bell_small_epochs: int
     regression_csv: str | None = None  # data.regression_csv: replaces the synthetic non-linear set
-
-    @property
-    def bell_lr(self) -> dict[str, float]:
-        return dict(self.bell_archs)
 
 
 def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> RegressionSettings:

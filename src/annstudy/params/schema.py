@@ -161,10 +161,10 @@ def walk(raw: Any, schema: dict[str, Any], prefix: str, problems: list[str]) -> 
 
 
 def freeze(value: Any) -> Any:
-    """A params value as an immutable one for a frozen settings dataclass (list -> tuple,
-    mapping -> tuple of (key, value) pairs in file order)."""
+    """A params value for a frozen settings dataclass: lists become tuples; mappings stay
+    dicts (in file order) so the report's settings table shows them as ``key value``."""
     if isinstance(value, list):
         return tuple(freeze(v) for v in value)
     if isinstance(value, dict):
-        return tuple((k, freeze(v)) for k, v in value.items())
+        return {k: freeze(v) for k, v in value.items()}
     return value

@@ -18,7 +18,7 @@ from annstudy.studies.mnist1d import STUDY, train_dir
 
 def build(settings: Settings, out: Path) -> StudySection:
     study: Mnist1dSettings = settings.studies[STUDY]
-    published = dict(study.published_acc)
+    published = study.published_acc
     rows, bars, metrics, frames, seconds = [], [], {}, [], {}
     diverged = False
     faithful = settings.profile == "full"  # only the paper's schedule is compared with the paper

@@ -150,12 +150,12 @@ def train_bell(study: RegressionSettings, device: torch.device) -> dict:
     data = load_torch(prepared_dir() / "bell.pt", device)
     test = (data["x_test"], data["y_test"])
     seeds = study.seeds
-    counts = {a: sum(w.numel() for w in mlp(parse_arch(a)).parameters()) for a, _ in study.bell_archs}
+    counts = {a: sum(w.numel() for w in mlp(parse_arch(a)).parameters()) for a in study.bell_archs}
     small_archs = [min(counts, key=counts.get), max(counts, key=counts.get)]
     n_small = min(study.bell_small, len(data["y"]))
     runs = [(a, lr, "full", study.bell_epochs, study.bell_batch_size, data["x"], data["y"])
-            for a, lr in study.bell_archs]
-    runs += [(a, study.bell_lr[a], "small", study.bell_small_epochs, 0, data["x"][:n_small], data["y"][:n_small])
+            for a, lr in study.bell_archs.items()]
+    runs += [(a, study.bell_archs[a], "small", study.bell_small_epochs, 0, data["x"][:n_small], data["y"][:n_small])
              for a in dict.fromkeys(small_archs)]
     per_seed, epochs, surfaces = [], [], {}
     for arch, lr, size, n_epochs, batch, x, y in runs:
