@@ -51,7 +51,7 @@ def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: d
     path = figs.curves(batches, "step", [("batch_loss", "mini-batch cost")],
                        out / "figures" / "regression_linear_cost.png",
                        f"Linear neuron: cost per mini-batch (mean over {len(r['per_seed'])} seeds, ±1 std)",
-                       "mini-batch (step)", "MSE of the mini-batch", log=True)  # fmt: skip
+                       "mini-batch (step, log scale)", "MSE of the mini-batch", log=True, logx=True)  # fmt: skip
     doc.add(Figure(path.relative_to(out), "Cost of every mini-batch during SGD."))
     x = data["x"].numpy()[:, 0]
     grid = np.linspace(0, study.linear_x_max, 50)

@@ -20,15 +20,19 @@ PALETTE = sns.color_palette("tab10", 10)
 
 
 def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple], path: Path, title: str,
-           xlabel: str, ylabel: str, log: bool = False) -> Path:
+           xlabel: str, ylabel: str, log: bool = False, logx: bool = False) -> Path:
     """``series``: (column, label[, colour index, line style]) drawn as mean over seeds with a ±1 std band."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for i, (column, label, *look) in enumerate(series):
         colour, style = (look + [i, "-"][len(look):])[:2]
         _band(ax, frame, x, column, PALETTE[colour], label, style)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    if log:
+    if log:  # a ±1 std band can reach below 0: keep the axis on the means
+        lowest = min(frame.groupby(x)[spec[0]].mean().min() for spec in series)
         ax.set_yscale("log")
+        ax.set_ylim(bottom=max(lowest, 1e-12) / 3)
+    if logx:
+        ax.set_xscale("log")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return _save(fig, path)
 
