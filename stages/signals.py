@@ -1,3 +1,5 @@
+"""DVC entry point of study signals: `python stages/signals.py <step> [item]` (annstudy/studies/signals.py)."""
+
 import sys
 
 from annstudy.cli import main

@@ -1,3 +1,5 @@
+"""DVC entry point of study spiral: `python stages/spiral.py <step> [item]` (annstudy/studies/spiral.py)."""
+
 import sys
 
 from annstudy.cli import main
