@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures, from_scratch
+from annstudy.params import architectures, from_scratch, mnist1d, regression, signals, spiral
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.from_scratch import FromScratchSettings
 from annstudy.params.schema import (
@@ -43,6 +43,10 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "regression": regression,
+    "spiral": spiral,
+    "signals": signals,
+    "mnist1d": mnist1d,
     "from_scratch": from_scratch,
 }
 
@@ -71,6 +75,7 @@ SCHEMA: dict[str, Any] = {
             "color": Field(one_of(["gray", "rgb"], "color")),
             "test_fraction": Field(fraction),
         },
+        "regression_csv": Field(string, nullable=True),
     },
     "profiles": None,  # free-form names, each checked by _check_profiles
     "studies": {name: module.SCHEMA for name, module in STUDIES.items()},
@@ -208,6 +213,7 @@ class DataSettings:
     split_seed: int
     val_fraction: float
     image_csv: ImageCsvSettings = ImageCsvSettings(csv=None, image_dir=None)
+    regression_csv: str | None = None  # S5 non-linear fit on a user's x,y CSV (null = synthetic)
 
 
 @dataclass(frozen=True)

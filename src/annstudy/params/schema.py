@@ -59,6 +59,10 @@ def non_negative_int(v: Any) -> str | None:
     return None if _is_int(v) and v >= 0 else f"must be an integer >= 0, got {v!r}"
 
 
+def number(v: Any) -> str | None:
+    return None if _is_num(v) else f"must be a finite number, got {v!r}"
+
+
 def positive_number(v: Any) -> str | None:
     return None if _is_num(v) and v > 0 else f"must be > 0, got {v!r}"
 
@@ -156,3 +160,13 @@ def walk(raw: Any, schema: dict[str, Any], prefix: str, problems: list[str]) -> 
                 problems.append(f"{path}: must be set, got null")
         elif (msg := spec.check(value)) is not None:
             problems.append(f"{path}: {msg}")
+
+
+def freeze(value: Any) -> Any:
+    """A params value for a frozen settings dataclass: lists become tuples; mappings stay
+    dicts (in file order) so the report's settings table shows them as ``key value``."""
+    if isinstance(value, list):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: freeze(v) for k, v in value.items()}
+    return value

@@ -7,5 +7,9 @@ from __future__ import annotations
 
 SECTIONS: dict[str, str] = {
     "architectures": "annstudy.report.architectures",
+    "regression": "annstudy.report.regression",
+    "spiral": "annstudy.report.spiral",
+    "signals": "annstudy.report.signals",
+    "mnist1d": "annstudy.report.mnist1d",
     "from_scratch": "annstudy.report.from_scratch",
 }

@@ -13,6 +13,10 @@ from typing import Callable
 
 STUDIES: dict[str, str] = {
     "architectures": "annstudy.studies.architectures",
+    "regression": "annstudy.studies.regression",
+    "spiral": "annstudy.studies.spiral",
+    "signals": "annstudy.studies.signals",
+    "mnist1d": "annstudy.studies.mnist1d",
     "from_scratch": "annstudy.studies.from_scratch",
 }
 

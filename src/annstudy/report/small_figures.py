@@ -1,0 +1,132 @@
+"""Figures of the S5/S6 small-network studies (built on the helpers of report/figures.py).
+
+Curves are means over seeds with a ±1 std band (``figures._band``); 3D surfaces and
+decision regions show one member (named in the title), as an average of networks is
+not a network that was trained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+from annstudy.report.figures import _band, _save, plt
+
+PALETTE = sns.color_palette("tab10", 10)
+
+
+def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple], path: Path, title: str,
+           xlabel: str, ylabel: str, log: bool = False, logx: bool = False) -> Path:
+    """``series``: (column, label[, colour index, line style]) drawn as mean over seeds with a ±1 std band."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for i, (column, label, *look) in enumerate(series):
+        colour, style = (look + [i, "-"][len(look):])[:2]
+        _band(ax, frame, x, column, PALETTE[colour], label, style)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    if log:  # a ±1 std band can reach below 0: keep the axis on the means
+        lowest = min(frame.groupby(x)[spec[0]].mean().min() for spec in series)
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=max(lowest, 1e-12) / 3)
+    if logx:
+        ax.set_xscale("log")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)
+
+
+def panels(frame: pd.DataFrame, x: str, panels: Sequence[tuple[str, Sequence[tuple[str, str]]]], path: Path,
+           title: str, xlabel: str) -> Path:
+    """Side-by-side :func:`curves`: ``panels`` = (y label, series) per panel."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.2), squeeze=False)
+    for ax, (ylabel, series) in zip(axes[0], panels):
+        for i, (column, label) in enumerate(series):
+            _band(ax, frame, x, column, PALETTE[i], label)
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        ax.legend(loc="best", frameon=True)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def fit_1d(x: np.ndarray, y: np.ndarray, lines: Sequence[tuple[np.ndarray, np.ndarray, str, str]], path: Path,
+           title: str, xlabel: str = "x", ylabel: str = "y") -> Path:
+    """Data points and fitted curves: ``lines`` = (grid x, prediction, label, line style)."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    ax.scatter(x, y, s=9, color="0.55", alpha=0.7, label="data", lw=0)
+    for i, (gx, gy, label, style) in enumerate(lines):
+        ax.plot(gx, gy, style, color=PALETTE[i], lw=1.8, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)
+
+
+def surfaces(axis: np.ndarray, panels: Sequence[tuple[str, np.ndarray]], x: np.ndarray, y: np.ndarray,
+             path: Path, title: str) -> Path:
+    """One 3D subplot per network: its fitted surface over [-5, 5]^2 and the training points."""
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig = plt.figure(figsize=(5.2 * cols, 4.6 * rows))
+    gx, gy = np.meshgrid(axis, axis, indexing="xy")
+    for i, (label, z) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
+        ax.plot_surface(gx, gy, z, cmap="viridis", alpha=0.75, lw=0, antialiased=True)
+        ax.scatter(x[:, 0], x[:, 1], y, s=3, color="crimson", alpha=0.5, depthshade=False)
+        ax.set(xlabel="x₁", ylabel="x₂", zlabel="y", title=label, zlim=(-0.2, 1.2))
+        ax.view_init(elev=25, azim=-60)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def points_2d(x: np.ndarray, y: np.ndarray, path: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(5.5, 5.2))
+    for k in np.unique(y):
+        ax.scatter(*x[y == k].T, s=7, color=PALETTE[int(k)], label=f"class {k}", lw=0)
+    ax.set(xlabel="x₁", ylabel="x₂", title=title, xlim=(-1, 1), ylim=(-1, 1), aspect="equal")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)
+
+
+def decision_regions(axis: np.ndarray, pred: np.ndarray, point_sets: Sequence[tuple[str, np.ndarray, np.ndarray]],
+                     path: Path, title: str) -> Path:
+    """contourf of the predicted class over the grid, one panel per point set (train, test)."""
+    classes = int(pred.max()) + 1
+    cmap = plt.matplotlib.colors.ListedColormap(PALETTE[: max(classes, 2)])
+    fig, axes = plt.subplots(1, len(point_sets), figsize=(5.6 * len(point_sets), 5.2), squeeze=False)
+    for ax, (label, x, y) in zip(axes[0], point_sets):
+        ax.contourf(axis, axis, pred, levels=np.arange(classes + 1) - 0.5, cmap=cmap, alpha=0.35)
+        ax.scatter(*x.T, c=y, cmap=cmap, vmin=-0.5, vmax=classes - 0.5, s=7, edgecolors="k", linewidths=0.2)
+        ax.set(xlabel="x₁", ylabel="x₂", title=label, aspect="equal")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def signal_examples(x: np.ndarray, y: np.ndarray, names: Sequence[str], path: Path, title: str, per_class: int = 3
+                    ) -> Path:
+    fig, axes = plt.subplots(per_class, len(names), figsize=(6.5 * len(names), 1.7 * per_class), sharex=True,
+                             squeeze=False)
+    for k, name in enumerate(names):
+        for row, i in enumerate(np.flatnonzero(y == k)[:per_class]):
+            ax = axes[row, k]
+            ax.plot(x[i], color=PALETTE[k], lw=0.9)
+            ax.set(ylabel="amplitude")
+            if row == 0:
+                ax.set_title(name)
+    for ax in axes[-1]:
+        ax.set_xlabel("sample")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, title: str) -> Path:
+    """(label, ours mean, ours std, published) per model."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    pos = np.arange(len(rows))
+    ax.bar(pos - 0.18, [r[1] for r in rows], 0.36, yerr=[r[2] for r in rows], capsize=4, color=PALETTE[0],
+           label="ours (mean ± std)")
+    ax.bar(pos + 0.18, [r[3] for r in rows], 0.36, color=PALETTE[1], label="published")
+    ax.set_xticks(pos, [r[0] for r in rows])
+    ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return _save(fig, path)

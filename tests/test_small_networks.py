@@ -1,0 +1,187 @@
+"""S5/S6 small networks: generators, CSV input, the member trainer's exactness, early
+stopping, params checks and one smoke run of every stage and report section."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from annstudy.data.synthetic import bell_2d, linear_1d, read_xy_csv, signals, spirals
+from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
+from annstudy.models.ensemble import Ensemble
+from annstudy.models.small import mlp, mnist1d_cnn, parse_arch
+from annstudy.params import settings_from_raw, validate
+
+# ------------------------------------------------------------------ data
+
+
+def test_generators_are_deterministic_and_shaped():
+    s = spirals(5, 40, 1.0, 0.02, seed=3)
+    assert s.x.shape == (200, 2) and np.bincount(s.y).tolist() == [40] * 5
+    assert s.x.min() >= -1 and s.x.max() <= 1
+    assert np.array_equal(s.x, spirals(5, 40, 1.0, 0.02, seed=3).x)
+    b = bell_2d(500, 0.0, seed=1)
+    assert np.allclose(b.y, np.exp(-(b.x.astype(np.float64) ** 2).sum(1) / 4), atol=1e-6)
+    sig = signals(20, 500, 40.0, 0.1, seed=0)
+    assert sig.x.shape == (20, 500) and sig.y.sum() == 10
+
+
+def test_csv_reader_accepts_good_files_and_names_bad_rows(tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text("y,x,note\n1.5,2,a\n0.5,1,b\n\n")
+    data = read_xy_csv(good)
+    assert data.x[:, 0].tolist() == [1.0, 2.0] and data.y.tolist() == [0.5, 1.5]  # sorted by x
+    with pytest.raises(FileNotFoundError, match="missing.csv"):
+        read_xy_csv(tmp_path / "missing.csv")
+    cols = tmp_path / "cols.csv"
+    cols.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match=r"cols\.csv: needs columns x and y"):
+        read_xy_csv(cols)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("x,y\n1,2\n3,oops\n")
+    with pytest.raises(ValueError, match=r"bad\.csv: row 3: x and y must be numbers"):
+        read_xy_csv(bad)
+
+
+def test_parse_arch_and_cnn_shape():
+    assert parse_arch("2-300-100-20-1") == [2, 300, 100, 20, 1]
+    with pytest.raises(ValueError, match="2-50-1"):
+        parse_arch("2x50")
+    assert sum(p.numel() for p in mlp([2, 10, 1]).parameters()) == 41
+    assert mnist1d_cnn(40, 10, 25)(torch.zeros(3, 40)).shape == (3, 10)
+
+
+# ------------------------------------------------------------------ member trainer
+
+
+def _alone_vs_stacked(make, x, y, cfg, seeds, x_val=None, y_val=None):
+    torch.use_deterministic_algorithms(False)
+    stacked = Ensemble(make, seeds)
+    res = fit(stacked, MemberData.shared(x, y, len(seeds), x_val, y_val), cfg, seeds)
+    for i, seed in enumerate(seeds):
+        alone = Ensemble(make, [seed])
+        r1 = fit(alone, MemberData.shared(x, y, 1, x_val, y_val), cfg, [seed])
+        for a, b in zip(alone.weights, stacked.weights):
+            assert torch.allclose(a[0], b[i], atol=2e-5), f"member {i} differs from its lone run"
+        assert r1.stopped_epoch[0] == res.stopped_epoch[i] and r1.best_epoch[0] == res.best_epoch[i]
+    return stacked, res
+
+
+def test_stacked_members_train_exactly_as_alone_mlp_and_cnn():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(64, 40, generator=g), torch.randint(0, 10, (64,), generator=g)
+    cfg = FitSettings("classification", "adam", 0.01, epochs=2, batch_size=16)
+    _alone_vs_stacked(lambda: mlp([40, 16, 10]), x, y, cfg, [0, 1, 2])
+    _alone_vs_stacked(lambda: mnist1d_cnn(40, 10, 4), x, y, cfg, [3, 4])
+
+
+def test_early_stopping_is_per_member_and_restores_best_weights():
+    data = spirals(3, 60, 0.7, 0.05, seed=0)
+    x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
+    cfg = FitSettings("classification", "adam", 0.05, epochs=80, batch_size=32, lr_decay=0.8, lr_decay_every=10,
+                      patience=3)
+    model, res = _alone_vs_stacked(lambda: mlp([2, 8, 3]), x[:120], y[:120], cfg, [0, 1, 2], x[120:], y[120:])
+    stopped = [(s, b) for s, b in zip(res.stopped_epoch, res.best_epoch) if s < 80]
+    assert stopped, "no member stopped early"
+    assert all(s - b == 3 for s, b in stopped)  # stopped exactly `patience` epochs after its best
+    val = evaluate_members(model, "classification", x[120:], y[120:], shared=True)["loss"]
+    for i in range(3):  # the restored weights are those of the lowest recorded validation loss
+        recorded = [r["val_loss"] for r in res.epochs if r["member"] == i]
+        assert val[i].item() == pytest.approx(min(recorded), rel=1e-5)
+        assert max(r["epoch"] for r in res.epochs if r["member"] == i) == res.stopped_epoch[i]
+
+
+def test_linear_neuron_recovers_the_line():
+    d = linear_1d(2.0, 1.0, 0.1, 200, 10.0, seed=0)
+    model = Ensemble(lambda: torch.nn.Linear(1, 1), [0, 1])
+    cfg = FitSettings("regression", "sgd", 0.01, epochs=60, batch_size=10)
+    res = fit(model, MemberData.shared(torch.from_numpy(d.x), torch.from_numpy(d.y), 2), cfg, [0, 1])
+    w, b = model.weights[0].detach().view(-1), model.weights[1].detach().view(-1)
+    assert torch.allclose(w, torch.tensor(2.0), atol=0.05) and torch.allclose(b, torch.tensor(1.0), atol=0.3)
+    assert res.batch_loss.shape == (60 * 20, 2) and res.diverged_step == [None, None]
+
+
+def test_divergence_is_recorded_per_member():
+    x = torch.linspace(0, 10, 50).unsqueeze(1)
+    y = 3 * x[:, 0]
+    model = Ensemble(lambda: torch.nn.Linear(1, 1), [0])
+    res = fit(model, MemberData.shared(x, y, 1), FitSettings("regression", "sgd", 5.0, 5, 10), [0])
+    assert res.diverged_step[0] is not None and res.diverged_step[0] >= 1
+
+
+# ------------------------------------------------------------------ params
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda p: p["studies"]["signals"].__setitem__("hidden", [8, 8, 8]), "studies.signals.hidden: at most 2"),
+        (lambda p: p["studies"]["regression"]["bell_archs"].__setitem__("3-5-1", 0.1), "must look like 2-50-1"),
+        (lambda p: p["studies"]["mnist1d"].__setitem__("models", ["rnn"]), "studies.mnist1d.models: item 0"),
+        (lambda p: p["data"].__setitem__("regression_csv", 3), "data.regression_csv: must be a non-empty string"),
+    ],
+)
+def test_params_errors_name_the_key(params, change, message):
+    change(params)
+    assert any(message in problem for problem in validate(params)), validate(params)
+
+
+def test_profile_supplies_study_seeds(params):
+    params["profile"] = "quick"
+    settings = settings_from_raw(params)
+    assert settings.studies["mnist1d"].seeds == tuple(params["profiles"]["quick"]["mnist1d"]["seeds"])
+    assert settings.studies["regression"].seeds == tuple(params["profiles"]["quick"]["seeds"])
+
+
+# ------------------------------------------------------------------ smoke: every stage and section
+
+
+@pytest.fixture
+def smoke_settings(params, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = copy.deepcopy(params)
+    p["profile"] = "smoke"
+    p["studies"]["mnist1d"]["num_samples"] = 500
+    p["studies"]["signals"]["n_signals"] = 100
+    p["studies"]["regression"]["bell_test"] = 500
+    p["studies"]["spiral"]["points_per_arm"] = 60
+    csv = tmp_path / "user.csv"
+    csv.write_text("x,y\n" + "\n".join(f"{v},{np.cos(v)}" for v in np.linspace(-2, 2, 30)))
+    p["data"]["regression_csv"] = str(csv)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+    return settings_from_raw(p)
+
+
+def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
+    from annstudy.report import mnist1d as r_mnist1d
+    from annstudy.report import regression as r_regression
+    from annstudy.report import signals as r_signals
+    from annstudy.report import spiral as r_spiral
+    from annstudy.studies.registry import study_steps
+
+    for study, items in {"regression": ["linear", "nonlinear", "bell"], "spiral": [None],
+                         "signals": [None], "mnist1d": ["mlp", "cnn"]}.items():
+        steps = study_steps(study)
+        steps["prepare"](smoke_settings, None)
+        for item in items:
+            steps["train"](smoke_settings, item)
+    out = tmp_path / "reports"
+    sections = [m.build(smoke_settings, out) for m in (r_regression, r_spiral, r_signals, r_mnist1d)]
+    metrics = {s.study: s.metrics for s in sections}
+    json.dumps(metrics, allow_nan=False)
+    assert set(metrics) == {"regression", "spiral", "signals", "mnist1d"}
+    assert "test_mse_mean" in metrics["regression"]["bell_2-300-100-20-1"]
+    assert "bell_small_2-10-1" in metrics["regression"] and metrics["regression"]["nonlinear"]["source"] == "csv"
+    assert 0 <= metrics["spiral"]["mlp"]["test_acc_mean"] <= 1
+    assert metrics["mnist1d"]["cnn"]["published_acc"] == 0.94
+    assert sections[0].blocks[0].text == "S5 Regression"
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert "regression_bell_surfaces.png" in figures and "spiral_regions.png" in figures
+    assert len(figures) == 13
+    split = json.loads((tmp_path / "data/signals/train/results.json").read_text())["sizes"]
+    assert (split["train"], split["val"], split["test"]) == (70, 20, 10)
