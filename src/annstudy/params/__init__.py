@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures
+from annstudy.params import architectures, hyperparameters
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.schema import (
     Field,
@@ -41,6 +41,7 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "hyperparameters": hyperparameters,
 }
 
 # Profile keys shared by every study (a study's own profile section may override them).
