@@ -7,4 +7,5 @@ from __future__ import annotations
 
 SECTIONS: dict[str, str] = {
     "architectures": "annstudy.report.architectures",
+    "hyperparameters": "annstudy.report.hyperparameters",
 }
