@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,8 +55,10 @@ class VariantSummary:
         return summarize(self.healthy["test_acc"])
 
     def label(self) -> str:
-        return self.name if self.axis in ("base", "penalty", "model") else f"{self.value:g}" if isinstance(
-            self.value, float) else str(self.value)  # fmt: skip
+        """The swept value as a legend/table entry (the variant name where the value is a name)."""
+        if self.axis in ("base", "penalty", "model"):
+            return self.name
+        return f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
 
 
 def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary], dict]:
@@ -96,8 +99,12 @@ def curves_figure(axis: str, variants: list[VariantSummary], base: VariantSummar
 
 def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary, path: Path) -> Path:
     """Final test accuracy against the swept value, one panel per axis (log axes for lr and width)."""
-    fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 4.2), squeeze=False)
-    for ax, (axis, variants) in zip(axes[0], sweeps.items()):
+    cols = min(3, len(sweeps))
+    rows = math.ceil(len(sweeps) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.0 * rows), squeeze=False)
+    for ax in axes.flat[len(sweeps):]:
+        ax.axis("off")
+    for i, (ax, (axis, variants)) in enumerate(zip(axes.flat, sweeps.items())):
         numeric = all(isinstance(v.value, (int, float)) for v in variants)
         xs = [v.value for v in variants] if numeric else list(range(len(variants)))
         means = [v.test.mean for v in variants]
@@ -111,12 +118,13 @@ def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary
             ax.set_xscale("log", base=2)
         if not numeric:
             ax.set_xticks(xs, [v.label() for v in variants], rotation=35, ha="right")
-        ax.set(xlabel=AXIS_LABELS.get(axis, axis), ylabel="test accuracy (mean ± std over seeds)",
+            ax.set_xlim(-0.6, len(xs) - 0.4)
+        ax.set(xlabel=AXIS_LABELS.get(axis, axis), ylabel="test accuracy" if i % cols == 0 else "",
                title=f"Sweep: {AXIS_LABELS.get(axis, axis)}")  # fmt: skip
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.04))
-    fig.suptitle("S4: final test accuracy per swept value", fontsize=13)
-    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("S4: final test accuracy per swept value (mean ± std over seeds)", fontsize=13)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
     return _save(fig, path)
 
 
@@ -153,6 +161,18 @@ def _claim(axis: str, variants: list[VariantSummary]) -> str:
             f"({ranked[1].label()}, {ranked[1].test.fmt()}). Worst: {worst.label()} ({worst.test.fmt()}).")
 
 
+def s4_settings_table(study: HyperparametersSettings) -> Table:
+    """:func:`settings_table` with one row per sweep axis and without the base's bookkeeping fields."""
+    table = settings_table(study)
+    # bookkeeping, or fixed by design (one curve row per epoch, full splits, one full-batch evaluation)
+    skipped = {"sweeps", "base.name", "base.axis", "base.value", "train.log_every", "train.val_subset",
+               "train.train_limit", "train.train_eval_subset", "train.eval_batch_size", "train.channels_last"}
+    rows = [row for row in table.rows if row[0] not in skipped]
+    rows += [[f"sweeps.{axis}", ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)]
+             for axis, values in study.sweeps]  # fmt: skip
+    return Table(table.header, rows, caption=table.caption)
+
+
 def metrics(base: VariantSummary, sweeps: dict[str, list[VariantSummary]]) -> dict:
     """``base`` and one entry per swept value: test accuracy mean/std (None + diverged when no seed survived)."""
     out = {}
@@ -181,7 +201,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     (base,), base_run = load_axis("base")
     sweeps = {axis: load_axis(axis)[0] for axis in study.axes}
     sizes, split = meta["sizes"], meta["split"]
-    t = study.train
+    t = base_run["train"]  # as trained (the same as `study.train` when run by the pipeline)
     doc = Document("")
     doc.add(
         Heading("S4 Hyperparameters"),
@@ -190,12 +210,12 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"{sizes['test']:,} images, test and validation drawn stratified ({split['test_per_class']} and "
             f"{split['val_per_class']} per class, split seed {split['seed']}); input scaling: "
             f"{meta['scaling']['description']}. Base model: MLP 64-{base_run['variants'][0]['config']['hidden'][0]}"
-            f"-10, ReLU, cross-entropy, {study.base.optimizer} lr {study.base.lr:g}, batch {t.batch_size}, "
-            f"{t.epochs} epochs, {len(t.seeds)} seeds. Each sweep changes one knob and keeps the rest at the "
+            f"-10, ReLU, cross-entropy, {study.base.optimizer} lr {study.base.lr:g}, batch {t['batch_size']}, "
+            f"{t['epochs']} epochs, {len(t['seeds'])} seeds. Each sweep changes one knob and keeps the rest at the "
             "base; the seeds of a variant train together as one stacked network (exact per seed). Mean ± "
             "sample std over seeds; 95 % CI: Student's t."
         ),
-        settings_table(study),
+        s4_settings_table(study),
         Heading("Base model", level=3),
         Paragraph(f"Test accuracy **{base.test.fmt()}** (95 % CI {base.test.fmt_ci()}); reference for a small "
                   f"model on digits: about {REFERENCE}."),
