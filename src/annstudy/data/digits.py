@@ -4,8 +4,8 @@ The data ships inside scikit-learn, so preparing needs no network. There is no o
 test set: both the test and the validation split are drawn stratified (equal count per
 class) with a fixed seed, test first, so changing ``val_fraction`` never changes the test set.
 Pixels are integers 0..16, stored as uint8 and standardised on load with one mean and
-standard deviation over all training pixels ((x - mean) / std): Adam on the base MLP
-reaches the same accuracy in about half the epochs than with x / 16 in [0, 1].
+standard deviation over all training pixels ((x - mean) / std): the base MLP learns faster
+than with x / 16 in [0, 1] (docs/hyperparameters.md: 0.945 vs 0.930 after 20 epochs).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ S small operations into one larger one:
 
 Each seed sees only its own channels/rows, so its forward pass, its loss and therefore its
 gradient are those of the copy trained alone: the summed loss ``sum_s loss_s`` has
-``d/d theta_s = d loss_s / d theta_s``. Element-wise optimizers (SGD, momentum, Adam, AdamW,
+``d/d theta_s = d loss_s / d theta_s``. Element-wise optimizers (SGD, momentum, Adam, AdamW, Adagrad, Adadelta,
 RMSprop) then update every seed exactly as alone, up to float summation order. Dropout draws
 its masks from one generator for all seeds, so masks differ from a lone run's (same
 distribution); :mod:`tests.test_stacked` checks exactness on models without dropout.
