@@ -259,3 +259,21 @@ def test_two_queued_experiments_are_compared(tmp_path):
         assert exp.name in md
     assert "studies.architectures" not in md  # only the params that differ
     assert (repo / "reports/compare/compare.html").read_text().count("data:image/png;base64,") == 1
+
+    # The same view with dvc alone: only the columns that differ, best first.
+    table = sh(repo, *dvc, "exp", "show", "--md", "--only-changed", "--sort-by",
+               "reports/metrics.json:hyperparameters.base.test_acc_mean", "--sort-order", "desc")  # fmt: skip
+    assert "studies.hyperparameters.lr" in table and "studies.architectures.optimizer" not in table
+    assert all(e.name in table for e in ran)
+
+    # Keep one: `dvc exp apply` brings its params and outputs; the pipeline is then up to date,
+    # and adding a value to one sweep axis reruns that axis's stage only (and the report).
+    best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
+    sh(repo, *dvc, "exp", "apply", best.name)
+    assert yaml.safe_load((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"] == \
+        best.params["studies.hyperparameters.lr"]
+    assert json.loads(sh(repo, *dvc, "status", "--json")) == {}
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert set(json.loads(sh(repo, *dvc, "status", "--json"))) == {"hyperparameters_train@penalty", "report"}
