@@ -67,6 +67,8 @@ def test_repro_produces_report_and_metrics(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == {
         "prepare@fashion_mnist", "train@mlp_1", "train@lenet5", "evaluate@mlp_1", "evaluate@lenet5", "report",
+        "hyperparameters_prepare", "hyperparameters_base",
+        *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
     }  # fmt: skip
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1", "lenet5"}

@@ -142,6 +142,17 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    """DVC experiments side by side (params that differ, test accuracies, curves): report/compare.py."""
+    from annstudy.report.compare import DEFAULT_CURVES, build_comparison
+    from annstudy.report.document import Document, Figure, to_markdown
+
+    doc, experiments = build_comparison(Path(args.repo), args.exps, Path(args.out), args.curve or DEFAULT_CURVES)
+    print(to_markdown(Document(doc.title, [b for b in doc.blocks if not isinstance(b, Figure)])))  # the headline view
+    print(f"compare: {len(experiments)} experiments -> {Path(args.out, 'compare.html').resolve()}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annstudy", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -173,6 +184,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("screenshot", cmd_screenshot, "render the HTML report in headless Chromium, check it, save a PNG")
     p.add_argument("--html", default="reports/report.html")
     p.add_argument("--out", default="docs/report_screenshot.png")
+    p = add("compare", cmd_compare, "compare DVC experiments: params that differ, test accuracy, curves")
+    p.add_argument("exps", nargs="*", metavar="EXP", help="experiment names or revs (default: all with results)")
+    p.add_argument("--repo", default=".", help="the DVC repository (default: .)")
+    p.add_argument("--out", default="reports/compare", help="output directory (compare.md, compare.html)")
+    p.add_argument("--curve", action="append", default=None, metavar="FILE:COLUMN",
+                   help="plots TSV column overlaid per experiment (repeatable; default: S4 base validation accuracy)")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser

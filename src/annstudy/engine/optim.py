@@ -14,6 +14,8 @@ OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adamw": lambda p, lr, m: torch.optim.AdamW(p, lr=lr, weight_decay=0.0),
     "sgd": lambda p, lr, m: torch.optim.SGD(p, lr=lr, momentum=m),
     "rmsprop": lambda p, lr, m: torch.optim.RMSprop(p, lr=lr, momentum=m),
+    "adagrad": lambda p, lr, m: torch.optim.Adagrad(p, lr=lr),
+    "adadelta": lambda p, lr, m: torch.optim.Adadelta(p, lr=lr),  # lr scales the step (torch default 1.0)
 }
 
 

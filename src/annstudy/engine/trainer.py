@@ -26,7 +26,7 @@ from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.device import seed_everything
 from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.optim import make_optimizer
-from annstudy.models.stacked import build_stacked
+from annstudy.models.stacked import StackedNet, build_stacked
 from annstudy.models.zoo import build_model
 from annstudy.params import TrainSettings
 
@@ -253,10 +253,31 @@ def train_stacked(
     one host sync per log interval for all seeds together. A seed whose loss turns
     non-finite is marked diverged (its later rows are dropped); the others go on.
     """
+    model = build_stacked(arch, data.image_shape, len(data.classes), list(cfg.seeds))
+    return train_stacked_model(model, data, cfg, progress)
+
+
+# Per-seed penalty of a stacked model: [S] tensor added to the per-seed losses (e.g. L1/L2).
+Penalty = Callable[[StackedNet], torch.Tensor]
+
+
+def train_stacked_model(
+    model: StackedNet,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    progress: tqdm | None = None,
+    penalty: Penalty | None = None,
+) -> list[SeedRun]:
+    """:func:`train_stacked` for any stacked model (one copy per seed of ``cfg.seeds``).
+
+    ``penalty(model)`` (one value per seed) is added to each seed's mean cross-entropy
+    before the backward pass; the logged training loss stays the cross-entropy alone.
+    A seed's penalty must depend on its own weights only, so its gradient stays exact.
+    """
     device = data.train.x.device
     seeds = list(cfg.seeds)
     S = len(seeds)
-    model = build_stacked(arch, data.image_shape, len(data.classes), seeds).to(device)
+    model = model.to(device)
     if cfg.channels_last:
         model.use_channels_last()
     torch.manual_seed(seeds[0])  # dropout masks: one stream for the whole stack
@@ -283,8 +304,9 @@ def train_stacked(
             xb, yb = x_train[idx], y_train[idx]  # [S, B, C, H, W], [S, B]
             logits = model(xb)  # [S, B, K]
             losses = per_seed_cross_entropy(logits, yb).mean(1)  # [S]
+            objective = losses if penalty is None else losses + penalty(model)
             optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
+            objective.sum().backward()
             optimizer.step()
             step += 1
             detached = losses.detach()

@@ -5,19 +5,21 @@ S small operations into one larger one:
 
 - ``Conv2d``      -> one grouped convolution (``groups = S``) on a ``[B, S*C, H, W]`` tensor,
 - ``BatchNorm2d`` -> one BatchNorm over ``S*C`` channels (so every seed keeps its own
-                     running statistics and batch statistics),
+                     running statistics and batch statistics); ``BatchNorm1d`` likewise over ``S*F``,
 - ``Linear``      -> one batched matrix product on a ``[S, B, F]`` tensor,
 - per-channel layers (ReLU, Sigmoid, MaxPool, Dropout) act on either layout unchanged.
 
 Each seed sees only its own channels/rows, so its forward pass, its loss and therefore its
 gradient are those of the copy trained alone: the summed loss ``sum_s loss_s`` has
-``d/d theta_s = d loss_s / d theta_s``. Element-wise optimizers (SGD, momentum, Adam, AdamW,
+``d/d theta_s = d loss_s / d theta_s``. Element-wise optimizers (SGD, momentum, Adam, AdamW, Adagrad, Adadelta,
 RMSprop) then update every seed exactly as alone, up to float summation order. Dropout draws
 its masks from one generator for all seeds, so masks differ from a lone run's (same
 distribution); :mod:`tests.test_stacked` checks exactness on models without dropout.
 """
 
 from __future__ import annotations
+
+from typing import Callable
 
 import torch
 from torch import nn
@@ -88,6 +90,16 @@ class StackedBatchNorm2d(nn.BatchNorm2d):
         return out
 
 
+class StackedBatchNorm1d(StackedBatchNorm2d):
+    """S BatchNorm1d on the batched layout ``[S, B, F]``: one BatchNorm2d over ``S*F`` channels of
+    ``[B, S*F, 1, 1]``, which has exactly BatchNorm1d's statistics (over the batch, per feature)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s, b, f = x.shape
+        y = super().forward(x.transpose(0, 1).reshape(b, s * f, 1, 1))
+        return y.reshape(b, s, f).transpose(0, 1)
+
+
 class ToSeedRows(nn.Module):
     """Flatten: ``[B, S*C, H, W]`` (grouped layout) -> ``[S, B, C*H*W]`` (batched layout)."""
 
@@ -118,6 +130,8 @@ class StackedNet(nn.Module):
                 layers.append(StackedLinear(peers))
             elif isinstance(layer, nn.BatchNorm2d):
                 layers.append(StackedBatchNorm2d(peers))
+            elif isinstance(layer, nn.BatchNorm1d):
+                layers.append(StackedBatchNorm1d(peers))
             elif isinstance(layer, nn.Flatten):
                 layers.append(ToSeedRows(self.seeds) if self.grouped_input else nn.Flatten(start_dim=2))
             elif isinstance(layer, PER_CHANNEL):
@@ -152,11 +166,16 @@ class StackedNet(nn.Module):
         return state
 
 
-def build_stacked(arch: str, input_shape: Shape, num_classes: int, seeds: list[int] | tuple[int, ...],
-                  activation: str = "relu") -> StackedNet:
+def stack_seeds(make_model: Callable[[], nn.Sequential], seeds: list[int] | tuple[int, ...]) -> StackedNet:
     """One copy per seed, each initialised after ``torch.manual_seed(seed)`` as when alone."""
     models = []
     for seed in seeds:
         torch.manual_seed(seed)
-        models.append(build_model(arch, input_shape, num_classes, activation))
+        models.append(make_model())
     return StackedNet(models)
+
+
+def build_stacked(arch: str, input_shape: Shape, num_classes: int, seeds: list[int] | tuple[int, ...],
+                  activation: str = "relu") -> StackedNet:
+    """The seeds of a zoo architecture as one :class:`StackedNet`."""
+    return stack_seeds(lambda: build_model(arch, input_shape, num_classes, activation), seeds)

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures, from_scratch, mnist1d, regression, signals, spiral
+from annstudy.params import architectures, from_scratch, hyperparameters, mnist1d, regression, signals, spiral
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.from_scratch import FromScratchSettings
 from annstudy.params.schema import (
@@ -43,6 +43,7 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "hyperparameters": hyperparameters,
     "regression": regression,
     "spiral": spiral,
     "signals": signals,

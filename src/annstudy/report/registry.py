@@ -7,6 +7,7 @@ from __future__ import annotations
 
 SECTIONS: dict[str, str] = {
     "architectures": "annstudy.report.architectures",
+    "hyperparameters": "annstudy.report.hyperparameters",
     "regression": "annstudy.report.regression",
     "spiral": "annstudy.report.spiral",
     "signals": "annstudy.report.signals",

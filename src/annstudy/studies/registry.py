@@ -13,6 +13,7 @@ from typing import Callable
 
 STUDIES: dict[str, str] = {
     "architectures": "annstudy.studies.architectures",
+    "hyperparameters": "annstudy.studies.hyperparameters",
     "regression": "annstudy.studies.regression",
     "spiral": "annstudy.studies.spiral",
     "signals": "annstudy.studies.signals",

@@ -1,0 +1,279 @@
+"""S4 hyperparameters: digits splits, variants from params, stacked BatchNorm1d and penalties
+exact per seed, a smoke run of the stages and report section, and `annstudy compare`."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+
+from annstudy.data import digits
+from annstudy.data.prepared import load_prepared
+from annstudy.engine.penalty import weight_penalty
+from annstudy.engine.trainer import per_seed_cross_entropy
+from annstudy.models.mlp import build_mlp
+from annstudy.models.stacked import stack_seeds
+from annstudy.params import settings_from_raw, validate
+from annstudy.report import compare
+from annstudy.report import hyperparameters as report_s4
+from annstudy.studies import hyperparameters as s4
+from conftest import ROOT, needs_fashion
+
+
+def study(params):
+    return settings_from_raw(params).studies["hyperparameters"]
+
+
+# ------------------------------------------------------------------ data
+
+
+def test_digits_split_is_stratified_disjoint_and_fixed():
+    tensors, meta = digits.prepare(split_seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert meta["sizes"] == {"train": 1097, "val": 350, "test": 350}  # 35 per class in val and test
+    for split in ("val", "test"):
+        assert torch.bincount(tensors[f"y_{split}"], minlength=10).tolist() == [35] * 10
+    assert tensors["x_train"].dtype == torch.uint8 and tuple(tensors["x_train"].shape[1:]) == (1, 8, 8)
+    rows = {split: {t.numpy().tobytes() + bytes([int(y)]) for t, y in zip(tensors[f"x_{split}"],
+                                                                           tensors[f"y_{split}"])}
+            for split in ("train", "val", "test")}  # fmt: skip
+    assert sum(map(len, rows.values())) >= 1797 - 10  # a handful of exact duplicate images exist in digits
+    again, _ = digits.prepare(split_seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert all(torch.equal(tensors[k], again[k]) for k in tensors)
+    other_val, _ = digits.prepare(split_seed=0, val_fraction=0.1, test_fraction=0.2)
+    assert torch.equal(other_val["y_test"], tensors["y_test"])  # the test set does not move with val_fraction
+
+
+def test_digits_scaling_standardises_the_training_pixels(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    settings = settings_from_raw(params)
+    s4.prepare(settings)
+    data = load_prepared("data/prepared/digits")
+    assert abs(data.train.x.mean().item()) < 1e-5 and abs(data.train.x.std(unbiased=False).item() - 1) < 1e-5
+    assert (tmp_path / "data/timings/prepare/digits.json").is_file()
+
+
+# ------------------------------------------------------------------ params -> variants
+
+
+def test_variants_from_params(params):
+    s = study(params)
+    assert [v.name for v in s.variants("lr")] == ["lr_0.1", "lr_0.01", "lr_0.001", "lr_0.0001", "lr_1e-05"]
+    assert [v.name for v in s.variants("hidden")][-1] == "hidden_512"
+    assert [v.name for v in s.variants("penalty")] == ["l2", "l1"]
+    assert [v.name for v in s.variants("model")] == ["complex"]
+    opt = {v.name: s.train_for(v) for v in s.variants("optimizer")}
+    assert len(opt) == 7
+    assert (opt["optimizer_sgd_momentum"].optimizer, opt["optimizer_sgd_momentum"].momentum) == ("sgd", 0.9)
+    assert (opt["optimizer_sgd"].optimizer, opt["optimizer_sgd"].momentum) == ("sgd", 0.0)
+    complex_ = s.variants("model")[0]
+    assert (complex_.hidden, complex_.batchnorm, complex_.dropout) == ((128, 64), True, 0.2)
+    l1 = s.variants("penalty")[1]
+    assert (l1.penalty, l1.penalty_lambda, l1.hidden, l1.lr) == ("l1", 0.001, (32,), 0.001)
+    with pytest.raises(ValueError, match="not in studies.hyperparameters.sweeps"):
+        s.variants("momentum")
+
+
+def test_profiles(params):
+    assert (study(params).train.epochs, study(params).train.seeds) == (40, (0, 1, 2))
+    params["profile"] = "full"
+    assert (study(params).train.epochs, study(params).train.seeds) == (50, tuple(range(10)))
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("sweeps", {"lr": [0.1, -1.0]}, "studies.hyperparameters.sweeps: lr: item 1: must be > 0"),
+    ("sweeps", {"depth": [1]}, "unknown sweep axis 'depth'"),
+    ("sweeps", {"optimizer": ["adamm"]}, "did you mean 'adam'"),
+    ("penalty", "l3", "studies.hyperparameters.penalty: unknown penalty 'l3'"),
+])  # fmt: skip
+def test_bad_s4_params_are_one_line(params, key, value, message):
+    params["studies"]["hyperparameters"][key] = value
+    problems = validate(params)
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+# ------------------------------------------------------------------ engine pieces
+
+
+def _lone_models(seeds, **kw):
+    models = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(build_mlp((1, 8, 8), 10, **kw))
+    return models
+
+
+def test_stacked_batchnorm_mlp_equals_each_seed_alone():
+    seeds = [3, 4]
+    stacked = stack_seeds(lambda: build_mlp((1, 8, 8), 10, (16, 8), batchnorm=True), seeds)
+    lone = _lone_models(seeds, hidden=(16, 8), batchnorm=True)
+    x = torch.randn(2, 12, 1, 8, 8)
+    out = stacked(x)
+    for s, model in enumerate(lone):
+        torch.testing.assert_close(out[s], model(x[s]), rtol=1e-5, atol=1e-6)
+        state = stacked.seed_state_dict(s)
+        for key, value in model.state_dict().items():  # running statistics updated per seed
+            torch.testing.assert_close(state[key].float(), value.float(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_penalty_gradient_is_exact_per_seed(kind):
+    seeds, lam = [0, 1, 2], 0.01
+    stacked = stack_seeds(lambda: build_mlp((1, 8, 8), 10, (16,)), seeds)
+    x, y = torch.randn(3, 20, 1, 8, 8), torch.randint(0, 10, (3, 20))
+    penalty = weight_penalty(kind, lam)
+    (per_seed_cross_entropy(stacked(x), y).mean(1) + penalty(stacked)).sum().backward()
+    for s, model in enumerate(_lone_models(seeds, hidden=(16,))):
+        weights = [model[1].weight, model[3].weight]
+        norm = sum(w.abs().sum() if kind == "l1" else w.square().sum() for w in weights)
+        (F.cross_entropy(model(x[s]), y[s]) + lam * norm).backward()
+        torch.testing.assert_close(stacked.layers[1].weight.grad[s].t(), model[1].weight.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(stacked.layers[3].bias.grad[s, 0], model[3].bias.grad, rtol=1e-5, atol=1e-7)
+    assert weight_penalty("none", lam) is None
+
+
+# ------------------------------------------------------------------ smoke run of the stages
+
+
+SMOKE_SWEEPS = {"lr": [0.01, 0.001], "hidden": [16], "optimizer": ["sgd_momentum", "rmsprop", "adadelta"],
+                "penalty": ["l1"], "model": ["complex"]}  # fmt: skip
+
+
+def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    params["profile"] = "smoke"
+    params["studies"]["hyperparameters"]["sweeps"] = SMOKE_SWEEPS
+    settings = settings_from_raw(params)
+    s4.prepare(settings)
+    for axis in ("base", *SMOKE_SWEEPS):
+        s4.train_axis(axis, settings)
+    results = json.loads((tmp_path / "data/hyperparameters/train/optimizer/results.json").read_text())
+    assert [v["name"] for v in results["variants"]] == [
+        "optimizer_sgd_momentum", "optimizer_rmsprop", "optimizer_adadelta"]
+    assert all(len(v["per_seed"]) == 2 for v in results["variants"])  # smoke: seeds 0, 1
+    epochs = (tmp_path / "data/hyperparameters/train/lr/epochs.tsv").read_text().splitlines()
+    assert len(epochs) == 1 + 2 * 2 * 2  # variants x seeds x epochs
+
+    out = tmp_path / "reports"
+    section = report_s4.build(settings, out)
+    m = section.metrics
+    assert set(m) == {"base", "lr_0.01", "lr_0.001", "hidden_16", "optimizer_sgd_momentum", "optimizer_rmsprop",
+                      "optimizer_adadelta", "l1", "complex"}
+    assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
+    assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
+    assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + ["hyperparameters_summary.png"])
+    plot = (out / "plots/hyperparameters_val_acc.tsv").read_text().splitlines()
+    assert plot[0].split("\t")[:2] == ["epoch", "base"] and len(plot) == 3
+    assert section.blocks[0].text == "S4 Hyperparameters"
+
+
+# ------------------------------------------------------------------ compare
+
+
+def _record(rev, name, lr, acc, experiments=None):
+    data = {"params": {"params.yaml": {"data": {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}}},
+            "metrics": {"reports/metrics.json": {"data": {"hyperparameters": {
+                "base": {"test_acc_mean": acc, "test_acc_std": 0.01}}}}}}  # fmt: skip
+    return {"rev": rev, "name": name, "data": {"rev": rev, **data}, "error": None, "experiments": experiments}
+
+
+def test_compare_parses_exp_show_and_keeps_differing_params():
+    exps = [{"revs": [_record("b" * 40, "exp-one", 0.01, 0.9)], "name": "exp-one"},
+            {"revs": [{"rev": "c" * 40, "name": "queued", "data": None, "error": None}], "name": "queued"}]
+    records = [_record("workspace", None, 0.001, 0.95), _record("a" * 40, "main", 0.001, 0.95, exps)]
+    found = compare.parse_exp_show(records)
+    assert [e.name for e in found] == ["workspace", "main", "exp-one"]  # the queued one has no results
+    assert compare.differing_params(found) == ["studies.hyperparameters.lr"]
+    assert found[2].headline == {"hyperparameters.base": 0.9}
+    table = compare.metrics_table(found)
+    assert table.rows == [["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100"]]
+    assert [e.name for e in compare.select(found, ["exp-one", "bbbbbbb"])] == ["exp-one"]
+    with pytest.raises(ValueError, match="not found"):
+        compare.select(found, ["nope"])
+
+
+TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "src"]
+
+
+def sh(repo: Path, *cmd: str) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+@pytest.mark.slow
+@needs_fashion
+def test_two_queued_experiments_are_compared(tmp_path):
+    """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in TRACKED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(src, repo / name)
+    (repo / ".gitignore").write_text("/data/\n/reports/compare/\n")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["profile"] = "smoke"
+    params["studies"]["architectures"]["archs"] = ["mlp_1"]  # the report stage needs S1 too: keep it tiny
+    params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    sh(repo, "git", "init", "-q")
+    sh(repo, "git", "config", "user.name", "annstudy tests")
+    sh(repo, "git", "config", "user.email", "tests@annstudy.invalid")
+    dvc = (sys.executable, "-m", "dvc")
+    sh(repo, *dvc, "init", "-q")
+    sh(repo, "git", "add", "-A")
+    sh(repo, "git", "commit", "-qm", "smoke")
+
+    sh(repo, *dvc, "exp", "run", "--queue", "-S", "studies.hyperparameters.lr=0.01,0.003")  # a 2-value grid
+    assert sh(repo, *dvc, "queue", "status").count("Queued") == 2
+    sh(repo, *dvc, "queue", "start", "-j", "1")
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        status = sh(repo, *dvc, "queue", "status")
+        if "Queued" not in status and "Running" not in status:
+            break
+        time.sleep(5)
+    assert "Success" in status and "Failed" not in status, status
+
+    out = sh(repo, sys.executable, "-m", "annstudy", "compare")
+    assert "| studies.hyperparameters.lr |" in out  # the differing param, in the headline view
+    ran = [e for e in compare.parse_exp_show(compare.exp_show(repo)) if e.headline]
+    assert sorted(e.params["studies.hyperparameters.lr"] for e in ran) == [0.003, 0.01]
+    assert all(e.headline["hyperparameters.base"] > 0.3 for e in ran)  # chance is 0.1
+    md = (repo / "reports/compare/compare.md").read_text()
+    for exp in ran:
+        assert exp.name in md
+    assert "studies.architectures" not in md  # only the params that differ
+    assert (repo / "reports/compare/compare.html").read_text().count("data:image/png;base64,") == 1
+
+    # The same view with dvc alone: only the columns that differ, best first.
+    table = sh(repo, *dvc, "exp", "show", "--md", "--only-changed", "--sort-by",
+               "reports/metrics.json:hyperparameters.base.test_acc_mean", "--sort-order", "desc")  # fmt: skip
+    assert "studies.hyperparameters.lr" in table and "studies.architectures.optimizer" not in table
+    assert all(e.name in table for e in ran)
+
+    # Keep one: `dvc exp apply` brings its params and outputs; the pipeline is then up to date,
+    # and adding a value to one sweep axis reruns that axis's stage only (and the report).
+    best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
+    sh(repo, *dvc, "exp", "apply", best.name)
+    assert yaml.safe_load((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"] == \
+        best.params["studies.hyperparameters.lr"]
+    assert json.loads(sh(repo, *dvc, "status", "--json")) == {}
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert set(json.loads(sh(repo, *dvc, "status", "--json"))) == {"hyperparameters_train@penalty", "report"}
