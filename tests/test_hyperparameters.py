@@ -4,12 +4,8 @@ exact per seed, a smoke run of the stages and report section, and `annstudy comp
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import torch
@@ -26,7 +22,8 @@ from annstudy.params import settings_from_raw, validate
 from annstudy.report import compare
 from annstudy.report import hyperparameters as report_s4
 from annstudy.studies import hyperparameters as s4
-from conftest import ROOT, needs_fashion
+from conftest import needs_fashion
+from dvc_repo import make_repo, sh
 
 
 def study(params):
@@ -202,41 +199,16 @@ def test_compare_parses_exp_show_and_keeps_differing_params():
         compare.select(found, ["nope"])
 
 
-TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", "stages", "src"]
-
-
-def sh(repo: Path, *cmd: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
-    return out.stdout + out.stderr
-
-
 @pytest.mark.slow
 @needs_fashion
 def test_two_queued_experiments_are_compared(tmp_path):
     """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both."""
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for name in TRACKED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, repo / name)
-    (repo / ".gitignore").write_text("/data/\n/reports/compare/\n")
-    params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["profile"] = "smoke"
-    params["studies"]["architectures"]["archs"] = ["mlp_1"]  # the report stage needs S1 too: keep it tiny
-    params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    sh(repo, "git", "init", "-q")
-    sh(repo, "git", "config", "user.name", "annstudy tests")
-    sh(repo, "git", "config", "user.email", "tests@annstudy.invalid")
+    def tiny(params: dict) -> None:
+        params["studies"]["architectures"]["archs"] = ["mlp_1"]  # the report stage needs S1 too: keep it tiny
+        params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
+
+    repo = make_repo(tmp_path / "repo", tiny, ignore="/data/\n/reports/compare/\n")
     dvc = (sys.executable, "-m", "dvc")
-    sh(repo, *dvc, "init", "-q")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-qm", "smoke")
 
     sh(repo, *dvc, "exp", "run", "--queue", "-S", "studies.hyperparameters.lr=0.01,0.003")  # a 2-value grid
     assert sh(repo, *dvc, "queue", "status").count("Queued") == 2

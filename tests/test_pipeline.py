@@ -3,64 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from annstudy.report.browser import check_report, find_chromium
-from conftest import ROOT, needs_fashion
+from conftest import needs_fashion
+from dvc_repo import dvc, edit_params, make_repo, ran_stages, sh
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 
-TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
-
-
-def sh(repo: Path, *cmd: str) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
-    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
-    return out.stdout + out.stderr
-
-
-def dvc(repo: Path, *args: str) -> str:
-    return sh(repo, sys.executable, "-m", "dvc", *args)
-
-
-def edit_params(repo: Path, **study) -> None:
-    path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
-    params["profile"] = "smoke"
-    params["studies"]["architectures"].update(study)
-    path.write_text(yaml.safe_dump(params, sort_keys=False))
-
-
-def ran_stages(output: str) -> set[str]:
-    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
-
-
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
-    repo = tmp_path_factory.mktemp("annstudy_e2e")
-    for name in TRACKED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, repo / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, repo / name)
-    (repo / ".gitignore").write_text("/data/\n")
-    edit_params(repo, archs=["mlp_1", "lenet5"])
-    sh(repo, "git", "init", "-q")
-    sh(repo, "git", "config", "user.name", "annstudy tests")
-    sh(repo, "git", "config", "user.email", "tests@annstudy.invalid")
-    dvc(repo, "init", "-q")
-    sh(repo, "git", "add", "-A")
-    sh(repo, "git", "commit", "-qm", "smoke")
-    return repo
+    return make_repo(tmp_path_factory.mktemp("annstudy_e2e"), archs=["mlp_1", "lenet5"])
 
 
 def test_repro_produces_report_and_metrics(repo):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from annstudy.engine.device import configure
 from annstudy.params import TrainSettings
 from annstudy.report.architectures import ArchResult, load_results, metrics
 from conftest import ROOT, blobs_dataset, needs_fashion
+from dvc_repo import dvc, make_repo, ran_stages
 from test_data import fake_mirror
 
 # ------------------------------------------------------------------ corrupt raw data
@@ -265,28 +265,6 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
     assert capsys.readouterr().err == "error: interrupted; no partial output was kept, rerun to finish\n"
 
 
-def _repo(path: Path) -> Path:
-    """A git + DVC repository of the smoke profile (as in test_pipeline.py)."""
-    from test_pipeline import TRACKED, dvc, edit_params, sh
-
-    path.mkdir()
-    for name in TRACKED:
-        src = ROOT / name
-        if src.is_dir():
-            shutil.copytree(src, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(src, path / name)
-    (path / ".gitignore").write_text("/data/\n")
-    edit_params(path, archs=["mlp_1", "lenet5"])
-    sh(path, "git", "init", "-q")
-    sh(path, "git", "config", "user.name", "annstudy tests")
-    sh(path, "git", "config", "user.email", "tests@annstudy.invalid")
-    dvc(path, "init", "-q")
-    sh(path, "git", "add", "-A")
-    sh(path, "git", "commit", "-qm", "smoke")
-    return path
-
-
 def _results(repo: Path) -> dict:
     """metrics.json and every training curve, wall times left out."""
     found = {
@@ -300,9 +278,7 @@ def _results(repo: Path) -> dict:
 @pytest.mark.slow
 @needs_fashion
 def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
-    from test_pipeline import dvc, ran_stages
-
-    killed = _repo(tmp_path / "killed")
+    killed = make_repo(tmp_path / "killed", archs=["mlp_1", "lenet5"])
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro"], cwd=killed, env=env, text=True,
@@ -322,7 +298,7 @@ def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
     assert "prepare@fashion_mnist" not in ran_stages(resumed)  # finished stages are kept
     assert list((killed / "data/architectures/train").glob(".*.tmp")) == []
 
-    clean = _repo(tmp_path / "clean")
+    clean = make_repo(tmp_path / "clean", archs=["mlp_1", "lenet5"])
     dvc(clean, "repro")
     assert _results(killed) == _results(clean)
     assert ran_stages(dvc(killed, "repro")) == set()  # and the resumed pipeline is complete

@@ -1,0 +1,70 @@
+"""Temporary git + DVC repositories of the project, for the tests that drive `dvc` itself.
+
+`dvc exp` needs a commit and a git identity, and queued experiments see only tracked
+files: :func:`make_repo` copies the tracked project files into a fresh repository,
+sets the identity locally and commits, with the smoke profile active.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import yaml
+
+from conftest import ROOT
+
+TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
+
+
+def sh(repo: Path, *cmd: str) -> str:
+    """Run a command in ``repo`` with this interpreter's bin first on PATH; fail the test on error."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout + out.stderr
+
+
+def dvc(repo: Path, *args: str) -> str:
+    return sh(repo, sys.executable, "-m", "dvc", *args)
+
+
+def ran_stages(output: str) -> set[str]:
+    """The stages a `dvc repro` / `dvc exp run` output says it ran."""
+    return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
+
+
+def edit_params(repo: Path, edit: Callable[[dict], None] | None = None, **architectures) -> None:
+    """Smoke profile, then ``edit(params)`` and/or ``studies.architectures`` overrides."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["profile"] = "smoke"
+    params["studies"]["architectures"].update(architectures)
+    if edit is not None:
+        edit(params)
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def make_repo(path: Path, edit: Callable[[dict], None] | None = None, ignore: str = "/data/\n",
+              **architectures) -> Path:  # fmt: skip
+    """A committed git + DVC repository of the project at ``path`` (smoke profile)."""
+    path.mkdir(parents=True, exist_ok=True)
+    for name in TRACKED:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, path / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        elif src.is_file():
+            shutil.copy(src, path / name)
+    (path / ".gitignore").write_text(ignore)
+    edit_params(path, edit, **architectures)
+    sh(path, "git", "init", "-q")
+    sh(path, "git", "config", "user.name", "annstudy tests")
+    sh(path, "git", "config", "user.email", "tests@annstudy.invalid")
+    dvc(path, "init", "-q")
+    sh(path, "git", "add", "-A")
+    sh(path, "git", "commit", "-qm", "smoke")
+    return path
