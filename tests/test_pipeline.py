@@ -39,6 +39,19 @@ def edit_params(repo: Path, **study) -> None:
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
+def shrink_s2_s3(repo: Path) -> None:
+    """S2 on mlp_1 only, S3 with two variants of mlp_1: the pipeline's shape, in seconds."""
+    path = repo / "params.yaml"
+    params = yaml.safe_load(path.read_text())
+    params["studies"]["activations"]["archs"] = ["mlp_1"]
+    params["studies"]["learning_rates"].update(arch="mlp_1", variants=["lr_0.1", "scheduled"])
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+S2_S3_STAGES = {"activations_train@mlp_1-relu", "activations_train@mlp_1-sigmoid",
+                "learning_rates_train@lr_0.1", "learning_rates_train@scheduled"}  # fmt: skip
+
+
 def ran_stages(output: str) -> set[str]:
     return {line.split("'")[1] for line in output.splitlines() if line.startswith("Running stage")}
 
@@ -54,6 +67,7 @@ def repo(tmp_path_factory) -> Path:
             shutil.copy(src, repo / name)
     (repo / ".gitignore").write_text("/data/\n")
     edit_params(repo, archs=["mlp_1", "lenet5"])
+    shrink_s2_s3(repo)
     sh(repo, "git", "init", "-q")
     sh(repo, "git", "config", "user.name", "annstudy tests")
     sh(repo, "git", "config", "user.email", "tests@annstudy.invalid")
@@ -67,6 +81,7 @@ def test_repro_produces_report_and_metrics(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == {
         "prepare@fashion_mnist", "train@mlp_1", "train@lenet5", "evaluate@mlp_1", "evaluate@lenet5", "report",
+        *S2_S3_STAGES,
     }  # fmt: skip
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1", "lenet5"}

@@ -54,7 +54,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
         raise ValueError(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
     started = time.perf_counter()
     d = settings.data
-    tensors, meta = DATASETS[args.dataset](d.mirror, d.download_root, d.split_seed, d.val_fraction)
+    tensors, meta = DATASETS[args.dataset](d.mirror_for(args.dataset), d.download_root, d.split_seed, d.val_fraction)
     out = prepared_dir(args.dataset)
     save_prepared(out, tensors, meta)
     # Timing lives beside the data, not in it: an identical re-prepare must not rerun training.

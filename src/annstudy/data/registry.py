@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from annstudy.data import fashion_mnist
+from annstudy.data import cifar10, fashion_mnist
 
 # name -> prepare(mirror, download_root, split_seed, val_fraction) -> (tensors, meta)
 DATASETS: dict[str, Callable] = {
     fashion_mnist.NAME: fashion_mnist.prepare,
+    cifar10.NAME: cifar10.prepare,
 }
 
 

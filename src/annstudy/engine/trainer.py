@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,31 @@ from annstudy.models.zoo import build_model
 from annstudy.params import TrainSettings
 
 ModelFactory = Callable[[], nn.Module]
+# model (after backward) -> name -> per-seed value: a 0-d tensor alone, [S] for a stacked model
+StepMetrics = Callable[[nn.Module], dict[str, torch.Tensor]]
+
+
+class EpochSchedule(Protocol):
+    """A learning-rate schedule driven by the epoch's full-validation accuracy (one per seed)."""
+
+    def after_epoch(self, epoch: int, val_acc: float) -> float | None:
+        """The new learning rate after ``epoch`` (1-based), or None to keep the current one."""
+
+
+@dataclass(frozen=True)
+class TrainHooks:
+    """Optional extras a study adds to the one training loop instead of copying it (S1 uses none).
+
+    ``step_metrics`` runs after every backward pass (gradients present) and must return
+    tensors without reading them back, so the loop still syncs with the host only at log
+    steps; each value is averaged over the steps of the log interval and logged under its
+    name. ``schedule`` builds a fresh :class:`EpochSchedule` for every seed; seeds then
+    drop their rates at different epochs, so a scheduled configuration trains its seeds
+    one at a time (one optimizer of a stacked network has one rate).
+    """
+
+    step_metrics: StepMetrics | None = None
+    schedule: Callable[[], EpochSchedule] | None = None
 
 
 @dataclass
@@ -45,6 +70,7 @@ class SeedRun:
     samples: int = 0
     train_seconds: float = 0.0
     diverged_step: int | None = None
+    lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by an EpochSchedule
 
     @property
     def diverged(self) -> bool:
@@ -86,6 +112,7 @@ def train_seed(
     cfg: TrainSettings,
     seed: int,
     progress: tqdm | None = None,
+    hooks: TrainHooks = TrainHooks(),
 ) -> SeedRun:
     """Train one fresh model for ``cfg.epochs`` epochs and record its curves."""
     device = data.train.x.device
@@ -96,6 +123,7 @@ def train_seed(
     model.train()
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shuffler = torch.Generator().manual_seed(seed)
+    schedule = hooks.schedule() if hooks.schedule is not None else None
 
     td = training_data(data, cfg)
     x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
@@ -106,6 +134,7 @@ def train_seed(
     correct = torch.zeros((), dtype=torch.long, device=device)
     seen = 0
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
+    extra = _IntervalMeans()
     step = reported = 0
     started = time.perf_counter()
 
@@ -118,6 +147,7 @@ def train_seed(
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            extra.add(hooks.step_metrics, model)
             optimizer.step()
             step += 1
             detached = loss.detach()
@@ -140,6 +170,7 @@ def train_seed(
                     "train_loss": loss_sum.item() / seen,
                     "train_acc": correct.item() / seen,
                     "val_acc": val.acc,
+                    **{k: v.item() for k, v in extra.take().items()},
                 }
                 run.curve.append(row)
                 loss_sum.zero_(), correct.zero_()
@@ -154,6 +185,10 @@ def train_seed(
         run.epochs.append(
             {"seed": seed, "epoch": epoch + 1, "step": step, "val_loss": full_val.loss, "val_acc": full_val.acc}
         )
+        if schedule is not None and (lr := schedule.after_epoch(epoch + 1, full_val.acc)) is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            run.lr_changes.append({"epoch": epoch + 1, "step": step, "lr": lr})
 
     run.train_seconds = time.perf_counter() - started
     run.steps = step
@@ -167,17 +202,22 @@ def train_seeds(
     data: PreparedDataset,
     cfg: TrainSettings,
     desc: str = "train",
+    activation: str = "relu",
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
-    """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar."""
+    """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar.
+
+    A per-seed learning-rate schedule (``hooks.schedule``) forces one seed at a time.
+    """
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
-        if cfg.vectorize:
-            runs = train_stacked(arch, data, cfg, progress=bar)
+        if cfg.vectorize and hooks.schedule is None:
+            runs = train_stacked(arch, data, cfg, progress=bar, activation=activation, hooks=hooks)
         else:
-            make_model = lambda: build_model(arch, data.image_shape, len(data.classes))  # noqa: E731
+            make_model = lambda: build_model(arch, data.image_shape, len(data.classes), activation)  # noqa: E731
             runs = []
             for i, seed in enumerate(cfg.seeds):
-                runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+                runs.append(train_seed(make_model, data, cfg, seed, progress=bar, hooks=hooks))
                 bar.update(total * (i + 1) // len(cfg.seeds) - bar.n)  # a diverged seed stops early
         bar.update(total - bar.n)
     return runs
@@ -188,6 +228,8 @@ def train_stacked(
     data: PreparedDataset,
     cfg: TrainSettings,
     progress: tqdm | None = None,
+    activation: str = "relu",
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
     """Train all seeds of ``cfg`` in one pass as a :class:`~annstudy.models.stacked.StackedNet`.
 
@@ -198,7 +240,9 @@ def train_stacked(
     device = data.train.x.device
     seeds = list(cfg.seeds)
     S = len(seeds)
-    model = build_stacked(arch, data.image_shape, len(data.classes), seeds).to(device)
+    if hooks.schedule is not None:
+        raise ValueError("a per-seed learning-rate schedule needs one seed at a time (train_seeds does that)")
+    model = build_stacked(arch, data.image_shape, len(data.classes), seeds, activation).to(device)
     if cfg.channels_last:
         model.use_channels_last()
     torch.manual_seed(seeds[0])  # dropout masks: one stream for the whole stack
@@ -214,6 +258,7 @@ def train_stacked(
     loss_sum = torch.zeros(S, device=device)
     correct = torch.zeros(S, dtype=torch.long, device=device)
     first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    extra = _IntervalMeans()
     seen = step = reported = 0
     stopped: set[int] = set()
     started = time.perf_counter()
@@ -227,6 +272,7 @@ def train_stacked(
             losses = per_seed_cross_entropy(logits, yb).mean(1)  # [S]
             optimizer.zero_grad(set_to_none=True)
             losses.sum().backward()
+            extra.add(hooks.step_metrics, model)
             optimizer.step()
             step += 1
             detached = losses.detach()
@@ -244,12 +290,14 @@ def train_stacked(
                         stopped.add(s)
                 val_acc = _stacked_accuracy(model, x_val_sub, y_val_sub, cfg.eval_batch_size)
                 losses_now, correct_now = (loss_sum / seen).tolist(), correct.tolist()
+                extra_now = {k: v.tolist() for k, v in extra.take().items()}
                 for s, run in enumerate(runs):
                     if s in stopped:
                         continue
                     run.curve.append({
                         "seed": run.seed, "step": step, "epoch": round(step / per_epoch, 4),
                         "train_loss": losses_now[s], "train_acc": correct_now[s] / seen, "val_acc": val_acc[s],
+                        **{k: v[s] for k, v in extra_now.items()},
                     })  # fmt: skip
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
@@ -274,6 +322,28 @@ def train_stacked(
         run.samples = run.steps * cfg.batch_size
         run.state_dict = model.seed_state_dict(s)
     return runs
+
+
+class _IntervalMeans:
+    """Running sums of the ``step_metrics`` hook's values, read back as means once per log step."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = 0
+
+    def add(self, step_metrics: StepMetrics | None, model: nn.Module) -> None:
+        if step_metrics is None:
+            return
+        with torch.no_grad():
+            for name, value in step_metrics(model).items():
+                self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+        self.steps += 1
+
+    def take(self) -> dict[str, torch.Tensor]:
+        """Means since the last call (empty without a hook); resets the sums."""
+        means = {name: total / self.steps for name, total in self.sums.items()}
+        self.sums, self.steps = {}, 0
+        return means
 
 
 def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures
+from annstudy.params import activations, architectures, learning_rates
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.schema import (
     Field,
@@ -41,6 +41,8 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "activations": activations,
+    "learning_rates": learning_rates,
 }
 
 # Profile keys shared by every study (a study's own profile section may override them).
@@ -55,6 +57,7 @@ SCHEMA: dict[str, Any] = {
     "channels_last": Field(boolean),
     "data": {
         "mirror": Field(string, nullable=True),
+        "cifar10_mirror": Field(string, nullable=True),
         "download_root": Field(string),
         "split_seed": Field(non_negative_int),
         "val_fraction": Field(fraction),
@@ -159,9 +162,14 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 @dataclass(frozen=True)
 class DataSettings:
     mirror: str | None
+    cifar10_mirror: str | None
     download_root: str
     split_seed: int
     val_fraction: float
+
+    def mirror_for(self, dataset: str) -> str | None:
+        """The mirror knob of ``dataset``: ``cifar10_mirror`` for CIFAR-10, ``mirror`` otherwise."""
+        return self.cifar10_mirror if dataset.startswith("cifar10") else self.mirror
 
 
 @dataclass(frozen=True)

@@ -7,4 +7,6 @@ from __future__ import annotations
 
 SECTIONS: dict[str, str] = {
     "architectures": "annstudy.report.architectures",
+    "activations": "annstudy.report.activations",
+    "learning_rates": "annstudy.report.learning_rates",
 }
