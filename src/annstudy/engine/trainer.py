@@ -185,7 +185,8 @@ def train_seed(
         run.epochs.append(
             {"seed": seed, "epoch": epoch + 1, "step": step, "val_loss": full_val.loss, "val_acc": full_val.acc}
         )
-        if schedule is not None and (lr := schedule.after_epoch(epoch + 1, full_val.acc)) is not None:
+        more = epoch + 1 < cfg.epochs  # a change after the last epoch would have no effect
+        if schedule is not None and more and (lr := schedule.after_epoch(epoch + 1, full_val.acc)) is not None:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             run.lr_changes.append({"epoch": epoch + 1, "step": step, "lr": lr})

@@ -134,8 +134,9 @@ def depth_findings(results: list[VariantResult], depth: dict[str, int], study: A
                   for a in archs if (a, "sigmoid") in by and (a, "relu") in by]  # fmt: skip
         listing = ", ".join(f"{a} {q:.3g}" for a, q in ratios)
         vanished = [a for a, q in ratios if q < study.vanish_ratio]
-        verdict = (f"below {study.vanish_ratio:g} (our rule for 'vanished') from **{vanished[0]}** "
-                   f"({depth[vanished[0]]} weight layers) on: {', '.join(vanished)}" if vanished else
+        verdict = (f"below {study.vanish_ratio:g} (our rule for 'vanished') in "
+                   + ", ".join(f"**{a}** ({depth[a]} weight layers)" for a in vanished)
+                   + f"; the shallowest of them has {depth[vanished[0]]} weight layers" if vanished else
                    f"never below {study.vanish_ratio:g} (our rule for 'vanished') in these architectures")  # fmt: skip
         lines.append(f"**sigmoid / ReLU** gradient ratio: {listing}; {verdict}.")
     return lines

@@ -136,7 +136,9 @@ def build(settings: Settings, out: Path) -> StudySection:
         Paragraph(f"`{study.arch}` on `{study.dataset}`, SGD (momentum {study.train.momentum:g}), batch "
                   f"{study.train.batch_size}, {seeds} seeds: constant rates, a step schedule whose drops are found "
                   f"by a plateau rule, and Adam (lr {study.adam_lr:g})."),  # fmt: skip
-        settings_table(study),
+        settings_table(study, "Effective S3 settings (profile values resolved). `train.*` are the constant-rate "
+                       "variants' settings; `scheduled` uses `schedule_lrs` and `schedule_epochs`, `adam` uses "
+                       "`adam_lr` and `adam_epochs`."),
         Paragraph("**Plateau rule** (checked per seed after every epoch): "
                   + PlateauSteps.describe(study.schedule_lrs, study.patience, study.min_delta) + ". "
                   "The scheduled seeds are trained one at a time (each finds its own plateaus); the others as "
