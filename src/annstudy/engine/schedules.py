@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 class PlateauSteps:
     """Step down through ``lrs`` whenever validation accuracy stops improving.
 
-    The rule, checked after every epoch but the last (the trainer's call) on the full validation set: an epoch *improves*
-    when its accuracy exceeds the best so far by more than ``min_delta``. After
+    The rule, checked after every epoch but the last (the trainer's call) on the full
+    validation set: an epoch *improves* when its accuracy exceeds the best so far by more
+    than ``min_delta``. After
     ``patience`` consecutive epochs without improvement (the best is then unchanged, as in
     PyTorch's ``ReduceLROnPlateau``) the rate drops to the next value
     of ``lrs`` and the count restarts (the best accuracy is kept). Once at the last rate
@@ -41,7 +42,7 @@ class PlateauSteps:
     def describe(lrs: tuple[float, ...], patience: int, min_delta: float) -> str:
         """The rule in words, for the report."""
         steps = " → ".join(f"{lr:g}" for lr in lrs)
-        return (f"start at {lrs[0]:g}; after every epoch but the last, compare the full-validation accuracy with the best so "
-                f"far: it improves when it beats the best by more than {min_delta:g}; after {patience} "
-                f"consecutive epoch(s) without improvement, drop to the next rate ({steps}) and restart the "
-                "count (the best accuracy is kept); no drop after the last rate")  # fmt: skip
+        return (f"start at {lrs[0]:g}; after every epoch but the last, compare the full-validation accuracy "
+                f"with the best so far: it improves when it beats the best by more than {min_delta:g}; "
+                f"after {patience} consecutive epoch(s) without improvement, drop to the next rate ({steps}) "
+                "and restart the count (the best accuracy is kept); no drop after the last rate")  # fmt: skip
