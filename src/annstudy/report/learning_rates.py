@@ -37,11 +37,15 @@ def curves_figure(records: list[Record], colors: dict, path: Path, title: str) -
     Diverged seeds are drawn up to their last finite log step and marked with an ×.
     """
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(14, 5.5))
+    drops = False
     for rec in records:
         c = rec.curves
-        if c.empty:
+        n_div, n = len(rec.diverged), len(rec.run["seeds"])
+        label = _label(rec.name) + (f" ({n_div}/{n} diverged)" if n_div else "")
+        if c.empty:  # diverged before the first log step: nothing to draw, but it stays in the legend
+            ax_loss.plot([], [], "x", color=colors[rec.name], label=f"{label}, before the first log")
             continue
-        figures._band(ax_loss, c, "epoch", "train_loss", colors[rec.name], _label(rec.name))
+        figures._band(ax_loss, c, "epoch", "train_loss", colors[rec.name], label)
         figures._band(ax_acc, c, "epoch", "val_acc", colors[rec.name], None)
         for seed, _step in rec.diverged:
             rows = c[c["seed"] == seed]
@@ -50,9 +54,11 @@ def curves_figure(records: list[Record], colors: dict, path: Path, title: str) -
         for seed_row in rec.run["seeds"]:
             for change in seed_row["lr_changes"]:
                 ax_acc.axvline(change["epoch"], color=colors[rec.name], lw=0.8, ls=":", alpha=0.7)
+                drops = True
     ax_loss.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title="Training loss (log scale)")
     ax_loss.set_yscale("log")
-    ax_acc.set(xlabel="epoch", ylabel="validation accuracy", title="Validation accuracy (dotted: rate drops)")
+    ax_acc.set(xlabel="epoch", ylabel="validation accuracy",
+               title="Validation accuracy" + (" (dotted: rate drops)" if drops else ""))  # fmt: skip
     handles, labels = ax_loss.get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.06))
     fig.suptitle(title, fontsize=13)
