@@ -96,7 +96,8 @@ def findings(records: list[Record]) -> list[str]:
     ranked = [(rec, summarize(rec.test_accs)) for rec in records if rec.test_accs]
     if ranked:
         best, s = max(ranked, key=lambda p: p[1].mean)
-        lines.append(f"Highest mean test accuracy: **{_label(best.name)}** ({s.fmt()}, n = {s.n}).")
+        lines.append(f"Highest mean test accuracy: **{_label(best.name)}** ({s.fmt()}, n = {s.n}, "
+                     f"{best.run['train']['epochs']} epochs; the variants' epochs differ, see the table).")
     for rec in records:
         if rec.diverged:
             where = ", ".join(f"seed {s} at step {st}" for s, st in rec.diverged)
@@ -104,6 +105,10 @@ def findings(records: list[Record]) -> list[str]:
     by = {rec.name: rec for rec in records}
     if SCHEDULED in by and ADAM in by and by[SCHEDULED].test_accs and by[ADAM].test_accs:
         a, b = summarize(by[SCHEDULED].test_accs), summarize(by[ADAM].test_accs)
+        ea, eb = by[SCHEDULED].run["train"]["epochs"], by[ADAM].run["train"]["epochs"]
+        if ea != eb:
+            lines.append(f"The schedule trained {ea} epochs and Adam {eb} (S1 settings): unequal budgets, so the "
+                         "comparison below is of the two procedures as configured, not of the optimizers alone.")
         overlap = not (a.ci_low > b.ci_high or b.ci_low > a.ci_high)
         lines.append(f"Scheduled SGD {a.fmt()} vs Adam {b.fmt()}: a difference of {(a.mean - b.mean) * 100:+.2f} "
                      "percentage points; the 95 % intervals "
