@@ -42,3 +42,14 @@ def blobs_dataset(n_per_class: int = 40, classes: int = 3, seed: int = 0, size: 
 
     meta = {"name": "blobs", "classes": [f"c{i}" for i in range(classes)], "image_shape": [1, size, size]}
     return PreparedDataset("blobs", split(n_per_class), split(n_per_class // 2), split(n_per_class // 2), meta)
+
+
+def write_prepared_blobs(root: Path, name: str, size: int = 28, n_per_class: int = 40, classes: int = 10) -> None:
+    """A blobs dataset saved as ``root/data/prepared/<name>`` (stage functions read it like a real one)."""
+    from annstudy.data.prepared import save_prepared
+
+    data = blobs_dataset(n_per_class=n_per_class, classes=classes, size=size)
+    tensors = {f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "val", "test") for k in ("x", "y")}
+    meta = {**data.meta, "name": name, "source": "blobs (tests)", "scaling": {"scale": 1.0, "offset": 0.0},
+            "sizes": {s: len(getattr(data, s)) for s in ("train", "val", "test")}}  # fmt: skip
+    save_prepared(root / "data" / "prepared" / name, tensors, meta)

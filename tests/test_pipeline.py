@@ -24,6 +24,11 @@ def test_repro_produces_report_and_metrics(repo):
         "prepare@fashion_mnist", "train@mlp_1", "train@lenet5", "evaluate@mlp_1", "evaluate@lenet5", "report",
         "hyperparameters_prepare", "hyperparameters_base",
         *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
+        "activations_train@mlp_1-relu", "activations_train@mlp_1-sigmoid",
+        "learning_rates_train@lr_0.1", "learning_rates_train@scheduled",
+        "regression_prepare", "regression_train@linear", "regression_train@nonlinear", "regression_train@bell",
+        "spiral_prepare", "spiral_train", "signals_prepare", "signals_train",
+        "mnist1d_prepare", "mnist1d_train@mlp", "mnist1d_train@cnn", "from_scratch_mlp", "from_scratch_conv2d",
     }  # fmt: skip
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1", "lenet5"}

@@ -171,11 +171,11 @@ def oom_above(limit: int, monkeypatch, error: BaseException) -> list[tuple[int, 
     """Make stacked training fail like a full device for groups of more than ``limit`` seeds."""
     real, groups = trainer.train_stacked, []
 
-    def fake(arch, data, cfg, progress=None):
+    def fake(arch, data, cfg, progress=None, **kwargs):
         groups.append(cfg.seeds)
         if len(cfg.seeds) > limit:
             raise error
-        return real(arch, data, cfg, progress=progress)
+        return real(arch, data, cfg, progress=progress, **kwargs)
 
     monkeypatch.setattr(trainer, "train_stacked", fake)
     return groups

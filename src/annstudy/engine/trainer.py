@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -31,6 +31,31 @@ from annstudy.models.zoo import build_model
 from annstudy.params import TrainSettings
 
 ModelFactory = Callable[[], nn.Module]
+# model (after backward) -> name -> per-seed value: a 0-d tensor alone, [S] for a stacked model
+StepMetrics = Callable[[nn.Module], dict[str, torch.Tensor]]
+
+
+class EpochSchedule(Protocol):
+    """A learning-rate schedule driven by the epoch's full-validation accuracy (one per seed)."""
+
+    def after_epoch(self, epoch: int, val_acc: float) -> float | None:
+        """The new learning rate after ``epoch`` (1-based), or None to keep the current one."""
+
+
+@dataclass(frozen=True)
+class TrainHooks:
+    """Optional extras a study adds to the one training loop instead of copying it (S1 uses none).
+
+    ``step_metrics`` runs after every backward pass (gradients present) and must return
+    tensors without reading them back, so the loop still syncs with the host only at log
+    steps; each value is averaged over the steps of the log interval and logged under its
+    name. ``schedule`` builds a fresh :class:`EpochSchedule` for every seed; seeds then
+    drop their rates at different epochs, so a scheduled configuration trains its seeds
+    one at a time (one optimizer of a stacked network has one rate).
+    """
+
+    step_metrics: StepMetrics | None = None
+    schedule: Callable[[], EpochSchedule] | None = None
 
 
 @dataclass
@@ -46,6 +71,7 @@ class SeedRun:
     train_seconds: float = 0.0
     diverged_step: int | None = None
     group: tuple[int, ...] = ()  # the seeds trained together with it as one stacked network
+    lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by an EpochSchedule
 
     @property
     def diverged(self) -> bool:
@@ -87,6 +113,7 @@ def train_seed(
     cfg: TrainSettings,
     seed: int,
     progress: tqdm | None = None,
+    hooks: TrainHooks = TrainHooks(),
 ) -> SeedRun:
     """Train one fresh model for ``cfg.epochs`` epochs and record its curves."""
     device = data.train.x.device
@@ -97,6 +124,7 @@ def train_seed(
     model.train()
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shuffler = torch.Generator().manual_seed(seed)
+    schedule = hooks.schedule() if hooks.schedule is not None else None
 
     td = training_data(data, cfg)
     x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
@@ -107,6 +135,7 @@ def train_seed(
     correct = torch.zeros((), dtype=torch.long, device=device)
     seen = 0
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
+    extra = _IntervalMeans()
     step = reported = 0
     started = time.perf_counter()
 
@@ -119,6 +148,7 @@ def train_seed(
             loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            extra.add(hooks.step_metrics, model)
             optimizer.step()
             step += 1
             detached = loss.detach()
@@ -141,6 +171,7 @@ def train_seed(
                     "train_loss": loss_sum.item() / seen,
                     "train_acc": correct.item() / seen,
                     "val_acc": val.acc,
+                    **{k: v.item() for k, v in extra.take().items()},
                 }
                 run.curve.append(row)
                 loss_sum.zero_(), correct.zero_()
@@ -155,6 +186,11 @@ def train_seed(
         run.epochs.append(
             {"seed": seed, "epoch": epoch + 1, "step": step, "val_loss": full_val.loss, "val_acc": full_val.acc}
         )
+        more = epoch + 1 < cfg.epochs  # a change after the last epoch would have no effect
+        if schedule is not None and more and (lr := schedule.after_epoch(epoch + 1, full_val.acc)) is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            run.lr_changes.append({"epoch": epoch + 1, "step": step, "lr": lr})
 
     run.train_seconds = time.perf_counter() - started
     run.steps = step
@@ -168,18 +204,23 @@ def train_seeds(
     data: PreparedDataset,
     cfg: TrainSettings,
     desc: str = "train",
+    activation: str = "relu",
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
-    """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar."""
+    """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar.
+
+    A per-seed learning-rate schedule (``hooks.schedule``) forces one seed at a time.
+    """
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
-        if cfg.vectorize:
-            runs = train_stacked_chunked(arch, data, cfg, progress=bar)
+        if cfg.vectorize and hooks.schedule is None:
+            runs = train_stacked_chunked(arch, data, cfg, progress=bar, activation=activation, hooks=hooks)
         else:
-            make_model = lambda: build_model(arch, data.image_shape, len(data.classes))  # noqa: E731
+            make_model = lambda: build_model(arch, data.image_shape, len(data.classes), activation)  # noqa: E731
             runs = []
             for i, seed in enumerate(cfg.seeds):
                 try:
-                    runs.append(train_seed(make_model, data, cfg, seed, progress=bar))
+                    runs.append(train_seed(make_model, data, cfg, seed, progress=bar, hooks=hooks))
                 except RuntimeError as err:
                     if not is_out_of_memory(err):
                         raise
@@ -207,7 +248,12 @@ def _oom_message(arch: str, seeds: list[int], cfg: TrainSettings, err: BaseExcep
 
 
 def train_stacked_chunked(
-    arch: str, data: PreparedDataset, cfg: TrainSettings, progress: tqdm | None = None
+    arch: str,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    progress: tqdm | None = None,
+    activation: str = "relu",
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
     """:func:`train_stacked`, splitting the seeds in halves whenever the stack runs out of memory.
 
@@ -219,7 +265,7 @@ def train_stacked_chunked(
     seeds = list(cfg.seeds)
     done = progress.n if progress is not None else 0
     try:
-        runs = train_stacked(arch, data, cfg, progress=progress)
+        runs = train_stacked(arch, data, cfg, progress=progress, activation=activation, hooks=hooks)
     except RuntimeError as err:
         if not is_out_of_memory(err):
             raise
@@ -238,7 +284,8 @@ def train_stacked_chunked(
     print(f"{arch}: out of memory with {len(seeds)} stacked seeds; retrying as groups of "
           f"{half} and {len(seeds) - half} (vectorize_seeds)", flush=True)  # fmt: skip
     return [run for part in (seeds[:half], seeds[half:])
-            for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress)]  # fmt: skip
+            for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress, activation,
+                                             hooks)]  # fmt: skip
 
 
 def train_stacked(
@@ -246,6 +293,8 @@ def train_stacked(
     data: PreparedDataset,
     cfg: TrainSettings,
     progress: tqdm | None = None,
+    activation: str = "relu",
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
     """Train all seeds of ``cfg`` in one pass as a :class:`~annstudy.models.stacked.StackedNet`.
 
@@ -253,8 +302,10 @@ def train_stacked(
     one host sync per log interval for all seeds together. A seed whose loss turns
     non-finite is marked diverged (its later rows are dropped); the others go on.
     """
-    model = build_stacked(arch, data.image_shape, len(data.classes), list(cfg.seeds))
-    return train_stacked_model(model, data, cfg, progress)
+    if hooks.schedule is not None:
+        raise ValueError("a per-seed learning-rate schedule needs one seed at a time (train_seeds does that)")
+    model = build_stacked(arch, data.image_shape, len(data.classes), list(cfg.seeds), activation)
+    return train_stacked_model(model, data, cfg, progress, hooks=hooks)
 
 
 # Per-seed penalty of a stacked model: [S] tensor added to the per-seed losses (e.g. L1/L2).
@@ -267,6 +318,7 @@ def train_stacked_model(
     cfg: TrainSettings,
     progress: tqdm | None = None,
     penalty: Penalty | None = None,
+    hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
     """:func:`train_stacked` for any stacked model (one copy per seed of ``cfg.seeds``).
 
@@ -293,6 +345,7 @@ def train_stacked_model(
     loss_sum = torch.zeros(S, device=device)
     correct = torch.zeros(S, dtype=torch.long, device=device)
     first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    extra = _IntervalMeans()
     seen = step = reported = 0
     stopped: set[int] = set()
     started = time.perf_counter()
@@ -307,6 +360,7 @@ def train_stacked_model(
             objective = losses if penalty is None else losses + penalty(model)
             optimizer.zero_grad(set_to_none=True)
             objective.sum().backward()
+            extra.add(hooks.step_metrics, model)
             optimizer.step()
             step += 1
             detached = losses.detach()
@@ -324,12 +378,14 @@ def train_stacked_model(
                         stopped.add(s)
                 val_acc = _stacked_accuracy(model, x_val_sub, y_val_sub, cfg.eval_batch_size)
                 losses_now, correct_now = (loss_sum / seen).tolist(), correct.tolist()
+                extra_now = {k: v.tolist() for k, v in extra.take().items()}
                 for s, run in enumerate(runs):
                     if s in stopped:
                         continue
                     run.curve.append({
                         "seed": run.seed, "step": step, "epoch": round(step / per_epoch, 4),
                         "train_loss": losses_now[s], "train_acc": correct_now[s] / seen, "val_acc": val_acc[s],
+                        **{k: v[s] for k, v in extra_now.items()},
                     })  # fmt: skip
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
@@ -354,6 +410,28 @@ def train_stacked_model(
         run.samples = run.steps * cfg.batch_size
         run.state_dict = model.seed_state_dict(s)
     return runs
+
+
+class _IntervalMeans:
+    """Running sums of the ``step_metrics`` hook's values, read back as means once per log step."""
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.steps = 0
+
+    def add(self, step_metrics: StepMetrics | None, model: nn.Module) -> None:
+        if step_metrics is None:
+            return
+        with torch.no_grad():
+            for name, value in step_metrics(model).items():
+                self.sums[name] = self.sums[name] + value if name in self.sums else value.clone()
+        self.steps += 1
+
+    def take(self) -> dict[str, torch.Tensor]:
+        """Means since the last call (empty without a hook); resets the sums."""
+        means = {name: total / self.steps for name, total in self.sums.items()}
+        self.sums, self.steps = {}, 0
+        return means
 
 
 def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:

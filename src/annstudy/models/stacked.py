@@ -156,6 +156,14 @@ class StackedNet(nn.Module):
             x = layer(x)
         return x
 
+    def first_weight(self) -> nn.Parameter:
+        """The first Conv/Linear layer's stacked weight. Every stacked tensor is seed-major, so
+        ``first_weight().grad.reshape(seeds, -1)[s]`` is seed ``s``'s gradient (flattened)."""
+        for layer in self.layers:
+            if isinstance(layer, (StackedConv2d, StackedLinear)):
+                return layer.weight
+        raise ValueError("stacked model has no Linear or Conv2d layer")
+
     def seed_state_dict(self, s: int) -> dict[str, torch.Tensor]:
         """Seed ``s``'s weights in the layout of the plain architecture (loadable by ``build_model``)."""
         state: dict[str, torch.Tensor] = {}

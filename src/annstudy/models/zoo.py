@@ -150,9 +150,14 @@ def build_model(name: str, input_shape: Shape, num_classes: int = 10, activation
         ) from None
 
 
-def first_layer_weight(model: nn.Module) -> torch.Tensor:
-    """Weights of the first Linear/Conv layer: [units, in] or [filters, C, kh, kw]."""
+def first_weighted_layer(model: nn.Module) -> nn.Linear | nn.Conv2d:
+    """The first Linear/Conv layer (what "the first layer" means for MLPs and CNNs alike)."""
     for module in model.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
-            return module.weight.detach()
+            return module
     raise ValueError("model has no Linear or Conv2d layer")
+
+
+def first_layer_weight(model: nn.Module) -> torch.Tensor:
+    """Weights of the first Linear/Conv layer: [units, in] or [filters, C, kh, kw]."""
+    return first_weighted_layer(model).weight.detach()

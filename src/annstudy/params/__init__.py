@@ -21,7 +21,17 @@ from typing import Any
 
 import yaml
 
-from annstudy.params import architectures, from_scratch, hyperparameters, mnist1d, regression, signals, spiral
+from annstudy.params import (
+    activations,
+    architectures,
+    from_scratch,
+    hyperparameters,
+    learning_rates,
+    mnist1d,
+    regression,
+    signals,
+    spiral,
+)
 from annstudy.params.architectures import ArchitecturesSettings
 from annstudy.params.from_scratch import FromScratchSettings
 from annstudy.params.schema import (
@@ -43,6 +53,8 @@ from annstudy.params.training import TrainSettings
 # Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
 STUDIES: dict[str, ModuleType] = {
     "architectures": architectures,
+    "activations": activations,
+    "learning_rates": learning_rates,
     "hyperparameters": hyperparameters,
     "regression": regression,
     "spiral": spiral,
@@ -63,6 +75,7 @@ SCHEMA: dict[str, Any] = {
     "channels_last": Field(boolean),
     "data": {
         "mirror": Field(string, nullable=True),
+        "cifar10_mirror": Field(string, nullable=True),
         "download_root": Field(string),
         "split_seed": Field(non_negative_int),
         "val_fraction": Field(fraction),
@@ -213,6 +226,7 @@ class DataSettings:
     download_root: str
     split_seed: int
     val_fraction: float
+    cifar10_mirror: str | None = "auto"
     image_csv: ImageCsvSettings = ImageCsvSettings(csv=None, image_dir=None)
     regression_csv: str | None = None  # S5 non-linear fit on a user's x,y CSV (null = synthetic)
 

@@ -20,7 +20,7 @@ from annstudy.params.schema import (
     positive_number,
     seed,
 )
-from annstudy.params.training import TrainSettings
+from annstudy.params.training import TrainSettings, train_settings
 
 architecture = one_of(lambda: list(ARCHITECTURES), "architecture")
 
@@ -66,21 +66,7 @@ class ArchitecturesSettings:
 
 def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> ArchitecturesSettings:
     """``study``: the section with profile values filled in; ``raw_study``: as written."""
-    train = TrainSettings(
-        optimizer=study["optimizer"],
-        lr=float(study["lr"]),
-        momentum=float(study["momentum"]),
-        batch_size=study["batch_size"],
-        eval_batch_size=study["eval_batch_size"],
-        seeds=tuple(study["seeds"]),
-        epochs=study["epochs"],
-        log_every=study["log_every"],
-        val_subset=study["val_subset"],
-        train_limit=study["train_limit"],
-        train_eval_subset=study["train_eval_subset"],
-        vectorize=raw["vectorize_seeds"],
-        channels_last=raw["channels_last"],
-    )
+    train = train_settings(study, raw)
     # An explicit study-level epochs applies to every architecture.
     by_arch = {} if raw_study["epochs"] is not None else (study["epochs_by_arch"] or {})
     return ArchitecturesSettings(

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 SECTIONS: dict[str, str] = {
     "architectures": "annstudy.report.architectures",
+    "activations": "annstudy.report.activations",
+    "learning_rates": "annstudy.report.learning_rates",
     "hyperparameters": "annstudy.report.hyperparameters",
     "regression": "annstudy.report.regression",
     "spiral": "annstudy.report.spiral",

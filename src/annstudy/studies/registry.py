@@ -13,6 +13,8 @@ from typing import Callable
 
 STUDIES: dict[str, str] = {
     "architectures": "annstudy.studies.architectures",
+    "activations": "annstudy.studies.activations",
+    "learning_rates": "annstudy.studies.learning_rates",
     "hyperparameters": "annstudy.studies.hyperparameters",
     "regression": "annstudy.studies.regression",
     "spiral": "annstudy.studies.spiral",

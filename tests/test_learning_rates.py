@@ -1,0 +1,104 @@
+"""S3 learning_rates: the plateau rule, the schedule hook, divergence as a result, stage and report section."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from annstudy.engine.schedules import PlateauSteps
+from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_stacked
+from annstudy.models.zoo import build_model
+from annstudy.params import TrainSettings, settings_from_raw, validate
+from annstudy.report import learning_rates as report
+from annstudy.studies.learning_rates import STEPS, variant_dir
+from conftest import blobs_dataset, write_prepared_blobs
+
+
+def cfg(**kw) -> TrainSettings:
+    base = dict(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=16, eval_batch_size=50, seeds=(0, 1),
+                epochs=4, log_every=4, val_subset=0, train_limit=0, train_eval_subset=0, vectorize=True)  # fmt: skip
+    base.update(kw)
+    return TrainSettings(**base)
+
+
+def test_plateau_rule_drops_after_patience_epochs_without_improvement():
+    rule = PlateauSteps((0.1, 0.01, 0.001), patience=2, min_delta=0.01)
+    accs = [0.50, 0.60, 0.605, 0.61, 0.70, 0.70, 0.69, 0.80, 0.80, 0.80, 0.80]
+    new = [rule.after_epoch(e, a) for e, a in enumerate(accs, start=1)]
+    # 0.605 and 0.61 beat the best (0.60) by <= min_delta: two stale epochs -> drop after epoch 4
+    assert new == [None, None, None, 0.01, None, None, 0.001, None, None, None, None]
+    assert rule.drops == [4, 7]  # no drop beyond the last rate
+
+
+def test_plateau_rule_patience_one_and_no_plateau():
+    rule = PlateauSteps((0.1, 0.01), patience=1, min_delta=0.0)
+    assert [rule.after_epoch(e, a) for e, a in enumerate([0.1, 0.2, 0.3, 0.4], 1)] == [None] * 4
+    assert rule.after_epoch(5, 0.4) == 0.01 and rule.drops == [5]
+    assert "after 1 consecutive epoch(s)" in PlateauSteps.describe((0.1, 0.01), 1, 0.0)
+
+
+class DropAfterFirstEpoch:
+    def after_epoch(self, epoch: int, val_acc: float) -> float | None:
+        return 0.0 if epoch == 1 else None
+
+
+def test_schedule_hook_sets_the_rate_and_records_it():
+    """Rate 0 after epoch 1: the weights must stop changing, and the change is recorded with its step."""
+    data = blobs_dataset(size=8)
+    c = cfg(epochs=3)
+    run = train_seed(lambda: build_model("mlp_1", (1, 8, 8), 3), data, c, 0,
+                     hooks=TrainHooks(schedule=DropAfterFirstEpoch))  # fmt: skip
+    assert run.lr_changes == [{"epoch": 1, "step": 8, "lr": 0.0}]
+    frozen = [(e["val_acc"], e["val_loss"]) for e in run.epochs[1:]]
+    assert frozen[0] == frozen[1]
+    with pytest.raises(ValueError, match="one seed at a time"):
+        train_stacked("mlp_1", data, c, hooks=TrainHooks(schedule=DropAfterFirstEpoch))
+    runs = train_seeds("mlp_1", data, c, hooks=TrainHooks(schedule=DropAfterFirstEpoch))  # falls back to one by one
+    assert [r.lr_changes[0]["epoch"] for r in runs] == [1, 1]
+
+
+def test_huge_rate_diverges_with_its_step_and_others_go_on():
+    data = blobs_dataset(size=8)
+    runs = train_stacked("mlp_1", data, cfg(lr=1e30, epochs=2))
+    assert all(r.diverged and 1 <= r.diverged_step <= 16 for r in runs)
+    assert all(all(row["step"] < r.diverged_step for row in r.curve) for r in runs)  # drawn up to that point
+    fine = train_stacked("mlp_1", data, cfg(lr=0.1, epochs=2))
+    assert not any(r.diverged for r in fine)
+
+
+def test_variants_are_validated(params):
+    params["studies"]["learning_rates"]["variants"] = ["lr_0.1", "lr_fast", "adam"]
+    assert validate(params) == [
+        "studies.learning_rates.variants: item 1: must be lr_<rate> (e.g. lr_0.01), scheduled or adam, got 'lr_fast'"
+    ]
+    params["studies"]["learning_rates"]["variants"] = ["lr_0.1", "scheduled", "adam"]
+    study = settings_from_raw(params).studies["learning_rates"]
+    assert (study.train_for("lr_0.1").optimizer, study.train_for("lr_0.1").lr) == ("sgd", 0.1)
+    assert study.train_for("adam").optimizer == "adam" and study.train_for("adam").lr == 0.001
+    assert study.train_for("scheduled").epochs == study.schedule_epochs
+    with pytest.raises(ValueError, match="lr_0.5"):
+        study.train_for("lr_0.5")
+
+
+def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
+    """Every kind of variant end to end (smoke profile), one that diverges, then the S3 section."""
+    monkeypatch.chdir(tmp_path)
+    write_prepared_blobs(tmp_path, "fashion_mnist", size=28)
+    params["profile"] = "smoke"
+    params["studies"]["learning_rates"].update(arch="mlp_1", variants=["lr_0.1", "lr_1e+30", "scheduled", "adam"])
+    settings = settings_from_raw(params)
+    for variant in settings.studies["learning_rates"].variants:
+        assert STEPS["train"](settings, variant) == variant_dir(variant)
+    diverged = json.loads((variant_dir("lr_1e+30") / "run.json").read_text())
+    assert all(s["diverged"] and s["diverged_step"] >= 1 and s["test_acc"] is None for s in diverged["seeds"])
+    section = report.build(settings, tmp_path / "reports")
+    m = section.metrics
+    assert set(m) == {"lr_0.1", "lr_1e+30", "scheduled", "adam"}
+    assert m["lr_1e+30"]["test_acc_mean"] is None and m["lr_1e+30"]["diverged"] == 2
+    assert m["adam"]["test_acc_mean"] > 0.5 and m["lr_0.1"]["test_acc_mean"] > 0.3  # 10 classes: chance 0.1
+    assert len(m["scheduled"]["drop_epochs"]) == 2  # one list of drop epochs per seed
+    assert (tmp_path / "reports/figures/learning_rates_constant.png").is_file()
+    assert (tmp_path / "reports/figures/learning_rates_schedule_adam.png").is_file()
+    text = " ".join(getattr(b, "text", "") for b in section.blocks)
+    assert "Plateau rule" in text and "SGD lr 1e+30 diverged" in text
