@@ -338,15 +338,16 @@ def _rounded(value: float) -> float | None:
 def metrics(results: list[ArchResult]) -> dict:
     """Headline numbers per architecture (compact, so `dvc exp show` stays readable).
 
-    Accuracies are over the seeds that did not diverge, null when every seed diverged;
-    ``diverged`` flags an architecture with at least one diverged seed.
+    No wall times here (they are in the report): a metric that changes on every rerun would
+    defeat `dvc exp show --only-changed`. Accuracies are over the seeds that did not diverge,
+    null when every seed diverged; ``diverged`` flags an architecture with at least one
+    diverged seed.
     """
     return {
         r.arch: {
             "test_acc_mean": _rounded(r.test.mean),
             "test_acc_std": _rounded(r.test.std),
             "params": r.params,
-            "train_seconds": round(r.train_seconds, 1),
             "diverged": bool(r.diverged_seeds),
         }
         for r in results
