@@ -95,6 +95,13 @@ def test_dvc_exp_run_with_set_param(repo):
     assert ran_stages(out) == {"report"}
     shown = dvc(repo, "exp", "show", "--json")
     assert "test_acc_mean" in shown and "lenet5" in shown
+    # The compact view: only what differs between the workspace and the experiment, i.e. the
+    # changed param and S1's metrics; no other study's params or metrics (they did not rerun).
+    header = dvc(repo, "exp", "show", "--only-changed", "--csv").splitlines()[0].split(",")
+    assert "studies.architectures.archs" in header
+    assert {c.split(".")[1] for c in header if c.startswith("studies.")} == {"architectures"}, header
+    assert {c.split(".")[0] for c in header if c.endswith("test_acc_mean")} == {"architectures"}, header
+    assert len(header) <= 20, header
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (Debian: chromium)")

@@ -8,10 +8,11 @@ import torch
 
 OptimizerFactory = Callable[[Iterable[torch.nn.Parameter], float, float], torch.optim.Optimizer]
 
-# name -> factory(params, lr, momentum). Framework defaults otherwise (no weight decay).
+# name -> factory(params, lr, momentum). Framework defaults otherwise: no weight decay, except
+# AdamW, whose decoupled weight decay (torch's default 0.01) is what sets it apart from Adam.
 OPTIMIZERS: dict[str, OptimizerFactory] = {
     "adam": lambda p, lr, m: torch.optim.Adam(p, lr=lr),
-    "adamw": lambda p, lr, m: torch.optim.AdamW(p, lr=lr, weight_decay=0.0),
+    "adamw": lambda p, lr, m: torch.optim.AdamW(p, lr=lr, weight_decay=0.01),
     "sgd": lambda p, lr, m: torch.optim.SGD(p, lr=lr, momentum=m),
     "rmsprop": lambda p, lr, m: torch.optim.RMSprop(p, lr=lr, momentum=m),
     "adagrad": lambda p, lr, m: torch.optim.Adagrad(p, lr=lr),

@@ -238,8 +238,8 @@ def build(settings: Settings, out: Path) -> StudySection:
         doc.add(Paragraph(f"All optimizers share lr {study.base.lr:g} (the sweep keeps the rest fixed): this is "
                           "far below the step sizes plain SGD and Adadelta (torch default lr 1.0) are usually "
                           "run with, so their low accuracy here says as much about the fixed lr as about them. AdamW "
-                          "runs with weight_decay 0 (no penalty in the base), which makes it the same algorithm "
-                          "as Adam: identical numbers are expected."))
+                          "is Adam plus torch's default decoupled weight decay (0.01 · lr · w per step), a "
+                          "small regularizer: expect it within noise of Adam on this small model."))
     if sweeps:
         path = summary_figure(sweeps, base, fig_dir / "hyperparameters_summary.png")
         doc.add(Heading("Summary", level=3),
