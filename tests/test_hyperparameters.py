@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from annstudy.cli import main
 from annstudy.data import digits
 from annstudy.data.prepared import load_prepared
 from annstudy.engine.penalty import weight_penalty
@@ -51,11 +52,11 @@ def test_digits_split_is_stratified_disjoint_and_fixed():
 
 def test_digits_scaling_standardises_the_training_pixels(tmp_path, monkeypatch, params):
     monkeypatch.chdir(tmp_path)
-    settings = settings_from_raw(params)
-    s4.prepare(settings)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main(["stage", "hyperparameters", "prepare"]) == 0
     data = load_prepared("data/prepared/digits")
     assert abs(data.train.x.mean().item()) < 1e-5 and abs(data.train.x.std(unbiased=False).item() - 1) < 1e-5
-    assert (tmp_path / "data/timings/prepare/digits.json").is_file()
+    assert json.loads((tmp_path / "data/timings/hyperparameters_prepare.json").read_text())["seconds"] >= 0
 
 
 # ------------------------------------------------------------------ params -> variants

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from annstudy.artifacts import write_json
+from annstudy.artifacts import write_stage_seconds
 from annstudy.params import ParamsError, load_settings
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
@@ -69,9 +69,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     tensors, meta = DATASETS[args.dataset](settings.data)
     out = prepared_dir(args.dataset)
     save_prepared(out, tensors, meta)
-    # Timing lives beside the data, not in it: an identical re-prepare must not rerun training.
-    write_json(Path("data/timings/prepare") / f"{args.dataset}.json",
-               {"seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
+    write_stage_seconds(f"prepare@{args.dataset}", time.perf_counter() - started)
     print(f"prepared {args.dataset} from {meta['source']}: {meta['sizes']} -> {out}")
     return 0
 
@@ -84,7 +82,11 @@ def cmd_stage(args: argparse.Namespace) -> int:
     steps = study_steps(args.study)
     if args.step not in steps:
         raise ValueError(f"study {args.study!r} has no step {args.step!r}; choose from {', '.join(steps)}")
-    print(f"wrote {steps[args.step](settings, args.item)}")
+    started = time.perf_counter()
+    out = steps[args.step](settings, args.item)
+    if args.step == "prepare":  # the other steps record their wall time in their own run records
+        write_stage_seconds(f"{args.study}_prepare", time.perf_counter() - started)
+    print(f"wrote {out}")
     return 0
 
 

@@ -27,7 +27,7 @@ from annstudy.report.section import StudySection
 
 PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn", "dvc",
             "dvclive")  # fmt: skip
-TIMINGS = Path("data/timings")  # prepare@<dataset> wall times (outs of the prepare stages)
+TIMINGS = Path("data/timings")  # wall times of the prepare stages (artifacts.write_stage_seconds)
 
 
 def _git_commit() -> str:
@@ -61,11 +61,8 @@ def _checksums(dataset: str) -> list[str]:
 
 
 def prepare_seconds() -> dict[str, float]:
-    """Wall time of every prepare stage that ran (data/timings/prepare/<dataset>.json)."""
-    found = {}
-    for path in sorted((TIMINGS / "prepare").glob("*.json")):
-        found[f"prepare@{path.stem}"] = float(read_json(path)["seconds"])
-    return found
+    """Wall time of every prepare stage that ran (data/timings/<stage>.json)."""
+    return {path.stem: float(read_json(path)["seconds"]) for path in sorted(TIMINGS.glob("*.json"))}
 
 
 def _fmt_seconds(seconds: float) -> str:

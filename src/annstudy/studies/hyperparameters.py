@@ -51,14 +51,11 @@ def _finite_or_none(value: float) -> float | None:
 
 
 def prepare(settings: Settings, root: str | Path = "data") -> Path:
-    """Write the stratified digits splits (and the stage's wall time beside them)."""
+    """Write the stratified digits splits."""
     study: HyperparametersSettings = settings.studies[STUDY]
-    started = time.perf_counter()
     tensors, meta = digits.prepare(study.split_seed, study.val_fraction, study.test_fraction)
     out = Path(prepared_dir(digits.NAME, f"{root}/prepared"))
     save_prepared(out, tensors, meta)
-    write_json(Path(root) / "timings/prepare" / f"{digits.NAME}.json",
-               {"seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
     print(f"prepared {digits.NAME}: {meta['sizes']} -> {out}", flush=True)
     return out
 
