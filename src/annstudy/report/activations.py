@@ -94,22 +94,30 @@ def figure(results: list[VariantResult], path: Path, title: str) -> Path:
     return figures._save(fig, path)
 
 
+def _fmt_g(s: Summary) -> str:
+    """Mean ± std [95 % CI] in 3 significant digits: gradient norms span orders of magnitude."""
+    ci = f" [{s.ci_low:.3g}, {s.ci_high:.3g}]" if s.n >= 2 else ""
+    return f"{s.mean:.3g} ± {s.std:.2g}{ci}"
+
+
 def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
     rows = []
     for r in results:
         div = r.record.diverged
         rows.append([
-            r.arch, str(depth[r.arch]), r.act, str(r.record.run["train"]["epochs"]), r.final_loss.fmt(3),
-            f"{r.grad_mean.mean:.3g} ± {r.grad_mean.std:.2g}", f"{r.grad_final.mean:.3g}", r.test.fmt(),
+            r.arch, str(depth[r.arch]), r.act, str(r.record.run["train"]["epochs"]),
+            f"{r.final_loss.fmt(3)} {r.final_loss.fmt_ci(3)}", _fmt_g(r.grad_mean), f"{r.grad_final.mean:.3g}",
+            f"{r.test.fmt()} {r.test.fmt_ci()}",
             ", ".join(f"seed {s} at step {step}" for s, step in div) or "—",
         ])  # fmt: skip
     return Table(
         ["architecture", "weight layers", "activation", "epochs", "final train loss", "mean ‖∂L/∂W₁‖",
          "last ‖∂L/∂W₁‖", "test acc", "diverged"],
         rows,
-        caption="Mean ± std over seeds. Final train loss: the last log interval's mean. ‖∂L/∂W₁‖: L2 norm of the "
-        "loss gradient w.r.t. the first layer's weights, averaged over each log interval; 'mean' averages the "
-        "whole run, 'last' is the final interval. Test accuracy in eval mode on the full test split.",
+        caption="Mean ± std [95 % Student-t CI] over seeds. Final train loss: the last log interval's mean. "
+        "‖∂L/∂W₁‖: L2 norm of the loss gradient w.r.t. the first layer's weights, averaged over each log "
+        "interval; 'mean' averages the whole run, 'last' is the final interval. Test accuracy in eval mode "
+        "on the full test split.",
     )  # fmt: skip
 
 
