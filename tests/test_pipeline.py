@@ -91,13 +91,15 @@ def test_removing_an_architecture_does_not_retrain_the_others(repo):
 def test_dvc_exp_run_with_set_param(repo):
     sh(repo, "git", "checkout", "params.yaml")
     dvc(repo, "repro")
+    sh(repo, "git", "add", "-A")  # the experiment's baseline: this commit, with its results
+    sh(repo, "git", "commit", "-qm", "results")
     out = dvc(repo, "exp", "run", "-S", "studies.architectures.archs=[lenet5]")
     assert ran_stages(out) == {"report"}
     shown = dvc(repo, "exp", "show", "--json")
     assert "test_acc_mean" in shown and "lenet5" in shown
-    # The compact view: only what differs between the workspace and the experiment, i.e. the
+    # The compact view: only what differs between the baseline and the experiment, i.e. the
     # changed param and S1's metrics; no other study's params or metrics (they did not rerun).
-    header = dvc(repo, "exp", "show", "--only-changed", "--csv").splitlines()[0].split(",")
+    header = dvc(repo, "exp", "show", "--only-changed", "--hide-workspace", "--csv").splitlines()[0].split(",")
     assert "studies.architectures.archs" in header
     assert {c.split(".")[1] for c in header if c.startswith("studies.")} == {"architectures"}, header
     assert {c.split(".")[0] for c in header if c.endswith("test_acc_mean")} == {"architectures"}, header
