@@ -97,6 +97,22 @@ def test_fuzz_params_never_raise_only_error_lines(default_params, capsys, edits)
         assert lines and all(line.startswith(f"error: {file}: ") for line in lines), out.err
 
 
+def test_keys_with_line_breaks_still_give_one_error_line_each(default_params, capsys, tmp_path):
+    """Found by the fuzz test in CI: a key holding ``\\x1e`` split one problem over two lines
+    (``str.splitlines`` breaks on it, as on ``\\u2028`` and ``\\n``)."""
+    raw = json.loads(json.dumps(default_params))
+    raw["profiles"]["quick"]["architectures"] = {"\x1e": None}
+    raw["studies"]["spiral"]["a\u2028b\nc"] = 1
+    file = tmp_path / "params.yaml"
+    file.write_text(yaml.safe_dump(raw))
+    assert main(["validate", str(file)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert all(line.startswith(f"error: {file}: ") for line in lines), lines
+    assert any(line.startswith(f"error: {file}: profiles.quick.architectures.\\x1e: unknown key") for line in lines)
+    assert any(r"studies.spiral.a\u2028b\nc: unknown key" in line for line in lines)
+    assert sum("missing" in line for line in lines) == 5  # epochs, log_every, val_subset, train_limit, ...
+
+
 # ------------------------------------------------------------------ divergence in metrics.json
 
 

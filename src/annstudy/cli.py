@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 from annstudy.artifacts import write_stage_seconds
 from annstudy.params import ParamsError, load_settings
+from annstudy.params.schema import one_line
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
 
@@ -209,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {one_line(str(message))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outputs are written atomically (artifacts.py): nothing partial was kept
         print("error: interrupted; no partial output was kept, rerun to finish", file=sys.stderr)
