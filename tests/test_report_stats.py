@@ -1,4 +1,4 @@
-"""Report statistics: t-intervals, Welch tests and the Holm correction against scipy."""
+"""Report statistics (t-intervals, Welch tests and the Holm correction against scipy) and the run header."""
 
 from __future__ import annotations
 
@@ -33,3 +33,28 @@ def test_welch_and_pairwise():
     assert result[("a", "b")].significant and result[("a", "b")].diff == pytest.approx(0.1075)
     assert not result[("a", "c")].significant
     assert all(r.p_adjusted >= r.p for r in result.values())
+
+
+def test_report_code_label_flags_code_changes_only(tmp_path, monkeypatch):
+    """dvc.lock and outputs always change during ``dvc repro``; only code makes the label dirty."""
+    import subprocess
+
+    from annstudy.report.render import _git_commit
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.py").write_text("x = 1\n")
+    (tmp_path / "dvc.lock").write_text("a\n")
+    git("init", "-q")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    head = git("rev-parse", "--short=12", "HEAD").strip()
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dvc.lock").write_text("b\n")
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "new.md").write_text("untracked output\n")
+    assert _git_commit() == head
+    (tmp_path / "src" / "model.py").write_text("x = 2\n")
+    assert _git_commit() == f"{head} + uncommitted code changes"

@@ -24,9 +24,9 @@ from annstudy.params.training import TrainSettings, train_settings
 
 architecture = one_of(lambda: list(ARCHITECTURES), "architecture")
 
-SCHEMA: dict[str, Field] = {
-    "dataset": Field(one_of(lambda: sorted(DATASETS), "dataset")),
-    "archs": Field(list_of(architecture)),
+# How the seeds of one architecture are trained: the keys S1 and S2 share
+# (params/training.py turns them into the engine's TrainSettings).
+TRAINING_FIELDS: dict[str, Field] = {
     "optimizer": Field(one_of(lambda: list(OPTIMIZERS), "optimizer")),
     "lr": Field(positive_number),
     "momentum": Field(non_negative_number),
@@ -41,11 +41,29 @@ SCHEMA: dict[str, Field] = {
     "log_every": Field(positive_int, profile=True),
     "val_subset": Field(non_negative_int, profile=True),
     "train_limit": Field(non_negative_int, profile=True),
+}
+
+SCHEMA: dict[str, Field] = {
+    "dataset": Field(one_of(lambda: sorted(DATASETS), "dataset")),
+    "archs": Field(list_of(architecture)),
+    **TRAINING_FIELDS,
     "train_eval_subset": Field(non_negative_int, profile=True),
     "underfit_train_acc": Field(fraction),
     "overfit_gap": Field(fraction),
     "misclassified_shown": Field(non_negative_int),
 }
+
+
+def epochs_per_arch(study: dict[str, Any], raw_study: dict[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The profile's per-architecture epochs, unless the study sets ``epochs`` itself
+    (an explicit study-level value applies to every architecture)."""
+    by_arch = {} if raw_study["epochs"] is not None else (study["epochs_by_arch"] or {})
+    return tuple(sorted(by_arch.items()))
+
+
+def train_for(train: TrainSettings, by_arch: tuple[tuple[str, int], ...], arch: str) -> TrainSettings:
+    """The training settings of one architecture: ``train`` with that architecture's epochs."""
+    return replace(train, epochs=dict(by_arch).get(arch, train.epochs))
 
 
 @dataclass(frozen=True)
@@ -60,21 +78,17 @@ class ArchitecturesSettings:
 
     def train_for(self, arch: str) -> TrainSettings:
         """The training settings of one architecture (the profile may set its epochs)."""
-        epochs = dict(self.epochs_by_arch).get(arch, self.train.epochs)
-        return replace(self.train, epochs=epochs)
+        return train_for(self.train, self.epochs_by_arch, arch)
 
 
 def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> ArchitecturesSettings:
     """``study``: the section with profile values filled in; ``raw_study``: as written."""
-    train = train_settings(study, raw)
-    # An explicit study-level epochs applies to every architecture.
-    by_arch = {} if raw_study["epochs"] is not None else (study["epochs_by_arch"] or {})
     return ArchitecturesSettings(
         dataset=study["dataset"],
         archs=tuple(study["archs"]),
-        train=train,
+        train=train_settings(study, raw),
         underfit_train_acc=float(study["underfit_train_acc"]),
         overfit_gap=float(study["overfit_gap"]),
         misclassified_shown=study["misclassified_shown"],
-        epochs_by_arch=tuple(sorted(by_arch.items())),
+        epochs_by_arch=epochs_per_arch(study, raw_study),
     )
