@@ -41,13 +41,13 @@ def ran_stages(output: str) -> set[str]:
 def edit_params(repo: Path, edit: Callable[[dict], None] | None = None, **architectures) -> None:
     """Smoke profile, then ``edit(params)`` and/or ``studies.architectures`` overrides.
 
-    S2 and S3 shrink to mlp_1 (two S3 variants): the pipeline keeps its shape, in seconds.
+    S2 and S3 shrink to mlp_1 (one constant S3 rate): the pipeline keeps its shape, in seconds.
     """
     path = repo / "params.yaml"
     params = yaml.safe_load(path.read_text())
     params["profile"] = "smoke"
     params["studies"]["activations"]["archs"] = ["mlp_1"]
-    params["studies"]["learning_rates"].update(arch="mlp_1", variants=["lr_0.1", "scheduled"])
+    params["studies"]["learning_rates"].update(arch="mlp_1", rates=[0.1])
     params["studies"]["architectures"].update(architectures)
     if edit is not None:
         edit(params)

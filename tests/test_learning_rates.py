@@ -67,13 +67,21 @@ def test_huge_rate_diverges_with_its_step_and_others_go_on():
     assert not any(r.diverged for r in fine)
 
 
-def test_variants_are_validated(params):
-    params["studies"]["learning_rates"]["variants"] = ["lr_0.1", "lr_fast", "adam"]
-    assert validate(params) == [
-        "studies.learning_rates.variants: item 1: must be lr_<rate> (e.g. lr_0.01), scheduled or adam, got 'lr_fast'"
-    ]
-    params["studies"]["learning_rates"]["variants"] = ["lr_0.1", "scheduled", "adam"]
+def test_rates_are_validated_and_name_the_variants(params):
+    params["studies"]["learning_rates"]["rates"] = [0.1, "fast", 0.1]
+    assert validate(params) == ["studies.learning_rates.rates: item 1: must be > 0, got 'fast'"]
+    params["studies"]["learning_rates"]["rates"] = [0.1, 0.1]
+    assert validate(params) == ["studies.learning_rates.rates: must not repeat values, got [0.1, 0.1]"]
+    params["studies"]["learning_rates"]["rates"] = [0.1, 0.0001, 1]
     study = settings_from_raw(params).studies["learning_rates"]
+    # the names DVC gives the stages' outs (lr_${item}): Python's str of the YAML number
+    assert study.variants == ("lr_0.1", "lr_0.0001", "lr_1", "scheduled", "adam")
+    assert [report.stage_name(v) for v in study.variants] == [
+        "learning_rates_sgd@0.1", "learning_rates_sgd@0.0001", "learning_rates_sgd@1",
+        "learning_rates_scheduled", "learning_rates_adam"]  # fmt: skip
+    assert study.train_for("lr_1").lr == 1.0 and study.train_for("adam").lr == 0.001
+    with pytest.raises(ValueError, match="'lr_0.5' is not one of lr_0.1, lr_0.0001, lr_1, scheduled, adam"):
+        study.train_for("lr_0.5")
     assert (study.train_for("lr_0.1").optimizer, study.train_for("lr_0.1").lr) == ("sgd", 0.1)
     assert study.train_for("adam").optimizer == "adam" and study.train_for("adam").lr == 0.001
     assert study.train_for("scheduled").epochs == study.schedule_epochs
@@ -86,7 +94,7 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write_prepared_blobs(tmp_path, "fashion_mnist", size=28)
     params["profile"] = "smoke"
-    params["studies"]["learning_rates"].update(arch="mlp_1", variants=["lr_0.1", "lr_1e+30", "scheduled", "adam"])
+    params["studies"]["learning_rates"].update(arch="mlp_1", rates=[0.1, 1e30])
     settings = settings_from_raw(params)
     for variant in settings.studies["learning_rates"].variants:
         assert STEPS["train"](settings, variant) == variant_dir(variant)
@@ -95,6 +103,8 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     section = report.build(settings, tmp_path / "reports")
     m = section.metrics
     assert set(m) == {"lr_0.1", "lr_1e+30", "scheduled", "adam"}
+    assert set(section.stage_seconds) == {"learning_rates_sgd@0.1", "learning_rates_sgd@1e+30",
+                                          "learning_rates_scheduled", "learning_rates_adam"}  # fmt: skip
     assert m["lr_1e+30"]["test_acc_mean"] is None and m["lr_1e+30"]["diverged"] == 2
     assert m["adam"]["test_acc_mean"] > 0.5 and m["lr_0.1"]["test_acc_mean"] > 0.3  # 10 classes: chance 0.1
     assert len(m["scheduled"]["drop_epochs"]) == 2  # one list of drop epochs per seed

@@ -25,8 +25,8 @@ def test_repro_produces_report_and_metrics(repo):
         "hyperparameters_prepare", "hyperparameters_base",
         *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
         "activations_train@mlp_1-relu", "activations_train@mlp_1-sigmoid",
-        "learning_rates_train@lr_0.1", "learning_rates_train@scheduled",
-        "regression_prepare", "regression_train@linear", "regression_train@nonlinear", "regression_train@bell",
+        "learning_rates_sgd@0.1", "learning_rates_scheduled", "learning_rates_adam",
+        "regression_prepare", "regression_train_linear", "regression_train_nonlinear", "regression_train_bell",
         "spiral_prepare", "spiral_train", "signals_prepare", "signals_train",
         "mnist1d_prepare", "mnist1d_train@mlp", "mnist1d_train@cnn", "from_scratch_mlp", "from_scratch_conv2d",
     }  # fmt: skip
@@ -66,6 +66,20 @@ def test_epochs_change_reruns_training_not_prepare(repo):
     changed = set(json.loads(status))
     assert "prepare@fashion_mnist" not in changed
     assert {"train@mlp_1", "train@lenet5"} <= changed
+
+
+@pytest.mark.parametrize("study, change, expected", [
+    ("learning_rates", {"adam_lr": 0.002}, {"learning_rates_adam"}),
+    ("learning_rates", {"rates": [0.1, 0.05]}, {"learning_rates_sgd@0.05"}),  # a new rate is one new stage
+    ("regression", {"bell_batch_size": 50}, {"regression_train_bell"}),
+    ("mnist1d", {"tolerance": 0.05}, set()),  # read by the report only
+])  # fmt: skip
+def test_one_setting_reruns_only_the_stages_that_read_it(repo, study, change, expected):
+    """Stages list the exact keys they read (dvc.yaml): a sweep of Adam's rate leaves the
+    constant-rate and scheduled S3 runs alone, a bell setting the other regression fits."""
+    sh(repo, "git", "checkout", "params.yaml")
+    edit_params(repo, lambda p: p["studies"][study].update(change))
+    assert set(json.loads(dvc(repo, "status", "--json"))) == expected | {"report"}
 
 
 def test_forced_rerun_gives_identical_metrics(repo):

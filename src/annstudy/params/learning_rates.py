@@ -1,8 +1,11 @@
 """``studies.learning_rates`` (S3): schema and effective settings.
 
-Variants (the stage items): ``lr_<rate>`` (constant-rate SGD), ``scheduled`` (SGD whose
-rate steps down through ``schedule_lrs`` at validation plateaus) and ``adam`` (S1's
-optimizer). The dataset is S1's (``studies.architectures.dataset``).
+Variants: ``lr_<rate>`` for each of ``rates`` (constant-rate SGD, stage
+``learning_rates_sgd@<rate>``), ``scheduled`` (SGD whose rate steps down through
+``schedule_lrs`` at validation plateaus, stage ``learning_rates_scheduled``) and ``adam``
+(S1's optimizer, stage ``learning_rates_adam``). Three stage kinds rather than one
+foreach over all variants, so each lists only the keys it reads: changing ``adam_lr``
+reruns the Adam stage alone. The dataset is S1's (``studies.architectures.dataset``).
 """
 
 from __future__ import annotations
@@ -37,15 +40,14 @@ def constant_lr(variant: str) -> float | None:
     return lr if _is_num(lr) and lr > 0 else None
 
 
-def variant(v: Any) -> str | None:
-    if isinstance(v, str) and (v in (SCHEDULED, ADAM) or constant_lr(v) is not None):
-        return None
-    return f"must be lr_<rate> (e.g. lr_0.01), {SCHEDULED} or {ADAM}, got {v!r}"
+def constant_variant(rate: float) -> str:
+    """``0.01`` -> ``lr_0.01``: Python's ``str`` of the YAML number, as DVC writes ``lr_${item}``."""
+    return f"{CONSTANT_PREFIX}{rate}"
 
 
 SCHEMA: dict[str, Field] = {
     "arch": Field(architecture),
-    "variants": Field(list_of(variant)),
+    "rates": Field(list_of(positive_number)),
     "momentum": Field(non_negative_number),
     "batch_size": Field(positive_int),
     "eval_batch_size": Field(positive_int),
@@ -68,7 +70,7 @@ SCHEMA: dict[str, Field] = {
 class LearningRatesSettings:
     dataset: str  # studies.architectures.dataset
     arch: str
-    variants: tuple[str, ...]
+    rates: tuple[float, ...]
     train: TrainSettings  # constant-rate SGD (lr set per variant)
     schedule_lrs: tuple[float, ...]
     patience: int
@@ -77,11 +79,16 @@ class LearningRatesSettings:
     adam_lr: float
     adam_epochs: int
 
+    @property
+    def variants(self) -> tuple[str, ...]:
+        """``lr_<rate>`` per constant rate, then ``scheduled`` and ``adam`` (report order)."""
+        return (*(constant_variant(r) for r in self.rates), SCHEDULED, ADAM)
+
     def train_for(self, name: str) -> TrainSettings:
         """The engine settings of one variant; ValueError for a variant not configured."""
         if name not in self.variants:
-            raise ValueError(f"variant {name!r} is not in studies.learning_rates.variants "
-                             f"({', '.join(self.variants)})")  # fmt: skip
+            raise ValueError(f"variant {name!r} is not one of {', '.join(self.variants)} "
+                             "(lr_<rate> for each of studies.learning_rates.rates)")  # fmt: skip
         if name == SCHEDULED:
             return replace(self.train, lr=self.schedule_lrs[0], epochs=self.schedule_epochs)
         if name == ADAM:
@@ -93,7 +100,7 @@ def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any])
     return LearningRatesSettings(
         dataset=raw["studies"]["architectures"]["dataset"],
         arch=study["arch"],
-        variants=tuple(study["variants"]),
+        rates=tuple(study["rates"]),
         train=train_settings({**study, "optimizer": "sgd", "lr": study["schedule_lrs"][0]}, raw),
         schedule_lrs=tuple(float(x) for x in study["schedule_lrs"]),
         patience=study["patience"],

@@ -9,13 +9,20 @@ import seaborn as sns
 
 from annstudy.engine.schedules import PlateauSteps
 from annstudy.params import Settings
-from annstudy.params.learning_rates import ADAM, SCHEDULED, LearningRatesSettings, constant_lr
+from annstudy.params.learning_rates import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.report import figures
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import summarize
 from annstudy.studies.learning_rates import STUDY, variant_dir
 from annstudy.studies.records import Record, read_record
+
+
+def stage_name(variant: str) -> str:
+    """The dvc.yaml stage that trains ``variant`` (``lr_0.1`` -> ``learning_rates_sgd@0.1``)."""
+    if constant_lr(variant) is not None:
+        return f"learning_rates_sgd@{variant.removeprefix(CONSTANT_PREFIX)}"
+    return f"learning_rates_{variant}"
 
 
 def _colors(variants: tuple[str, ...]) -> dict[str, tuple]:
@@ -166,7 +173,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         blocks.append(Figure(path.relative_to(out), "Scheduled SGD vs Adam; dotted lines: epochs after which a "
                              "seed's rate dropped."))  # fmt: skip
     blocks += [Heading("Results", level=3), _table(records), *[Paragraph(line) for line in findings(records)]]
-    seconds = {f"learning_rates_train@{r.name}": r.wall_seconds for r in records}
+    seconds = {stage_name(r.name): r.wall_seconds for r in records}
     return StudySection(STUDY, blocks, metrics(records), seconds, [study.dataset])
 
 

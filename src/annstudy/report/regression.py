@@ -187,5 +187,5 @@ def build(settings: Settings, out: Path) -> StudySection:
     linear_block(doc, study, out, metrics)
     nonlinear_block(doc, study, out, metrics)
     bell_block(doc, study, out, metrics)
-    seconds = {f"regression_train@{p}": read_json(train_dir(p) / "results.json")["wall_seconds"] for p in PARTS}
+    seconds = {f"regression_train_{p}": read_json(train_dir(p) / "results.json")["wall_seconds"] for p in PARTS}
     return StudySection(STUDY, doc.blocks, metrics, seconds)

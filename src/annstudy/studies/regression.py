@@ -130,10 +130,11 @@ def train_nonlinear(study: RegressionSettings, device: torch.device) -> dict:
     }
 
 
-def _fit_bell(arch: str, lr: float, epochs: int, batch_size: int, x, y, test, seeds, device) -> tuple:
+def _fit_bell(arch: str, optimizer: str, lr: float, epochs: int, batch_size: int, x, y, test, seeds,
+              device) -> tuple:  # fmt: skip
     sizes = parse_arch(arch)
     model = Ensemble(lambda: mlp(sizes), seeds).to(device)
-    cfg = FitSettings("regression", "adam", lr, epochs, batch_size)
+    cfg = FitSettings("regression", optimizer, lr, epochs, batch_size)
     result = fit(model, MemberData.shared(x, y, len(seeds)), cfg, seeds, desc=f"bell {arch} n={len(y)}")
     train_mse = evaluate_members(model, "regression", x, y, shared=True)["loss"].cpu()
     test_mse = evaluate_members(model, "regression", test[0], test[1], shared=True)["loss"].cpu()
@@ -159,7 +160,8 @@ def train_bell(study: RegressionSettings, device: torch.device) -> dict:
              for a in dict.fromkeys(small_archs)]
     per_seed, epochs, surfaces = [], [], {}
     for arch, lr, size, n_epochs, batch, x, y in runs:
-        model, result, train_mse, test_mse, surface = _fit_bell(arch, lr, n_epochs, batch, x, y, test, seeds, device)
+        fitted = _fit_bell(arch, study.optimizer, lr, n_epochs, batch, x, y, test, seeds, device)
+        model, result, train_mse, test_mse, surface = fitted
         surfaces[f"{arch}/{size}"] = surface
         labels = _labels(seeds, arch=arch, data=size)
         epochs.append(result.epochs_frame(labels)[["arch", "data", "seed", "epoch", "train_loss"]])
