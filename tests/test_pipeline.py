@@ -73,6 +73,7 @@ def test_epochs_change_reruns_training_not_prepare(repo):
     ("learning_rates", {"rates": [0.1, 0.05]}, {"learning_rates_sgd@0.05"}),  # a new rate is one new stage
     ("regression", {"bell_batch_size": 50}, {"regression_train_bell"}),
     ("mnist1d", {"tolerance": 0.05}, set()),  # read by the report only
+    ("spiral", {"target_acc": 0.9}, set()),
 ])  # fmt: skip
 def test_one_setting_reruns_only_the_stages_that_read_it(repo, study, change, expected):
     """Stages list the exact keys they read (dvc.yaml): a sweep of Adam's rate leaves the
