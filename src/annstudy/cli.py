@@ -16,7 +16,6 @@ from typing import Callable, Sequence
 
 from annstudy.artifacts import write_stage_seconds
 from annstudy.params import ParamsError, load_settings
-from annstudy.params.schema import one_line
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
 
@@ -198,6 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(text: str) -> str:
+    """``text`` with unprintable characters escaped, so that an error stays one line.
+
+    Params keys and CSV cells come straight from the user and may hold line breaks that
+    ``str.splitlines`` honours (``\n``, but also ``\x1e``, ``\u2028``, ...); the CLI
+    still prints exactly one ``error:`` line per problem.
+    """
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "path", None):
@@ -206,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except ParamsError as err:
         for problem in err.problems:
-            print(f"error: {err.path}: {problem}", file=sys.stderr)
+            print(f"error: {one_line(f'{err.path}: {problem}')}", file=sys.stderr)
         return 2
     except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err

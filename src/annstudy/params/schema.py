@@ -19,19 +19,9 @@ class ParamsError(ValueError):
     """params.yaml is missing, unreadable or invalid; ``problems`` has one line each."""
 
     def __init__(self, problems: list[str], path: str | Path = "params.yaml"):
-        self.problems = [one_line(p) for p in problems]
+        self.problems = problems
         self.path = str(path)
         super().__init__("\n".join(f"{self.path}: {p}" for p in problems))
-
-
-def one_line(text: str) -> str:
-    """``text`` with unprintable characters escaped, so each problem stays on one line.
-
-    Keys come straight from the user's YAML and may hold line breaks that
-    ``str.splitlines`` honours (``\n``, but also ``\x1e``, ``\u2028``, ...); an error
-    must still be exactly one ``error:`` line per problem.
-    """
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 Check = Callable[[Any], "str | None"]

@@ -1,10 +1,11 @@
 """S3 learning_rates: constant SGD rates, a plateau-driven step schedule, and Adam.
 
 Stages ``learning_rates_sgd@<rate>`` (variant ``lr_<rate>``), ``learning_rates_scheduled``
-and ``learning_rates_adam`` write ``data/learning_rates/train/<variant>/`` (see :mod:`annstudy.studies.records`). A run
-whose loss turns non-finite is recorded as diverged at that step; the other seeds and
-variants go on. The scheduled variant trains its seeds one at a time, since each seed
-finds its own plateaus (one stacked optimizer has one rate); the others train stacked.
+and ``learning_rates_adam`` write ``data/learning_rates/train/<variant>/`` (see
+:mod:`annstudy.studies.records`). A run whose loss turns non-finite is recorded as
+diverged at that step; the other seeds and variants go on. The scheduled variant trains
+its seeds one at a time, since each seed finds its own plateaus (one stacked optimizer
+has one rate); the others train stacked.
 """
 
 from __future__ import annotations
