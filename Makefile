@@ -21,6 +21,8 @@ run: install
 
 ## Install, then run the test suite (what CI runs).
 test: install
+	$(BIN)/ruff check src tests stages
+	$(BIN)/ruff format --check src tests stages
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
 clean:

@@ -1,7 +1,7 @@
-"""DVC stages `activations_*` (S2): a thin entry point; the work is in src/annstudy/studies/activations.py."""
+"""DVC stages of study activations: `<step> [item]`, run by annstudy/studies/activations/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "activations", *sys.argv[1:]]))
+raise SystemExit(study_step("activations", sys.argv[1:]))

@@ -1,7 +1,7 @@
-"""DVC stages `from_scratch_{mlp,conv2d}`: a thin entry point; the work is `annstudy stage from_scratch <step>`."""
+"""DVC stages of study from_scratch: `<step> [item]`, run by annstudy/studies/from_scratch/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "from_scratch", *sys.argv[1:]]))
+raise SystemExit(study_step("from_scratch", sys.argv[1:]))

@@ -1,7 +1,7 @@
-"""DVC stages `hyperparameters_*` (S4): a thin entry point; the work is annstudy/studies/hyperparameters.py."""
+"""DVC stages of study hyperparameters: `<step> [item]`, run by annstudy/studies/hyperparameters/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "hyperparameters", *sys.argv[1:]]))
+raise SystemExit(study_step("hyperparameters", sys.argv[1:]))

@@ -1,7 +1,7 @@
-"""DVC stages `learning_rates_*` (S3): a thin entry point; the work is in src/annstudy/studies/learning_rates.py."""
+"""DVC stages of study learning_rates: `<step> [item]`, run by annstudy/studies/learning_rates/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "learning_rates", *sys.argv[1:]]))
+raise SystemExit(study_step("learning_rates", sys.argv[1:]))

@@ -1,8 +1,8 @@
-"""DVC entry point of study mnist1d (not named stages/mnist1d.py: as the script's own
-directory comes first on sys.path, that name would shadow the `mnist1d` package)."""
+"""DVC stages of study mnist1d (not named stages/mnist1d.py: the script's own directory comes
+first on sys.path, and that name would shadow the `mnist1d` package)."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "mnist1d", *sys.argv[1:]]))
+raise SystemExit(study_step("mnist1d", sys.argv[1:]))

@@ -1,7 +1,7 @@
-"""DVC stage `prepare`: a thin entry point; the work is `annstudy prepare` (src/annstudy/cli.py)."""
+"""DVC stage `prepare@<dataset>`: `python stages/prepare.py <dataset>` (annstudy/data/prepare.py)."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import prepare
 
-raise SystemExit(main(["prepare", *sys.argv[1:]]))
+raise SystemExit(prepare(sys.argv[1:]))

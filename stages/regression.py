@@ -1,7 +1,7 @@
-"""DVC entry point of study regression: `python stages/regression.py <step> [item]` (annstudy/studies/regression.py)."""
+"""DVC stages of study regression: `<step> [item]`, run by annstudy/studies/regression/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "regression", *sys.argv[1:]]))
+raise SystemExit(study_step("regression", sys.argv[1:]))

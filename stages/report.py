@@ -1,7 +1,7 @@
-"""DVC stage `report`: a thin entry point; the work is `annstudy report` (src/annstudy/cli.py)."""
+"""DVC stage `report`: `python stages/report.py` (annstudy/report/render.py and each study's report.py)."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import report
 
-raise SystemExit(main(["report", *sys.argv[1:]]))
+raise SystemExit(report(sys.argv[1:]))

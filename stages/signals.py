@@ -1,7 +1,7 @@
-"""DVC entry point of study signals: `python stages/signals.py <step> [item]` (annstudy/studies/signals.py)."""
+"""DVC stages of study signals: `<step> [item]`, run by annstudy/studies/signals/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "signals", *sys.argv[1:]]))
+raise SystemExit(study_step("signals", sys.argv[1:]))

@@ -1,7 +1,7 @@
-"""DVC entry point of study spiral: `python stages/spiral.py <step> [item]` (annstudy/studies/spiral.py)."""
+"""DVC stages of study spiral: `<step> [item]`, run by annstudy/studies/spiral/run.py."""
 
 import sys
 
-from annstudy.cli import main
+from annstudy.stage import study_step
 
-raise SystemExit(main(["stage", "spiral", *sys.argv[1:]]))
+raise SystemExit(study_step("spiral", sys.argv[1:]))

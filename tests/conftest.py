@@ -50,6 +50,11 @@ def write_prepared_blobs(root: Path, name: str, size: int = 28, n_per_class: int
 
     data = blobs_dataset(n_per_class=n_per_class, classes=classes, size=size)
     tensors = {f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "val", "test") for k in ("x", "y")}
-    meta = {**data.meta, "name": name, "source": "blobs (tests)", "scaling": {"scale": 1.0, "offset": 0.0},
-            "sizes": {s: len(getattr(data, s)) for s in ("train", "val", "test")}}  # fmt: skip
+    meta = {
+        **data.meta,
+        "name": name,
+        "source": "blobs (tests)",
+        "scaling": {"scale": 1.0, "offset": 0.0},
+        "sizes": {s: len(getattr(data, s)) for s in ("train", "val", "test")},
+    }
     save_prepared(root / "data" / "prepared" / name, tensors, meta)

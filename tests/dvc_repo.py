@@ -54,8 +54,9 @@ def edit_params(repo: Path, edit: Callable[[dict], None] | None = None, **archit
     path.write_text(yaml.safe_dump(params, sort_keys=False))
 
 
-def make_repo(path: Path, edit: Callable[[dict], None] | None = None, ignore: str = "/data/\n",
-              **architectures) -> Path:  # fmt: skip
+def make_repo(
+    path: Path, edit: Callable[[dict], None] | None = None, ignore: str = "/data/\n", **architectures
+) -> Path:
     """A committed git + DVC repository of the project at ``path`` (smoke profile)."""
     path.mkdir(parents=True, exist_ok=True)
     for name in TRACKED:

@@ -5,20 +5,32 @@ from __future__ import annotations
 import pytest
 import torch
 
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import TrainHooks, per_seed_cross_entropy, train_seed, train_stacked
 from annstudy.models.stacked import build_stacked
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings, settings_from_raw, validate
-from annstudy.report import activations as report
-from annstudy.studies.activations import STEPS, first_layer_grad_norm, variant_dir
+from annstudy.params import settings_from_raw, validate
+from annstudy.studies.activations import report
+from annstudy.studies.activations.run import STEPS, first_layer_grad_norm, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
 
 RTOL = 1e-5
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(optimizer="sgd", lr=0.05, momentum=0.0, batch_size=16, eval_batch_size=50, seeds=(0, 1, 2),
-                epochs=2, log_every=3, val_subset=0, train_limit=0, train_eval_subset=0)  # fmt: skip
+    base = dict(
+        optimizer="sgd",
+        lr=0.05,
+        momentum=0.0,
+        batch_size=16,
+        eval_batch_size=50,
+        seeds=(0, 1, 2),
+        epochs=2,
+        log_every=3,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -125,7 +137,8 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert (tmp_path / "reports/figures/activations_loss_grad.png").stat().st_size > 20_000
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
     assert "sigmoid / ReLU" in text and "mlp_1 (2)" in text and "cnn_3 (4)" in text
-    assert set(section.stage_seconds) == {f"activations_train@{a}-{s}" for a in ("mlp_1", "cnn_3")
-                                          for s in ("relu", "sigmoid")}  # fmt: skip
+    assert set(section.stage_seconds) == {
+        f"activations_train@{a}-{s}" for a in ("mlp_1", "cnn_3") for s in ("relu", "sigmoid")
+    }
     with pytest.raises(ValueError, match="not in studies.activations"):
         STEPS["train"](settings, "cnn_4_relu")

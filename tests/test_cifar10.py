@@ -22,8 +22,9 @@ from annstudy.cli import main
 from annstudy.data import cifar10
 from annstudy.data.fashion_mnist import DataIntegrityError
 from annstudy.data.prepared import load_prepared
+from annstudy.data.settings import DataSettings
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seeds
-from annstudy.params import DataSettings, TrainSettings
 
 CLASSES = [f"class{i}" for i in range(10)]
 PER_CLASS = 4  # per batch
@@ -36,8 +37,12 @@ def _batch(seed: int) -> dict:
     images = rng.integers(0, 80, size=(len(labels), 3, 32, 32), dtype=np.uint8)
     for i, c in enumerate(labels):
         images[i, :, 3 * c : 3 * c + 3, :] = 230
-    return {b"batch_label": b"tiny", b"labels": labels.tolist(), b"data": images.reshape(len(labels), -1),
-            b"filenames": [f"img{i}.png".encode() for i in range(len(labels))]}  # fmt: skip
+    return {
+        b"batch_label": b"tiny",
+        b"labels": labels.tolist(),
+        b"data": images.reshape(len(labels), -1),
+        b"filenames": [f"img{i}.png".encode() for i in range(len(labels))],
+    }
 
 
 def _files() -> dict[str, bytes]:
@@ -67,8 +72,9 @@ def tiny(tmp_path, monkeypatch) -> dict[str, Path]:
 
 
 def cifar_settings(mirror, download_root) -> DataSettings:
-    return DataSettings(mirror=None, download_root=str(download_root), split_seed=0, val_fraction=0.1,
-                        cifar10_mirror=str(mirror))  # fmt: skip
+    return DataSettings(
+        mirror=None, download_root=str(download_root), split_seed=0, val_fraction=0.1, cifar10_mirror=str(mirror)
+    )
 
 
 @pytest.mark.parametrize("source", ["archive", "folder"])
@@ -87,8 +93,9 @@ def test_transform_matches_torchvision():
     from torchvision import transforms
 
     images = _batch(0)[b"data"].reshape(-1, 3, 32, 32)[:5]
-    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Normalize(cifar10.MEAN, cifar10.STD),
-                                   transforms.Grayscale()])  # fmt: skip
+    pipeline = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize(cifar10.MEAN, cifar10.STD), transforms.Grayscale()]
+    )
     expected = torch.stack([pipeline(Image.fromarray(img.transpose(1, 2, 0))) for img in images])
     assert torch.allclose(cifar10.to_gray(images), expected, atol=1e-5)
 
@@ -125,8 +132,20 @@ def test_cli_prepare_and_a_short_training(tiny, params, tmp_path, monkeypatch, c
     assert "prepared cifar10_gray from" in capsys.readouterr().out
     data = load_prepared("data/prepared/cifar10_gray")
     assert data.image_shape == (1, 32, 32) and len(data.test) == 40
-    cfg = TrainSettings(optimizer="adam", lr=3e-3, momentum=0.0, batch_size=20, eval_batch_size=100, seeds=(0, 1),
-                        epochs=8, log_every=9, val_subset=0, train_limit=0, train_eval_subset=0, vectorize=True)
+    cfg = TrainSettings(
+        optimizer="adam",
+        lr=3e-3,
+        momentum=0.0,
+        batch_size=20,
+        eval_batch_size=100,
+        seeds=(0, 1),
+        epochs=8,
+        log_every=9,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+        vectorize=True,
+    )
     for arch in ("mlp_1", "cnn_4"):
         runs = train_seeds(arch, data, cfg)
         assert all(r.epochs[-1]["val_acc"] > 0.3 for r in runs), (arch, [r.epochs[-1] for r in runs])  # chance 0.1

@@ -12,8 +12,8 @@ import torch
 from annstudy.data import fashion_mnist as fm
 from annstudy.data.idx import IdxError, parse_idx
 from annstudy.data.prepared import load_prepared, save_prepared
+from annstudy.data.settings import DataSettings
 from annstudy.data.splits import stratified_split
-from annstudy.params import DataSettings
 from conftest import FASHION_MIRROR, needs_fashion
 
 

@@ -8,15 +8,26 @@ import pytest
 import torch
 
 from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import steps_per_epoch, train_seed, train_seeds
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings
 from conftest import blobs_dataset
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(optimizer="adam", lr=1e-2, momentum=0.0, batch_size=16, eval_batch_size=7, seeds=(0, 1),
-                epochs=3, log_every=4, val_subset=0, train_limit=0, train_eval_subset=0)
+    base = dict(
+        optimizer="adam",
+        lr=1e-2,
+        momentum=0.0,
+        batch_size=16,
+        eval_batch_size=7,
+        seeds=(0, 1),
+        epochs=3,
+        log_every=4,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+    )
     base.update(kw)
     return TrainSettings(**base)
 

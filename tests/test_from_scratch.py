@@ -11,10 +11,10 @@ import torch.nn.functional as F
 
 from annstudy.data.prepared import save_prepared
 from annstudy.params import settings_from_raw
-from annstudy.report import from_scratch as report
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import KERNELS, conv2d, kernel_bank
-from annstudy.studies.from_scratch import check_conv2d, gradient_check, shown_images, torch_grads, train_mlps
+from annstudy.studies.from_scratch import report
+from annstudy.studies.from_scratch.run import check_conv2d, gradient_check, shown_images, torch_grads, train_mlps
 from conftest import blobs_dataset
 
 
@@ -30,8 +30,12 @@ def _blobs_numpy(seed: int = 0):
 def test_gradients_equal_torch_autograd_in_float64():
     rng = np.random.default_rng(3)
     # Larger weights than the 0.01 init, so ReLUs are mixed and every gradient is far from 0.
-    params = mlp.MLPParams(W1=rng.standard_normal((20, 16)), b1=rng.standard_normal(16),
-                           W2=rng.standard_normal((16, 5)), b2=rng.standard_normal(5))  # fmt: skip
+    params = mlp.MLPParams(
+        W1=rng.standard_normal((20, 16)),
+        b1=rng.standard_normal(16),
+        W2=rng.standard_normal((16, 5)),
+        b2=rng.standard_normal(5),
+    )
     x, y = rng.standard_normal((32, 20)), rng.integers(0, 5, 32)
     loss, ours = mlp.loss_and_grads(params, x, y)
     theirs = torch_grads(params, x, y)
@@ -39,8 +43,9 @@ def test_gradients_equal_torch_autograd_in_float64():
         assert grad.shape == params.arrays()[name].shape and grad.dtype == np.float64
         assert np.abs(grad).max() > 1e-3
         assert np.abs(grad - theirs[name]).max() <= 1e-6
-    ref = F.cross_entropy(torch.from_numpy(np.maximum(x @ params.W1 + params.b1, 0) @ params.W2 + params.b2),
-                          torch.from_numpy(y))  # fmt: skip
+    ref = F.cross_entropy(
+        torch.from_numpy(np.maximum(x @ params.W1 + params.b1, 0) @ params.W2 + params.b2), torch.from_numpy(y)
+    )
     assert abs(loss - ref.item()) <= 1e-12
     check = gradient_check(params.astype(np.float32), x.astype(np.float32), y)
     assert check["max_abs_diff"] <= 1e-6 and set(check["params"]) == {"W1", "b1", "W2", "b2"}
@@ -77,16 +82,31 @@ def test_divergence_is_recorded_not_raised():
     (x, y), _ = _blobs_numpy()
     x = x.copy()
     x[:] = np.nan
-    history = mlp.train(mlp.init_params(x.shape[1], 8, 3, np.random.default_rng(0)), x, y, lr=0.1,
-                        batch_size=16, epochs=2, rng=np.random.default_rng(0))  # fmt: skip
+    history = mlp.train(
+        mlp.init_params(x.shape[1], 8, 3, np.random.default_rng(0)),
+        x,
+        y,
+        lr=0.1,
+        batch_size=16,
+        epochs=2,
+        rng=np.random.default_rng(0),
+    )
     assert history.diverged_step == 1 and history.rows == []
 
 
 # ------------------------------------------------------------------ conv2d
 
 
-@pytest.mark.parametrize("shape", [(2, 1, 9, 9, 3, 3, 3), (3, 4, 11, 9, 5, 3, 2), (2, 3, 8, 12, 2, 1, 5),
-                                   (1, 2, 7, 7, 4, 7, 7), (4, 3, 16, 10, 6, 2, 4)])  # fmt: skip
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (2, 1, 9, 9, 3, 3, 3),
+        (3, 4, 11, 9, 5, 3, 2),
+        (2, 3, 8, 12, 2, 1, 5),
+        (1, 2, 7, 7, 4, 7, 7),
+        (4, 3, 16, 10, 6, 2, 4),
+    ],
+)
 def test_conv2d_equals_torch(shape):
     n, c, h, w, o, kh, kw = shape
     rng = np.random.default_rng(sum(shape))
@@ -133,7 +153,7 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     params["device"] = "cpu"
     params["studies"]["from_scratch"] |= {"epochs": 15, "hidden": 16, "lr": 0.2, "batch_size": 16}
     settings = settings_from_raw(params)
-    assert settings.from_scratch.seeds == (0, 1) and settings.from_scratch.log_every == 5
+    assert settings.studies["from_scratch"].seeds == (0, 1) and settings.studies["from_scratch"].log_every == 5
 
     train_mlps(settings)
     check_conv2d(settings)
@@ -147,7 +167,7 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     assert (tmp_path / "reports/figures/from_scratch_mlp_curves.png").is_file()
     assert (tmp_path / "reports/figures/from_scratch_feature_maps.png").is_file()
     maps = np.load("data/from_scratch/conv2d/maps.npy")
-    assert maps.shape == (6, len(settings.from_scratch.kernels), 6, 6)
+    assert maps.shape == (6, len(settings.studies["from_scratch"].kernels), 6, 6)
     curves = np.loadtxt("data/from_scratch/mlp/curves.tsv", skiprows=1, usecols=(2,), delimiter="\t")
     steps_per_epoch = math.ceil(180 / 16)
     assert curves.max() == 15 * steps_per_epoch

@@ -21,8 +21,8 @@ from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import settings_from_raw, validate
 from annstudy.report import compare
-from annstudy.report import hyperparameters as report_s4
-from annstudy.studies import hyperparameters as s4
+from annstudy.studies.hyperparameters import report as report_s4
+from annstudy.studies.hyperparameters import run as s4
 from conftest import needs_fashion
 from dvc_repo import make_repo, sh
 
@@ -40,9 +40,10 @@ def test_digits_split_is_stratified_disjoint_and_fixed():
     for split in ("val", "test"):
         assert torch.bincount(tensors[f"y_{split}"], minlength=10).tolist() == [35] * 10
     assert tensors["x_train"].dtype == torch.uint8 and tuple(tensors["x_train"].shape[1:]) == (1, 8, 8)
-    rows = {split: {t.numpy().tobytes() + bytes([int(y)]) for t, y in zip(tensors[f"x_{split}"],
-                                                                           tensors[f"y_{split}"])}
-            for split in ("train", "val", "test")}  # fmt: skip
+    rows = {
+        split: {t.numpy().tobytes() + bytes([int(y)]) for t, y in zip(tensors[f"x_{split}"], tensors[f"y_{split}"])}
+        for split in ("train", "val", "test")
+    }
     assert sum(map(len, rows.values())) >= 1797 - 10  # a handful of exact duplicate images exist in digits
     again, _ = digits.prepare(split_seed=0, val_fraction=0.2, test_fraction=0.2)
     assert all(torch.equal(tensors[k], again[k]) for k in tensors)
@@ -86,12 +87,15 @@ def test_profiles(params):
     assert (study(params).train.epochs, study(params).train.seeds) == (50, tuple(range(10)))
 
 
-@pytest.mark.parametrize("key, value, message", [
-    ("sweeps", {"lr": [0.1, -1.0]}, "studies.hyperparameters.sweeps: lr: item 1: must be > 0"),
-    ("sweeps", {"depth": [1]}, "unknown sweep axis 'depth'"),
-    ("sweeps", {"optimizer": ["adamm"]}, "did you mean 'adam'"),
-    ("penalty", "l3", "studies.hyperparameters.penalty: unknown penalty 'l3'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("sweeps", {"lr": [0.1, -1.0]}, "studies.hyperparameters.sweeps: lr: item 1: must be > 0"),
+        ("sweeps", {"depth": [1]}, "unknown sweep axis 'depth'"),
+        ("sweeps", {"optimizer": ["adamm"]}, "did you mean 'adam'"),
+        ("penalty", "l3", "studies.hyperparameters.penalty: unknown penalty 'l3'"),
+    ],
+)
 def test_bad_s4_params_are_one_line(params, key, value, message):
     params["studies"]["hyperparameters"][key] = value
     problems = validate(params)
@@ -141,8 +145,13 @@ def test_penalty_gradient_is_exact_per_seed(kind):
 # ------------------------------------------------------------------ smoke run of the stages
 
 
-SMOKE_SWEEPS = {"lr": [0.01, 0.001], "hidden": [16], "optimizer": ["sgd_momentum", "rmsprop", "adadelta"],
-                "penalty": ["l1"], "model": ["complex"]}  # fmt: skip
+SMOKE_SWEEPS = {
+    "lr": [0.01, 0.001],
+    "hidden": [16],
+    "optimizer": ["sgd_momentum", "rmsprop", "adadelta"],
+    "penalty": ["l1"],
+    "model": ["complex"],
+}
 
 
 def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
@@ -155,7 +164,10 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
         s4.train_axis(axis, settings)
     results = json.loads((tmp_path / "data/hyperparameters/train/optimizer/results.json").read_text())
     assert [v["name"] for v in results["variants"]] == [
-        "optimizer_sgd_momentum", "optimizer_rmsprop", "optimizer_adadelta"]
+        "optimizer_sgd_momentum",
+        "optimizer_rmsprop",
+        "optimizer_adadelta",
+    ]
     assert all(len(v["per_seed"]) == 2 for v in results["variants"])  # smoke: seeds 0, 1
     epochs = (tmp_path / "data/hyperparameters/train/lr/epochs.tsv").read_text().splitlines()
     assert len(epochs) == 1 + 2 * 2 * 2  # variants x seeds x epochs
@@ -163,8 +175,17 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     out = tmp_path / "reports"
     section = report_s4.build(settings, out)
     m = section.metrics
-    assert set(m) == {"base", "lr_0.01", "lr_0.001", "hidden_16", "optimizer_sgd_momentum", "optimizer_rmsprop",
-                      "optimizer_adadelta", "l1", "complex"}
+    assert set(m) == {
+        "base",
+        "lr_0.01",
+        "lr_0.001",
+        "hidden_16",
+        "optimizer_sgd_momentum",
+        "optimizer_rmsprop",
+        "optimizer_adadelta",
+        "l1",
+        "complex",
+    }
     assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
     assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
     assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
@@ -179,15 +200,22 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
 
 
 def _record(rev, name, lr, acc, experiments=None):
-    data = {"params": {"params.yaml": {"data": {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}}},
-            "metrics": {"reports/metrics.json": {"data": {"hyperparameters": {
-                "base": {"test_acc_mean": acc, "test_acc_std": 0.01}}}}}}  # fmt: skip
+    data = {
+        "params": {"params.yaml": {"data": {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}}},
+        "metrics": {
+            "reports/metrics.json": {
+                "data": {"hyperparameters": {"base": {"test_acc_mean": acc, "test_acc_std": 0.01}}}
+            }
+        },
+    }
     return {"rev": rev, "name": name, "data": {"rev": rev, **data}, "error": None, "experiments": experiments}
 
 
 def test_compare_parses_exp_show_and_keeps_differing_params():
-    exps = [{"revs": [_record("b" * 40, "exp-one", 0.01, 0.9)], "name": "exp-one"},
-            {"revs": [{"rev": "c" * 40, "name": "queued", "data": None, "error": None}], "name": "queued"}]
+    exps = [
+        {"revs": [_record("b" * 40, "exp-one", 0.01, 0.9)], "name": "exp-one"},
+        {"revs": [{"rev": "c" * 40, "name": "queued", "data": None, "error": None}], "name": "queued"},
+    ]
     records = [_record("workspace", None, 0.001, 0.95), _record("a" * 40, "main", 0.001, 0.95, exps)]
     found = compare.parse_exp_show(records)
     assert [e.name for e in found] == ["workspace", "main", "exp-one"]  # the queued one has no results
@@ -204,6 +232,7 @@ def test_compare_parses_exp_show_and_keeps_differing_params():
 @needs_fashion
 def test_two_queued_experiments_are_compared(tmp_path):
     """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both."""
+
     def tiny(params: dict) -> None:
         params["studies"]["architectures"]["archs"] = ["mlp_1"]  # the report stage needs S1 too: keep it tiny
         params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
@@ -234,8 +263,18 @@ def test_two_queued_experiments_are_compared(tmp_path):
     assert (repo / "reports/compare/compare.html").read_text().count("data:image/png;base64,") == 1
 
     # The same view with dvc alone: only the columns that differ, best first.
-    table = sh(repo, *dvc, "exp", "show", "--md", "--only-changed", "--sort-by",
-               "reports/metrics.json:hyperparameters.base.test_acc_mean", "--sort-order", "desc")  # fmt: skip
+    table = sh(
+        repo,
+        *dvc,
+        "exp",
+        "show",
+        "--md",
+        "--only-changed",
+        "--sort-by",
+        "reports/metrics.json:hyperparameters.base.test_acc_mean",
+        "--sort-order",
+        "desc",
+    )
     assert "studies.hyperparameters.lr" in table and "studies.architectures.optimizer" not in table
     assert all(e.name in table for e in ran)
 
@@ -243,8 +282,10 @@ def test_two_queued_experiments_are_compared(tmp_path):
     # and adding a value to one sweep axis reruns that axis's stage only (and the report).
     best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
     sh(repo, *dvc, "exp", "apply", best.name)
-    assert yaml.safe_load((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"] == \
-        best.params["studies.hyperparameters.lr"]
+    assert (
+        yaml.safe_load((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"]
+        == best.params["studies.hyperparameters.lr"]
+    )
     assert json.loads(sh(repo, *dvc, "status", "--json")) == {}
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]

@@ -19,7 +19,7 @@ from annstudy.cli import main
 from annstudy.data import image_csv
 from annstudy.data.image_csv import ImageCsvError
 from annstudy.data.prepared import load_prepared
-from annstudy.params import DataSettings, ImageCsvSettings
+from annstudy.data.settings import DataSettings, ImageCsvSettings
 from conftest import ROOT
 
 SPECIES = ("bee", "ant", "wasp")  # sorted: ant, bee, wasp
@@ -48,8 +48,15 @@ def write_insects(folder: Path, per_class: int = 10, species=SPECIES) -> Path:
 
 
 def data_settings(csv_path: Path | None, **kw) -> DataSettings:
-    cfg = dict(csv=str(csv_path) if csv_path else None, image_dir=None, filename_column="file",
-               label_column="species", image_size=(8, 8), color="rgb", test_fraction=0.2)  # fmt: skip
+    cfg = dict(
+        csv=str(csv_path) if csv_path else None,
+        image_dir=None,
+        filename_column="file",
+        label_column="species",
+        image_size=(8, 8),
+        color="rgb",
+        test_fraction=0.2,
+    )
     cfg.update(kw)
     return DataSettings("auto", "data/raw", split_seed=0, val_fraction=0.25, image_csv=ImageCsvSettings(**cfg))
 
@@ -76,8 +83,9 @@ def test_gray_and_image_dir(tmp_path):
     csv_path = write_insects(tmp_path / "insects")
     moved = tmp_path / "labels_elsewhere.csv"
     csv_path.rename(moved)
-    tensors, meta = image_csv.prepare(data_settings(moved, image_dir=str(tmp_path / "insects"), color="gray",
-                                                    image_size=(6, 10)))  # fmt: skip
+    tensors, meta = image_csv.prepare(
+        data_settings(moved, image_dir=str(tmp_path / "insects"), color="gray", image_size=(6, 10))
+    )
     assert tensors["x_test"].shape == (6, 1, 6, 10) and meta["image_shape"] == [1, 6, 10]
 
 
@@ -90,18 +98,27 @@ def rewrite(csv_path: Path, edit) -> None:
     "damage, expected",
     [
         (lambda p: (p.parent / "ant_3.png").unlink(), r"row 12: image file .*ant_3.png not found"),
-        (lambda p: (p.parent / "bee_2.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg"),
-         r"row 8: .*bee_2.jpg is not a readable image"),
-        (lambda p: (p.parent / "wasp_1.png").write_bytes((p.parent / "wasp_1.png").read_bytes()[:60]),
-         r"row 7: .*wasp_1.png is not a readable image"),
-        (lambda p: rewrite(p, lambda ls: [ls[0], *ls[1:4], "ant_0.jpg,,x", *ls[4:]]),
-         r"row 5: empty 'species' cell"),
-        (lambda p: rewrite(p, lambda ls: [*ls[:3], "ant_0.jpg,ant", *ls[3:]]),
-         r"row 4: expected 3 cells like the header, found 2"),
-        (lambda p: rewrite(p, lambda ls: [ls[0], *(line for line in ls[1:] if "wasp" not in line or "_0." in line)]),
-         r"class 'wasp' has only 1 image\(s\) \(rows \[4\]\)"),
-        (lambda p: rewrite(p, lambda ls: [ls[0], *(line for line in ls[1:] if "bee" in line)]),
-         r"label column 'species' has a single class 'bee'"),
+        (
+            lambda p: (p.parent / "bee_2.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg"),
+            r"row 8: .*bee_2.jpg is not a readable image",
+        ),
+        (
+            lambda p: (p.parent / "wasp_1.png").write_bytes((p.parent / "wasp_1.png").read_bytes()[:60]),
+            r"row 7: .*wasp_1.png is not a readable image",
+        ),
+        (lambda p: rewrite(p, lambda ls: [ls[0], *ls[1:4], "ant_0.jpg,,x", *ls[4:]]), r"row 5: empty 'species' cell"),
+        (
+            lambda p: rewrite(p, lambda ls: [*ls[:3], "ant_0.jpg,ant", *ls[3:]]),
+            r"row 4: expected 3 cells like the header, found 2",
+        ),
+        (
+            lambda p: rewrite(p, lambda ls: [ls[0], *(line for line in ls[1:] if "wasp" not in line or "_0." in line)]),
+            r"class 'wasp' has only 1 image\(s\) \(rows \[4\]\)",
+        ),
+        (
+            lambda p: rewrite(p, lambda ls: [ls[0], *(line for line in ls[1:] if "bee" in line)]),
+            r"label column 'species' has a single class 'bee'",
+        ),
         (lambda p: rewrite(p, lambda ls: ls[:1]), r"no image rows"),
         (lambda p: p.write_text(""), r"row 1: empty; expected a header"),
     ],
@@ -139,8 +156,10 @@ cell = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(st.lists(cell, min_size=0, max_size=4), max_size=6),
-       raw=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))  # fmt: skip
+@given(
+    rows=st.lists(st.lists(cell, min_size=0, max_size=4), max_size=6),
+    raw=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40),
+)
 def test_fuzz_malformed_rows_give_a_clear_error_naming_the_row(rows, raw):
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "labels.csv"
@@ -160,16 +179,18 @@ def test_fuzz_malformed_rows_give_a_clear_error_naming_the_row(rows, raw):
 def test_smoke_prepare_train_evaluate_report_on_rgb_images(tmp_path, monkeypatch, params, capsys):
     """The whole S1 path on a bring-your-own RGB dataset, driven through the CLI like the stages."""
     from annstudy.params import load_settings
-    from annstudy.report import architectures as report
+    from annstudy.studies.architectures import report
 
     write_insects(tmp_path / "insects", per_class=12)
     monkeypatch.chdir(tmp_path)
     params["profile"] = "smoke"
     params["data"]["val_fraction"] = 0.25
-    params["data"]["image_csv"].update(csv="insects/labels.csv", filename_column="file", label_column="species",
-                                       image_size=[12, 12], color="rgb")  # fmt: skip
-    params["studies"]["architectures"].update(dataset="image_csv", archs=["mlp_1", "lenet5"], epochs=15,
-                                              batch_size=8, lr=0.01)  # fmt: skip
+    params["data"]["image_csv"].update(
+        csv="insects/labels.csv", filename_column="file", label_column="species", image_size=[12, 12], color="rgb"
+    )
+    params["studies"]["architectures"].update(
+        dataset="image_csv", archs=["mlp_1", "lenet5"], epochs=15, batch_size=8, lr=0.01
+    )
     Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     assert main(["prepare", "image_csv"]) == 0

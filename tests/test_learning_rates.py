@@ -7,17 +7,30 @@ import json
 import pytest
 
 from annstudy.engine.schedules import PlateauSteps
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_stacked
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings, settings_from_raw, validate
-from annstudy.report import learning_rates as report
-from annstudy.studies.learning_rates import STEPS, variant_dir
+from annstudy.params import settings_from_raw, validate
+from annstudy.studies.learning_rates import report
+from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(optimizer="sgd", lr=0.1, momentum=0.0, batch_size=16, eval_batch_size=50, seeds=(0, 1),
-                epochs=4, log_every=4, val_subset=0, train_limit=0, train_eval_subset=0, vectorize=True)  # fmt: skip
+    base = dict(
+        optimizer="sgd",
+        lr=0.1,
+        momentum=0.0,
+        batch_size=16,
+        eval_batch_size=50,
+        seeds=(0, 1),
+        epochs=4,
+        log_every=4,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+        vectorize=True,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -47,8 +60,9 @@ def test_schedule_hook_sets_the_rate_and_records_it():
     """Rate 0 after epoch 1: the weights must stop changing, and the change is recorded with its step."""
     data = blobs_dataset(size=8)
     c = cfg(epochs=3)
-    run = train_seed(lambda: build_model("mlp_1", (1, 8, 8), 3), data, c, 0,
-                     hooks=TrainHooks(schedule=DropAfterFirstEpoch))  # fmt: skip
+    run = train_seed(
+        lambda: build_model("mlp_1", (1, 8, 8), 3), data, c, 0, hooks=TrainHooks(schedule=DropAfterFirstEpoch)
+    )
     assert run.lr_changes == [{"epoch": 1, "step": 8, "lr": 0.0}]
     frozen = [(e["val_acc"], e["val_loss"]) for e in run.epochs[1:]]
     assert frozen[0] == frozen[1]
@@ -77,8 +91,12 @@ def test_rates_are_validated_and_name_the_variants(params):
     # the names DVC gives the stages' outs (lr_${item}): Python's str of the YAML number
     assert study.variants == ("lr_0.1", "lr_0.0001", "lr_1", "scheduled", "adam")
     assert [report.stage_name(v) for v in study.variants] == [
-        "learning_rates_sgd@0.1", "learning_rates_sgd@0.0001", "learning_rates_sgd@1",
-        "learning_rates_scheduled", "learning_rates_adam"]  # fmt: skip
+        "learning_rates_sgd@0.1",
+        "learning_rates_sgd@0.0001",
+        "learning_rates_sgd@1",
+        "learning_rates_scheduled",
+        "learning_rates_adam",
+    ]
     assert study.train_for("lr_1").lr == 1.0 and study.train_for("adam").lr == 0.001
     with pytest.raises(ValueError, match="'lr_0.5' is not one of lr_0.1, lr_0.0001, lr_1, scheduled, adam"):
         study.train_for("lr_0.5")
@@ -103,8 +121,12 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     section = report.build(settings, tmp_path / "reports")
     m = section.metrics
     assert set(m) == {"lr_0.1", "lr_1e+30", "scheduled", "adam"}
-    assert set(section.stage_seconds) == {"learning_rates_sgd@0.1", "learning_rates_sgd@1e+30",
-                                          "learning_rates_scheduled", "learning_rates_adam"}  # fmt: skip
+    assert set(section.stage_seconds) == {
+        "learning_rates_sgd@0.1",
+        "learning_rates_sgd@1e+30",
+        "learning_rates_scheduled",
+        "learning_rates_adam",
+    }
     assert m["lr_1e+30"]["test_acc_mean"] is None and m["lr_1e+30"]["diverged"] == 2
     assert m["adam"]["test_acc_mean"] > 0.5 and m["lr_0.1"]["test_acc_mean"] > 0.3  # 10 classes: chance 0.1
     assert len(m["scheduled"]["drop_epochs"]) == 2  # one list of drop epochs per seed

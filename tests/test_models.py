@@ -27,9 +27,14 @@ def test_parameter_counts_on_32x32(arch, expected):
 def test_parameter_counts_on_28x28():
     counts = {a: n_params(build_model(a, (1, 28, 28))) for a in ARCHITECTURES}
     assert counts == {
-        "mlp_1": 25_450, "mlp_2": 27_818, "cnn_3": 10_306, "cnn_4": 12_402,
-        "cnn_5": 7_786, "lenet5": 61_706, "cnn_bn4": 422_986,
-    }  # fmt: skip
+        "mlp_1": 25_450,
+        "mlp_2": 27_818,
+        "cnn_3": 10_306,
+        "cnn_4": 12_402,
+        "cnn_5": 7_786,
+        "lenet5": 61_706,
+        "cnn_bn4": 422_986,
+    }
 
 
 @pytest.mark.parametrize("arch", list(ARCHITECTURES))

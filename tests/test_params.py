@@ -16,28 +16,33 @@ def test_default_params_are_valid(default_params):
     assert validate(default_params) == []
     s = settings_from_raw(default_params)
     assert s.profile == "quick"
-    assert s.architectures.archs == ("mlp_1", "mlp_2", "cnn_3", "cnn_4", "cnn_5", "lenet5", "cnn_bn4")
-    assert s.architectures.train.seeds == (0, 1, 2)
+    assert s.studies["architectures"].archs == ("mlp_1", "mlp_2", "cnn_3", "cnn_4", "cnn_5", "lenet5", "cnn_bn4")
+    assert s.studies["architectures"].train.seeds == (0, 1, 2)
 
 
 def test_full_profile_is_faithful(params):
     params["profile"] = "full"
     s = settings_from_raw(params)
-    t = s.architectures.train
+    t = s.studies["architectures"].train
     assert (t.seeds, t.epochs, t.batch_size, t.lr, t.optimizer, t.log_every) == (
-        tuple(range(10)), 15, 50, 0.001, "adam", 10,
+        tuple(range(10)),
+        15,
+        50,
+        0.001,
+        "adam",
+        10,
     )
-    assert {s.architectures.train_for(a).epochs for a in s.architectures.archs} == {15}
+    assert {s.studies["architectures"].train_for(a).epochs for a in s.studies["architectures"].archs} == {15}
     assert t.val_subset == 0 and t.train_eval_subset == 0 and t.train_limit == 0
 
 
 def test_quick_profile_epochs_by_arch_and_explicit_override(params):
     s = settings_from_raw(params)
-    assert s.architectures.train_for("lenet5").epochs == 2
-    assert s.architectures.train_for("cnn_bn4").epochs == 1
+    assert s.studies["architectures"].train_for("lenet5").epochs == 2
+    assert s.studies["architectures"].train_for("cnn_bn4").epochs == 1
     params["studies"]["architectures"]["epochs"] = 3  # explicit value wins everywhere
     s = settings_from_raw(params)
-    assert {s.architectures.train_for(a).epochs for a in s.architectures.archs} == {3}
+    assert {s.studies["architectures"].train_for(a).epochs for a in s.studies["architectures"].archs} == {3}
 
 
 def study(key, value):
@@ -52,8 +57,10 @@ def study(key, value):
         (study("lr", -1e-3), "studies.architectures.lr: must be > 0"),
         (study("batch_size", 0), "studies.architectures.batch_size:"),
         (study("epochs", -2), "studies.architectures.epochs:"),
-        (study("archs", ["mlp_1", "lenet"]),
-         "studies.architectures.archs: item 1: unknown architecture 'lenet' (did you mean 'lenet5'?)"),
+        (
+            study("archs", ["mlp_1", "lenet"]),
+            "studies.architectures.archs: item 1: unknown architecture 'lenet' (did you mean 'lenet5'?)",
+        ),
         (study("archs", []), "studies.architectures.archs: must not be empty"),
         (study("dataset", "mnist"), "studies.architectures.dataset: unknown dataset"),
         (study("optimizer", "adamm"), "(did you mean 'adam'?)"),
@@ -65,14 +72,22 @@ def study(key, value):
         (lambda p: p.__setitem__("profile", "quik"), "profile: unknown profile 'quik' (did you mean 'quick'?)"),
         (lambda p: p.__setitem__("device", "gpu"), "device: unknown device 'gpu'"),
         (lambda p: p["data"].__setitem__("val_fraction", 1.5), "data.val_fraction: must be a number in (0, 1)"),
-        (lambda p: p["profiles"]["quick"]["architectures"].__setitem__("epochs_by_arch", {"lenet5": 0}),
-         "profiles.quick.architectures.epochs_by_arch: lenet5: must be a positive integer"),
-        (lambda p: p["data"]["image_csv"].__setitem__("image_size", [32]),
-         "data.image_csv.image_size: must be a list of 2 items"),
-        (lambda p: p["data"]["image_csv"].__setitem__("color", "rbg"),
-         "data.image_csv.color: unknown color 'rbg' (did you mean 'rgb'?)"),
-        (lambda p: p["data"]["image_csv"].__setitem__("label_colum", "species"),
-         "data.image_csv.label_colum: unknown key (did you mean 'label_column'?)"),
+        (
+            lambda p: p["profiles"]["quick"]["architectures"].__setitem__("epochs_by_arch", {"lenet5": 0}),
+            "profiles.quick.architectures.epochs_by_arch: lenet5: must be a positive integer",
+        ),
+        (
+            lambda p: p["data"]["image_csv"].__setitem__("image_size", [32]),
+            "data.image_csv.image_size: must be a list of 2 items",
+        ),
+        (
+            lambda p: p["data"]["image_csv"].__setitem__("color", "rbg"),
+            "data.image_csv.color: unknown color 'rbg' (did you mean 'rgb'?)",
+        ),
+        (
+            lambda p: p["data"]["image_csv"].__setitem__("label_colum", "species"),
+            "data.image_csv.label_colum: unknown key (did you mean 'label_column'?)",
+        ),
         (study("dataset", "image_csv"), "studies.architectures.dataset: image_csv needs data.image_csv.csv"),
         (study("lr", True), "studies.architectures.lr: must be > 0"),
         (lambda p: p["studies"].pop("architectures"), "studies.architectures: missing"),
@@ -92,7 +107,9 @@ def test_several_mistakes_are_all_reported(params):
     problems = validate(params)
     assert len(problems) == 3
     assert {p.split(":")[0] for p in problems} == {
-        "studies.architectures.lr", "studies.architectures.batch_size", "device",
+        "studies.architectures.lr",
+        "studies.architectures.batch_size",
+        "device",
     }
 
 
@@ -117,7 +134,11 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_module_entry_point_runs_validate():
-    out = subprocess.run([sys.executable, "-m", "annstudy", "validate"], capture_output=True, text=True,
-                         cwd=str(__import__("conftest").ROOT))
+    out = subprocess.run(
+        [sys.executable, "-m", "annstudy", "validate"],
+        capture_output=True,
+        text=True,
+        cwd=str(__import__("conftest").ROOT),
+    )
     assert out.returncode == 0, out.stderr
     assert "ok (profile quick, 7 architectures)" in out.stdout

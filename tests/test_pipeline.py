@@ -13,6 +13,7 @@ from dvc_repo import dvc, edit_params, make_repo, ran_stages, sh
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 
+
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory) -> Path:
     return make_repo(tmp_path_factory.mktemp("annstudy_e2e"), archs=["mlp_1", "lenet5"])
@@ -21,15 +22,34 @@ def repo(tmp_path_factory) -> Path:
 def test_repro_produces_report_and_metrics(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == {
-        "prepare@fashion_mnist", "train@mlp_1", "train@lenet5", "evaluate@mlp_1", "evaluate@lenet5", "report",
-        "hyperparameters_prepare", "hyperparameters_base",
+        "prepare@fashion_mnist",
+        "train@mlp_1",
+        "train@lenet5",
+        "evaluate@mlp_1",
+        "evaluate@lenet5",
+        "report",
+        "hyperparameters_prepare",
+        "hyperparameters_base",
         *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
-        "activations_train@mlp_1-relu", "activations_train@mlp_1-sigmoid",
-        "learning_rates_sgd@0.1", "learning_rates_scheduled", "learning_rates_adam",
-        "regression_prepare", "regression_train_linear", "regression_train_nonlinear", "regression_train_bell",
-        "spiral_prepare", "spiral_train", "signals_prepare", "signals_train",
-        "mnist1d_prepare", "mnist1d_train@mlp", "mnist1d_train@cnn", "from_scratch_mlp", "from_scratch_conv2d",
-    }  # fmt: skip
+        "activations_train@mlp_1-relu",
+        "activations_train@mlp_1-sigmoid",
+        "learning_rates_sgd@0.1",
+        "learning_rates_scheduled",
+        "learning_rates_adam",
+        "regression_prepare",
+        "regression_train_linear",
+        "regression_train_nonlinear",
+        "regression_train_bell",
+        "spiral_prepare",
+        "spiral_train",
+        "signals_prepare",
+        "signals_train",
+        "mnist1d_prepare",
+        "mnist1d_train@mlp",
+        "mnist1d_train@cnn",
+        "from_scratch_mlp",
+        "from_scratch_conv2d",
+    }
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1", "lenet5"}
     for arch, m in metrics["architectures"].items():
@@ -68,13 +88,16 @@ def test_epochs_change_reruns_training_not_prepare(repo):
     assert {"train@mlp_1", "train@lenet5"} <= changed
 
 
-@pytest.mark.parametrize("study, change, expected", [
-    ("learning_rates", {"adam_lr": 0.002}, {"learning_rates_adam"}),
-    ("learning_rates", {"rates": [0.1, 0.05]}, {"learning_rates_sgd@0.05"}),  # a new rate is one new stage
-    ("regression", {"bell_batch_size": 50}, {"regression_train_bell"}),
-    ("mnist1d", {"tolerance": 0.05}, set()),  # read by the report only
-    ("spiral", {"target_acc": 0.9}, set()),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "study, change, expected",
+    [
+        ("learning_rates", {"adam_lr": 0.002}, {"learning_rates_adam"}),
+        ("learning_rates", {"rates": [0.1, 0.05]}, {"learning_rates_sgd@0.05"}),  # a new rate is one new stage
+        ("regression", {"bell_batch_size": 50}, {"regression_train_bell"}),
+        ("mnist1d", {"tolerance": 0.05}, set()),  # read by the report only
+        ("spiral", {"target_acc": 0.9}, set()),
+    ],
+)
 def test_one_setting_reruns_only_the_stages_that_read_it(repo, study, change, expected):
     """Stages list the exact keys they read (dvc.yaml): a sweep of Adam's rate leaves the
     constant-rate and scheduled S3 runs alone, a bell setting the other regression fits."""

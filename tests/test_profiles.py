@@ -18,11 +18,11 @@ def test_every_profile_supplies_every_null_study_key(params):
 
 def test_shared_seeds_and_study_override(params):
     params["profiles"]["quick"]["seeds"] = [4, 5]
-    assert settings_from_raw(params).architectures.train.seeds == (4, 5)
+    assert settings_from_raw(params).studies["architectures"].train.seeds == (4, 5)
     params["profiles"]["quick"]["architectures"]["seeds"] = [7]
-    assert settings_from_raw(params).architectures.train.seeds == (7,)
+    assert settings_from_raw(params).studies["architectures"].train.seeds == (7,)
     params["studies"]["architectures"]["seeds"] = [1, 2, 3]  # an explicit study value wins
-    assert settings_from_raw(params).architectures.train.seeds == (1, 2, 3)
+    assert settings_from_raw(params).studies["architectures"].train.seeds == (1, 2, 3)
 
 
 def test_profile_mistakes_are_one_line_each(params):
@@ -41,4 +41,4 @@ def test_explicit_study_value_makes_the_profile_value_optional(params):
     params["studies"]["architectures"]["log_every"] = 25
     assert validate(params) == []
     params["profile"] = "full"
-    assert settings_from_raw(params).architectures.train.log_every == 25
+    assert settings_from_raw(params).studies["architectures"].train.log_every == 25

@@ -27,8 +27,8 @@ from annstudy.artifacts import atomic_dir, stale_temporaries, write_json
 from annstudy.cli import main
 from annstudy.engine import trainer
 from annstudy.engine.device import configure
-from annstudy.params import TrainSettings
-from annstudy.report.architectures import ArchResult, load_results, metrics
+from annstudy.engine.settings import TrainSettings
+from annstudy.studies.architectures.report import ArchResult, load_results, metrics
 from conftest import ROOT, blobs_dataset, needs_fashion
 from dvc_repo import dvc, make_repo, ran_stages
 from test_data import fake_mirror
@@ -36,8 +36,7 @@ from test_data import fake_mirror
 # ------------------------------------------------------------------ corrupt raw data
 
 
-def test_corrupt_raw_file_stops_prepare_with_both_checksums_and_writes_nothing(tmp_path, monkeypatch, params,
-                                                                              capsys):  # fmt: skip
+def test_corrupt_raw_file_stops_prepare_with_both_checksums_and_writes_nothing(tmp_path, monkeypatch, params, capsys):
     mirror, _ = fake_mirror(tmp_path / "mirror", monkeypatch, compress=False)
     target = mirror / "t10k-images-idx3-ubyte"
     data = bytearray(target.read_bytes())
@@ -68,11 +67,15 @@ def _paths(node, prefix=()):
 
 PARAM_PATHS = sorted(_paths(yaml.safe_load((ROOT / "params.yaml").read_text())), key=str)
 ANY_VALUE = st.one_of(
-    st.none(), st.booleans(), st.integers(-3, 2**40), st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=8), st.sampled_from(["mlp_1", "adam", "cuda", "rgb", "quick", "image_csv", "auto"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 2**40),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.sampled_from(["mlp_1", "adam", "cuda", "rgb", "quick", "image_csv", "auto"]),
     st.lists(st.one_of(st.integers(-2, 40), st.text(max_size=3), st.floats()), max_size=3),
     st.dictionaries(st.text(max_size=6), st.one_of(st.integers(-1, 5), st.none()), max_size=2),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -117,10 +120,14 @@ def test_keys_with_line_breaks_still_give_one_error_line_each(default_params, ca
 
 
 def arch_result(arch: str, diverged: list[bool], acc: float = 0.8) -> ArchResult:
-    seeds = [{"seed": s, "train_seconds": 1.0, "steps": 7 if d else 10, "diverged": d,
-              "diverged_step": 7 if d else None} for s, d in enumerate(diverged)]  # fmt: skip
-    per_seed = [{"seed": s, "diverged": d, "train_acc": 0.9, "val_acc": 0.8, "test_acc": 0.1 if d else acc + s / 100}
-                for s, d in enumerate(diverged)]  # fmt: skip
+    seeds = [
+        {"seed": s, "train_seconds": 1.0, "steps": 7 if d else 10, "diverged": d, "diverged_step": 7 if d else None}
+        for s, d in enumerate(diverged)
+    ]
+    per_seed = [
+        {"seed": s, "diverged": d, "train_acc": 0.9, "val_acc": 0.8, "test_acc": 0.1 if d else acc + s / 100}
+        for s, d in enumerate(diverged)
+    ]
     run = {"params": 100, "seeds": seeds, "train": {"batch_size": 10, "epochs": 1, "train_eval_subset": 0}}
     return ArchResult(arch, run, {"per_seed": per_seed, "best_seed": 0}, curves=None)  # type: ignore[arg-type]
 
@@ -133,11 +140,14 @@ def test_metrics_of_diverged_runs_are_null_with_a_flag_never_nan():
 
 
 def test_an_all_diverged_architecture_ranks_last():
-    from annstudy.report.architectures import _best_claim
     from annstudy.report.stats import pairwise
+    from annstudy.studies.architectures.report import _best_claim
 
-    results = [arch_result("mlp_1", [True, True]), arch_result("cnn_3", [False, False]),
-               arch_result("cnn_4", [False, False], acc=0.7)]  # fmt: skip
+    results = [
+        arch_result("mlp_1", [True, True]),
+        arch_result("cnn_3", [False, False]),
+        arch_result("cnn_4", [False, False], acc=0.7),
+    ]
     claim = _best_claim(results, pairwise({r.arch: list(r.healthy["test_acc"]) for r in results[1:]}))
     assert claim.startswith("Highest mean test accuracy: **cnn_3**") and "runner-up cnn_4" in claim
     assert "of the other 1 architectures" in claim
@@ -147,17 +157,19 @@ def test_an_all_diverged_architecture_ranks_last():
 def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, monkeypatch, params):
     """Train, evaluate and the report section on a run whose loss explodes (SGD, lr 1e30)."""
     from annstudy.params import load_settings
-    from annstudy.report import architectures as report
+    from annstudy.studies.architectures import report
     from test_image_csv import write_insects
 
     write_insects(tmp_path / "insects", per_class=8)
     monkeypatch.chdir(tmp_path)
     params["profile"] = "smoke"
     params["data"]["val_fraction"] = 0.25
-    params["data"]["image_csv"].update(csv="insects/labels.csv", filename_column="file", label_column="species",
-                                       image_size=[8, 8], color="rgb")  # fmt: skip
-    params["studies"]["architectures"].update(dataset="image_csv", archs=["mlp_1", "mlp_2"], optimizer="sgd",
-                                              lr=1e30, batch_size=4, epochs=3, log_every=2)  # fmt: skip
+    params["data"]["image_csv"].update(
+        csv="insects/labels.csv", filename_column="file", label_column="species", image_size=[8, 8], color="rgb"
+    )
+    params["studies"]["architectures"].update(
+        dataset="image_csv", archs=["mlp_1", "mlp_2"], optimizer="sgd", lr=1e30, batch_size=4, epochs=3, log_every=2
+    )
     Path("params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert main(["prepare", "image_csv"]) == 0
     for arch in ("mlp_1", "mlp_2"):
@@ -176,8 +188,20 @@ def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, mon
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(optimizer="adam", lr=1e-2, momentum=0.0, batch_size=16, eval_batch_size=7, seeds=(0, 1, 2, 3, 4),
-                epochs=2, log_every=4, val_subset=0, train_limit=0, train_eval_subset=0, vectorize=True)  # fmt: skip
+    base = dict(
+        optimizer="adam",
+        lr=1e-2,
+        momentum=0.0,
+        batch_size=16,
+        eval_batch_size=7,
+        seeds=(0, 1, 2, 3, 4),
+        epochs=2,
+        log_every=4,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+        vectorize=True,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -287,8 +311,10 @@ S1_TARGETS = ("evaluate@mlp_1", "evaluate@lenet5")
 
 def _results(repo: Path) -> dict:
     """Every S1 evaluation and training curve, wall times left out."""
-    evals = {p.parent.name: {k: v for k, v in json.loads(p.read_text()).items() if "seconds" not in k}
-             for p in sorted((repo / "data/architectures/eval").glob("*/eval.json"))}  # fmt: skip
+    evals = {
+        p.parent.name: {k: v for k, v in json.loads(p.read_text()).items() if "seconds" not in k}
+        for p in sorted((repo / "data/architectures/eval").glob("*/eval.json"))
+    }
     curves = {p.parent.name: p.read_text() for p in sorted((repo / "data/architectures/train").glob("*/curves.tsv"))}
     return {"evaluations": evals, "curves": curves}
 
@@ -297,10 +323,20 @@ def _results(repo: Path) -> dict:
 @needs_fashion
 def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
     killed = make_repo(tmp_path / "killed", archs=["mlp_1", "lenet5"])
-    env = {**os.environ, "PYTHONUNBUFFERED": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "dvc", "repro", *S1_TARGETS], cwd=killed, env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dvc", "repro", *S1_TARGETS],
+        cwd=killed,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     seen = []
     for line in proc.stdout:
         seen.append(line)

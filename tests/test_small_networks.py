@@ -83,8 +83,9 @@ def test_stacked_members_train_exactly_as_alone_mlp_and_cnn():
 def test_early_stopping_is_per_member_and_restores_best_weights():
     data = spirals(3, 60, 0.7, 0.05, seed=0)
     x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
-    cfg = FitSettings("classification", "adam", 0.05, epochs=80, batch_size=32, lr_decay=0.8, lr_decay_every=10,
-                      patience=3)
+    cfg = FitSettings(
+        "classification", "adam", 0.05, epochs=80, batch_size=32, lr_decay=0.8, lr_decay_every=10, patience=3
+    )
     model, res = _alone_vs_stacked(lambda: mlp([2, 8, 3]), x[:120], y[:120], cfg, [0, 1, 2], x[120:], y[120:])
     stopped = [(s, b) for s, b in zip(res.stopped_epoch, res.best_epoch) if s < 80]
     assert stopped, "no member stopped early"
@@ -158,20 +159,21 @@ def smoke_settings(params, tmp_path, monkeypatch):
 
 
 def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
-    from annstudy.report import mnist1d as r_mnist1d
-    from annstudy.report import regression as r_regression
-    from annstudy.report import signals as r_signals
-    from annstudy.report import spiral as r_spiral
-    from annstudy.studies.registry import study_steps
+    from annstudy.studies import study_part
 
-    for study, items in {"regression": ["linear", "nonlinear", "bell"], "spiral": [None],
-                         "signals": [None], "mnist1d": ["mlp", "cnn"]}.items():
-        steps = study_steps(study)
+    for study, items in {
+        "regression": ["linear", "nonlinear", "bell"],
+        "spiral": [None],
+        "signals": [None],
+        "mnist1d": ["mlp", "cnn"],
+    }.items():
+        steps = study_part(study, "run").STEPS
         steps["prepare"](smoke_settings, None)
         for item in items:
             steps["train"](smoke_settings, item)
     out = tmp_path / "reports"
-    sections = [m.build(smoke_settings, out) for m in (r_regression, r_spiral, r_signals, r_mnist1d)]
+    studies = ("regression", "spiral", "signals", "mnist1d")
+    sections = [study_part(s, "report").build(smoke_settings, out) for s in studies]
     metrics = {s.study: s.metrics for s in sections}
     json.dumps(metrics, allow_nan=False)
     assert set(metrics) == {"regression", "spiral", "signals", "mnist1d"}

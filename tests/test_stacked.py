@@ -13,18 +13,29 @@ import pytest
 import torch
 from torch import nn
 
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
 from annstudy.models.stacked import StackedNet, build_stacked
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings
 from conftest import blobs_dataset
 
 RTOL = 1e-5
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(optimizer="adam", lr=3e-3, momentum=0.0, batch_size=16, eval_batch_size=50, seeds=(0, 1, 2),
-                epochs=2, log_every=3, val_subset=0, train_limit=0, train_eval_subset=0)
+    base = dict(
+        optimizer="adam",
+        lr=3e-3,
+        momentum=0.0,
+        batch_size=16,
+        eval_batch_size=50,
+        seeds=(0, 1, 2),
+        epochs=2,
+        log_every=3,
+        val_subset=0,
+        train_limit=0,
+        train_eval_subset=0,
+    )
     base.update(kw)
     return TrainSettings(**base)
 
@@ -44,8 +55,11 @@ def test_stacked_training_equals_one_seed_at_a_time(arch, size, optimizer, chann
     for run in stacked:
         alone = train_seed(lambda: build_model(arch, (1, size, size), 3), data, c, run.seed)
         assert [r["step"] for r in run.curve] == [r["step"] for r in alone.curve]
-        assert_close(torch.tensor([r["train_loss"] for r in run.curve]),
-                     torch.tensor([r["train_loss"] for r in alone.curve]), f"{arch} seed {run.seed} losses")
+        assert_close(
+            torch.tensor([r["train_loss"] for r in run.curve]),
+            torch.tensor([r["train_loss"] for r in alone.curve]),
+            f"{arch} seed {run.seed} losses",
+        )
         assert [r["train_acc"] for r in run.curve] == [r["train_acc"] for r in alone.curve]
         assert run.state_dict.keys() == alone.state_dict.keys()
         for k in alone.state_dict:

@@ -22,9 +22,9 @@ import torch.nn.functional as F
 from annstudy.data.fashion_mnist import SHA256, read_verified, resolve_mirror
 from annstudy.data.prepared import Split, load_prepared
 from annstudy.engine.device import configure, describe, resolve_device
+from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings
 
 
 @dataclass
@@ -82,14 +82,32 @@ def reference(root: Path, arch: str, seeds: list[int], steps: int, device: torch
 
 def bench_config(seeds: list[int], steps: int, channels_last: bool) -> TrainSettings:
     """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end."""
-    return TrainSettings(optimizer="adam", lr=1e-3, momentum=0.0, batch_size=50, eval_batch_size=2000,
-                         seeds=tuple(seeds), epochs=1, log_every=steps, val_subset=1000,
-                         train_limit=steps * 50, train_eval_subset=0,
-                         channels_last=channels_last)  # fmt: skip
+    return TrainSettings(
+        optimizer="adam",
+        lr=1e-3,
+        momentum=0.0,
+        batch_size=50,
+        eval_batch_size=2000,
+        seeds=tuple(seeds),
+        epochs=1,
+        log_every=steps,
+        val_subset=1000,
+        train_limit=steps * 50,
+        train_eval_subset=0,
+        channels_last=channels_last,
+    )
 
 
-def run_bench(arch: str, seeds: int, steps: int, device_name: str, mirror: str | None,
-              data_dir: str, cache: str, channels_last: bool = True) -> list[Timing]:  # fmt: skip
+def run_bench(
+    arch: str,
+    seeds: int,
+    steps: int,
+    device_name: str,
+    mirror: str | None,
+    data_dir: str,
+    cache: str,
+    channels_last: bool = True,
+) -> list[Timing]:
     configure(deterministic=False, num_threads=0)
     device = resolve_device(device_name)
     seed_list = list(range(seeds))
@@ -123,4 +141,3 @@ def run_bench(arch: str, seeds: int, steps: int, device_name: str, mirror: str |
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
 from typing import Callable, Sequence
 
-from annstudy.artifacts import write_stage_seconds
-from annstudy.params import ParamsError, load_settings
+from annstudy.errors import guarded
+from annstudy.params import load_settings
+from annstudy.studies import study_part
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     settings = load_settings(args.params)
-    print(f"{args.params}: ok (profile {settings.profile}, {len(settings.architectures.archs)} architectures)")
+    archs = settings.studies["architectures"].archs
+    print(f"{args.params}: ok (profile {settings.profile}, {len(archs)} architectures)")
     return 0
 
 
@@ -59,58 +59,26 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from annstudy.data.prepared import save_prepared
-    from annstudy.data.registry import DATASETS, prepared_dir
+    from annstudy.data.prepare import prepare_dataset
 
-    settings = load_settings(args.params)
-    if args.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {args.dataset!r}; choose from {', '.join(DATASETS)}")
-    started = time.perf_counter()
-    tensors, meta = DATASETS[args.dataset](settings.data)
-    out = prepared_dir(args.dataset)
-    save_prepared(out, tensors, meta)
-    write_stage_seconds(f"prepare@{args.dataset}", time.perf_counter() - started)
-    print(f"prepared {args.dataset} from {meta['source']}: {meta['sizes']} -> {out}")
+    prepare_dataset(args.dataset, load_settings(args.params).data)
     return 0
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    """A step of a study (``stages/<study>.py <step> [item]``): see annstudy/studies/registry.py."""
-    from annstudy.studies.registry import study_steps
+    """A step of a study, as ``stages/<study>.py <step> [item]`` runs it (annstudy/stage.py)."""
+    from annstudy.stage import study_step
 
-    settings = load_settings(args.params)
-    steps = study_steps(args.study)
-    if args.step not in steps:
-        raise ValueError(f"study {args.study!r} has no step {args.step!r}; choose from {', '.join(steps)}")
-    started = time.perf_counter()
-    out = steps[args.step](settings, args.item)
-    if args.step == "prepare":  # the other steps record their wall time in their own run records
-        write_stage_seconds(f"{args.study}_prepare", time.perf_counter() - started)
-    print(f"wrote {out}")
-    return 0
-
-
-def _known_arch(settings, arch: str) -> None:
-    if arch not in settings.architectures.archs:
-        raise ValueError(f"architecture {arch!r} is not in studies.architectures.archs")
+    study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
+    return study_step(args.study, ["--params", args.params, args.step, *([args.item] if args.item else [])])
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from annstudy.studies.architectures import train_architecture
-
-    settings = load_settings(args.params)
-    _known_arch(settings, args.arch)
-    print(f"wrote {train_architecture(args.arch, settings)}")
-    return 0
+    return cmd_stage(argparse.Namespace(params=args.params, study="architectures", step="train", item=args.arch))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from annstudy.studies.architectures import evaluate_architecture
-
-    settings = load_settings(args.params)
-    _known_arch(settings, args.arch)
-    print(f"wrote {evaluate_architecture(args.arch, settings)}")
-    return 0
+    return cmd_stage(argparse.Namespace(params=args.params, study="architectures", step="evaluate", item=args.arch))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -130,8 +98,16 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data_dir = prepared_dir("fashion_mnist")
     if not Path(data_dir, "meta.json").is_file():
         cmd_prepare(argparse.Namespace(params=args.params, dataset="fashion_mnist"))
-    run_bench(args.arch, args.seeds, args.steps, args.device, settings.data.mirror, data_dir, args.cache,
-              channels_last=settings.architectures.train.channels_last)
+    run_bench(
+        args.arch,
+        args.seeds,
+        args.steps,
+        args.device,
+        settings.data.mirror,
+        data_dir,
+        args.cache,
+        channels_last=settings.studies["architectures"].train.channels_last,
+    )
     return 0
 
 
@@ -139,8 +115,10 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     from annstudy.report.browser import check_report
 
     result = check_report(Path(args.html), Path(args.out))
-    print(f"{args.out}: {result.images} images, broken {result.broken_images or 'none'}, "
-          f"page {result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}")
+    print(
+        f"{args.out}: {result.images} images, broken {result.broken_images or 'none'}, "
+        f"page {result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
+    )
     return 0 if result.ok else 1
 
 
@@ -190,40 +168,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("exps", nargs="*", metavar="EXP", help="experiment names or revs (default: all with results)")
     p.add_argument("--repo", default=".", help="the DVC repository (default: .)")
     p.add_argument("--out", default="reports/compare", help="output directory (compare.md, compare.html)")
-    p.add_argument("--curve", action="append", default=None, metavar="FILE:COLUMN",
-                   help="plots TSV column overlaid per experiment (repeatable; default: S4 base validation accuracy)")
+    p.add_argument(
+        "--curve",
+        action="append",
+        default=None,
+        metavar="FILE:COLUMN",
+        help="plots TSV column overlaid per experiment (repeatable; default: S4 base validation accuracy)",
+    )
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser
-
-
-def one_line(text: str) -> str:
-    """``text`` with unprintable characters escaped, so that an error stays one line.
-
-    Params keys and CSV cells come straight from the user and may hold line breaks that
-    ``str.splitlines`` honours (``\n``, but also ``\x1e``, ``\u2028``, ...); the CLI
-    still prints exactly one ``error:`` line per problem.
-    """
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "path", None):
         args.params = args.path
-    try:
-        return args.func(args)
-    except ParamsError as err:
-        for problem in err.problems:
-            print(f"error: {one_line(f'{err.path}: {problem}')}", file=sys.stderr)
-        return 2
-    except (ValueError, FileNotFoundError, RuntimeError, KeyError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"error: {one_line(str(message))}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:  # outputs are written atomically (artifacts.py): nothing partial was kept
-        print("error: interrupted; no partial output was kept, rerun to finish", file=sys.stderr)
-        return 130
+    return guarded(lambda: args.func(args))
 
 
 if __name__ == "__main__":

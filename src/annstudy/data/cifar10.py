@@ -26,7 +26,7 @@ from annstudy.data.fashion_mnist import DataIntegrityError
 from annstudy.data.splits import stratified_split
 
 if TYPE_CHECKING:
-    from annstudy.params import DataSettings
+    from annstudy.data.settings import DataSettings
 
 NAME = "cifar10_gray"
 ARCHIVE = "cifar-10-python.tar.gz"
@@ -79,8 +79,9 @@ def locate(mirror: str | None, download_root: str | Path) -> Path | None:
     if mirror not in (None, "", "auto"):
         path = Path(mirror)
         if not path.is_dir() or not _has_data(path):
-            raise DataIntegrityError(f"data.cifar10_mirror: {path} holds neither {ARCHIVE} nor {FOLDER}/; "
-                                     + HOW_TO_PROVIDE)  # fmt: skip
+            raise DataIntegrityError(
+                f"data.cifar10_mirror: {path} holds neither {ARCHIVE} nor {FOLDER}/; " + HOW_TO_PROVIDE
+            )
         return path
     root = Path(download_root)
     return root if mirror == "auto" and root.is_dir() and _has_data(root) else None
@@ -192,7 +193,10 @@ def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
         "sizes": {s: int(len(tensors[f"y_{s}"])) for s in ("train", "val", "test")},
         "split": {"seed": split_seed, "val_fraction": val_fraction, "val_per_class": len(val_idx) // len(classes)},
         "md5": {ARCHIVE: ARCHIVE_MD5} if (directory / ARCHIVE).is_file() else dict(FILE_MD5),
-        "scaling": {"scale": 1.0, "offset": 0.0,
-                    "description": f"ToTensor → Normalize({MEAN}, {STD}) → Grayscale (stored as float32)"},
-    }  # fmt: skip
+        "scaling": {
+            "scale": 1.0,
+            "offset": 0.0,
+            "description": f"ToTensor → Normalize({MEAN}, {STD}) → Grayscale (stored as float32)",
+        },
+    }
     return tensors, meta

@@ -23,8 +23,9 @@ CLASSES = [str(d) for d in range(10)]
 IMAGE_SHAPE = (1, 8, 8)
 
 
-def split_indices(labels: np.ndarray, split_seed: int, val_fraction: float,
-                  test_fraction: float) -> dict[str, np.ndarray]:
+def split_indices(
+    labels: np.ndarray, split_seed: int, val_fraction: float, test_fraction: float
+) -> dict[str, np.ndarray]:
     """Disjoint sorted index arrays train/val/test; val and test are fractions of *all* images."""
     n = len(labels)
     rest, test = stratified_split(labels, test_fraction, split_seed)
@@ -36,8 +37,9 @@ def split_indices(labels: np.ndarray, split_seed: int, val_fraction: float,
 def prepare(split_seed: int, val_fraction: float, test_fraction: float) -> tuple[dict[str, torch.Tensor], dict]:
     """sklearn digits -> (tensors, meta) in the :mod:`annstudy.data.prepared` layout."""
     if val_fraction + test_fraction >= 0.9:
-        raise ValueError(f"digits: val_fraction + test_fraction must leave training images, "
-                         f"got {val_fraction} + {test_fraction}")  # fmt: skip
+        raise ValueError(
+            f"digits: val_fraction + test_fraction must leave training images, got {val_fraction} + {test_fraction}"
+        )
     bunch = load_digits()
     images = bunch.images.astype(np.uint8)  # integers 0..16
     labels = bunch.target.astype(np.int64)
@@ -54,12 +56,22 @@ def prepare(split_seed: int, val_fraction: float, test_fraction: float) -> tuple
         "classes": CLASSES,
         "image_shape": list(IMAGE_SHAPE),
         "sizes": {s: int(len(idx)) for s, idx in parts.items()},
-        "split": {"seed": split_seed, "val_fraction": val_fraction, "test_fraction": test_fraction,
-                  "val_per_class": len(parts["val"]) // 10, "test_per_class": len(parts["test"]) // 10},
-        "sha256": {"images (uint8)": hashlib.sha256(images.tobytes()).hexdigest(),
-                   "labels (int64)": hashlib.sha256(labels.tobytes()).hexdigest()},
-        "scaling": {"scale": 1.0 / std, "offset": -mean / std,
-                    "description": f"integer pixel x in 0..16 -> (x - {mean:.4f}) / {std:.4f} (mean and std of "
-                                   "all training pixels)"},
-    }  # fmt: skip
+        "split": {
+            "seed": split_seed,
+            "val_fraction": val_fraction,
+            "test_fraction": test_fraction,
+            "val_per_class": len(parts["val"]) // 10,
+            "test_per_class": len(parts["test"]) // 10,
+        },
+        "sha256": {
+            "images (uint8)": hashlib.sha256(images.tobytes()).hexdigest(),
+            "labels (int64)": hashlib.sha256(labels.tobytes()).hexdigest(),
+        },
+        "scaling": {
+            "scale": 1.0 / std,
+            "offset": -mean / std,
+            "description": f"integer pixel x in 0..16 -> (x - {mean:.4f}) / {std:.4f} (mean and std of "
+            "all training pixels)",
+        },
+    }
     return tensors, meta

@@ -21,14 +21,22 @@ from annstudy.data.idx import parse_idx
 from annstudy.data.splits import stratified_split
 
 if TYPE_CHECKING:
-    from annstudy.params import DataSettings
+    from annstudy.data.settings import DataSettings
 
 NAME = "fashion_mnist"
 DEBIAN_MIRROR = Path("/usr/share/datasets/fashion-mnist")
 CLASSES = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-]  # fmt: skip
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 IMAGE_SHAPE = (1, 28, 28)
 
 # SHA-256 of the decompressed IDX files (identical for upstream and Debian's package).

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from annstudy.data.splits import stratified_split
 
 if TYPE_CHECKING:
-    from annstudy.params import DataSettings, ImageCsvSettings
+    from annstudy.data.settings import DataSettings, ImageCsvSettings
 
 NAME = "image_csv"
 MIN_PER_CLASS = 3  # one image each for train, validation and test
@@ -172,9 +172,12 @@ def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
         "columns": {"filename": cfg.filename_column, "label": cfg.label_column},
         "sizes": {s: int(len(tensors[f"y_{s}"])) for s in ("train", "val", "test")},
         "split": {
-            "seed": settings.split_seed, "val_fraction": settings.val_fraction, "test_fraction": cfg.test_fraction,
-            "val_per_class": len(val) // len(classes), "test_per_class": len(test) // len(classes),
-        },  # fmt: skip
+            "seed": settings.split_seed,
+            "val_fraction": settings.val_fraction,
+            "test_fraction": cfg.test_fraction,
+            "val_per_class": len(val) // len(classes),
+            "test_per_class": len(test) // len(classes),
+        },
         "sha256": {
             csv_path.name: hashlib.sha256(csv_path.read_bytes()).hexdigest(),
             f"{len(rows)} images (SHA-256 of their SHA-256s in CSV order)": digest.hexdigest(),

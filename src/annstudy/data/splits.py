@@ -20,13 +20,10 @@ def stratified_split(
     per_class = int(fraction * len(labels) / len(classes))
     if per_class < 1 or per_class >= counts.min():
         raise ValueError(
-            f"cannot take {per_class} validation items per class "
-            f"(smallest class has {counts.min()}); change {setting}"
+            f"cannot take {per_class} validation items per class (smallest class has {counts.min()}); change {setting}"
         )
     rng = np.random.default_rng(seed)
-    val = np.concatenate(
-        [rng.choice(np.flatnonzero(labels == c), size=per_class, replace=False) for c in classes]
-    )
+    val = np.concatenate([rng.choice(np.flatnonzero(labels == c), size=per_class, replace=False) for c in classes])
     val.sort()
     train = np.setdiff1d(np.arange(len(labels)), val, assume_unique=True)
     return train, val

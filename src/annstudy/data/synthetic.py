@@ -97,8 +97,9 @@ def spirals(arms: int, per_arm: int, turns: float, noise: float, seed: int) -> X
     return XY(x[order].astype(np.float32), y[order].astype(np.int64))
 
 
-def _beats(rng: np.random.Generator, times: np.ndarray, length: int, width: np.ndarray,
-           height: np.ndarray) -> np.ndarray:
+def _beats(
+    rng: np.random.Generator, times: np.ndarray, length: int, width: np.ndarray, height: np.ndarray
+) -> np.ndarray:
     """A sum of Gaussian pulses centred at ``times`` (samples)."""
     t = np.arange(length)[None, :]
     return (height[:, None] * np.exp(-0.5 * ((t - times[:, None]) / width[:, None]) ** 2)).sum(0)

@@ -57,6 +57,7 @@ class MemberData:
     @staticmethod
     def shared(x: torch.Tensor, y: torch.Tensor, members: int, x_val=None, y_val=None) -> "MemberData":
         """The same data for every member (an expanded view: no copy)."""
+
         def rep(t):
             return None if t is None else t.unsqueeze(0).expand(members, *t.shape)
 
@@ -93,8 +94,9 @@ def member_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def evaluate_members(model: Ensemble, task: str, x: torch.Tensor, y: torch.Tensor,
-                     shared: bool = False) -> dict[str, torch.Tensor]:
+def evaluate_members(
+    model: Ensemble, task: str, x: torch.Tensor, y: torch.Tensor, shared: bool = False
+) -> dict[str, torch.Tensor]:
     """Per-member loss (and accuracy) ``[S]`` on x ``[S, N, ...]`` (or ``[N, ...]`` when shared)."""
     out = model(x, shared=shared)
     target = y.unsqueeze(0).expand(out.shape[0], *y.shape) if shared else y
@@ -108,8 +110,9 @@ def _batches(n: int, batch_size: int) -> int:
     return 1 if batch_size <= 0 else math.ceil(n / batch_size)
 
 
-def fit(model: Ensemble, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequence[int],
-        desc: str = "fit") -> FitResult:
+def fit(
+    model: Ensemble, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequence[int], desc: str = "fit"
+) -> FitResult:
     """Train every member for up to ``cfg.epochs`` epochs; see the module docstring."""
     if cfg.task not in TASKS:
         raise ValueError(f"unknown task {cfg.task!r}; choose from {', '.join(TASKS)}")
@@ -118,8 +121,9 @@ def fit(model: Ensemble, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequ
     per_epoch = _batches(n, cfg.batch_size)
     bs = n if cfg.batch_size <= 0 else cfg.batch_size
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
-    scheduler = (torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_decay_every, cfg.lr_decay)
-                 if cfg.lr_decay_every > 0 else None)  # fmt: skip
+    scheduler = (
+        torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_decay_every, cfg.lr_decay) if cfg.lr_decay_every > 0 else None
+    )
     generators = [torch.Generator().manual_seed(int(s)) for s in shuffle_seeds]
     rows = torch.arange(S, device=device).unsqueeze(1)
     has_val = data.x_val is not None
@@ -173,8 +177,9 @@ def fit(model: Ensemble, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequ
         for s in range(S):
             if stopping and not host["active"][s]:
                 continue
-            result.epochs.append({"member": s, "epoch": epoch,
-                                  **{k: float(v[s]) for k, v in host.items() if k != "active"}})
+            result.epochs.append(
+                {"member": s, "epoch": epoch, **{k: float(v[s]) for k, v in host.items() if k != "active"}}
+            )
         if stopping and not bool(active.any()):
             break
 

@@ -42,7 +42,9 @@ class PlateauSteps:
     def describe(lrs: tuple[float, ...], patience: int, min_delta: float) -> str:
         """The rule in words, for the report."""
         steps = " → ".join(f"{lr:g}" for lr in lrs)
-        return (f"start at {lrs[0]:g}; after every epoch but the last, compare the full-validation accuracy "
-                f"with the best so far: it improves when it beats the best by more than {min_delta:g}; "
-                f"after {patience} consecutive epoch(s) without improvement, drop to the next rate ({steps}) "
-                "and restart the count (the best accuracy is kept); no drop after the last rate")  # fmt: skip
+        return (
+            f"start at {lrs[0]:g}; after every epoch but the last, compare the full-validation accuracy "
+            f"with the best so far: it improves when it beats the best by more than {min_delta:g}; "
+            f"after {patience} consecutive epoch(s) without improvement, drop to the next rate ({steps}) "
+            "and restart the count (the best accuracy is kept); no drop after the last rate"
+        )

@@ -26,9 +26,9 @@ from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.device import seed_everything
 from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.optim import make_optimizer
+from annstudy.engine.settings import TrainSettings
 from annstudy.models.stacked import StackedNet, build_stacked
 from annstudy.models.zoo import build_model
-from annstudy.params import TrainSettings
 
 ModelFactory = Callable[[], nn.Module]
 # model (after backward) -> name -> per-seed value: a 0-d tensor alone, [S] for a stacked model
@@ -102,9 +102,12 @@ def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
     n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
     val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
     return TrainingData(
-        data.train.x[:n_train], data.train.y[:n_train], data.val.x[val_idx], data.val.y[val_idx],
+        data.train.x[:n_train],
+        data.train.y[:n_train],
+        data.val.x[val_idx],
+        data.val.y[val_idx],
         steps_per_epoch(n_train, cfg.batch_size),
-    )  # fmt: skip
+    )
 
 
 def train_seed(
@@ -281,11 +284,16 @@ def train_stacked_chunked(
     if progress is not None:
         progress.n = done
     half = len(seeds) // 2
-    print(f"{arch}: out of memory with {len(seeds)} stacked seeds; retrying as groups of "
-          f"{half} and {len(seeds) - half} (vectorize_seeds)", flush=True)  # fmt: skip
-    return [run for part in (seeds[:half], seeds[half:])
-            for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress, activation,
-                                             hooks)]  # fmt: skip
+    print(
+        f"{arch}: out of memory with {len(seeds)} stacked seeds; retrying as groups of "
+        f"{half} and {len(seeds) - half} (vectorize_seeds)",
+        flush=True,
+    )
+    return [
+        run
+        for part in (seeds[:half], seeds[half:])
+        for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress, activation, hooks)
+    ]
 
 
 def train_stacked(
@@ -382,11 +390,17 @@ def train_stacked_model(
                 for s, run in enumerate(runs):
                     if s in stopped:
                         continue
-                    run.curve.append({
-                        "seed": run.seed, "step": step, "epoch": round(step / per_epoch, 4),
-                        "train_loss": losses_now[s], "train_acc": correct_now[s] / seen, "val_acc": val_acc[s],
-                        **{k: v[s] for k, v in extra_now.items()},
-                    })  # fmt: skip
+                    run.curve.append(
+                        {
+                            "seed": run.seed,
+                            "step": step,
+                            "epoch": round(step / per_epoch, 4),
+                            "train_loss": losses_now[s],
+                            "train_acc": correct_now[s] / seen,
+                            "val_acc": val_acc[s],
+                            **{k: v[s] for k, v in extra_now.items()},
+                        }
+                    )
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
                 if progress is not None:

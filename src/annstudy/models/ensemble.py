@@ -45,7 +45,8 @@ class Ensemble(nn.Module):
         self.template = [copy.deepcopy(models[0]).to("meta")]  # a list: not registered as a submodule
         self.members = len(models)
         self.plain_mlp = isinstance(models[0], nn.Sequential) and all(
-            isinstance(m, (nn.Linear, nn.ReLU)) for m in models[0])
+            isinstance(m, (nn.Linear, nn.ReLU)) for m in models[0]
+        )
 
     def _mlp(self, x: torch.Tensor) -> torch.Tensor:
         """The MLP fast path: x ``[S, B, F]``; Linear weights are ``[S, out, in]``, biases ``[S, out]``."""

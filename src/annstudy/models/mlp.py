@@ -15,8 +15,9 @@ from torch import nn
 from annstudy.models.zoo import Shape
 
 
-def build_mlp(input_shape: Shape, num_classes: int, hidden: tuple[int, ...], dropout: float = 0.0,
-              batchnorm: bool = False) -> nn.Sequential:  # fmt: skip
+def build_mlp(
+    input_shape: Shape, num_classes: int, hidden: tuple[int, ...], dropout: float = 0.0, batchnorm: bool = False
+) -> nn.Sequential:
     layers: list[nn.Module] = [nn.Flatten()]
     width = math.prod(input_shape)
     for h in hidden:

@@ -41,9 +41,12 @@ def mnist1d_cnn(length: int, classes: int, channels: int) -> nn.Sequential:
     out = conv1d_out(conv1d_out(conv1d_out(length, 5), 3), 3)
     return nn.Sequential(
         nn.Unflatten(1, (1, length)),
-        nn.Conv1d(1, channels, 5, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv1d(1, channels, 5, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+        nn.ReLU(),
+        nn.Conv1d(channels, channels, 3, stride=2, padding=1),
+        nn.ReLU(),
         nn.Flatten(),
         nn.Linear(channels * out, classes),
-    )  # fmt: skip
+    )

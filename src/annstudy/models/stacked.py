@@ -183,7 +183,8 @@ def stack_seeds(make_model: Callable[[], nn.Sequential], seeds: list[int] | tupl
     return StackedNet(models)
 
 
-def build_stacked(arch: str, input_shape: Shape, num_classes: int, seeds: list[int] | tuple[int, ...],
-                  activation: str = "relu") -> StackedNet:
+def build_stacked(
+    arch: str, input_shape: Shape, num_classes: int, seeds: list[int] | tuple[int, ...], activation: str = "relu"
+) -> StackedNet:
     """The seeds of a zoo architecture as one :class:`StackedNet`."""
     return stack_seeds(lambda: build_model(arch, input_shape, num_classes, activation), seeds)

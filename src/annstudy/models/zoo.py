@@ -55,10 +55,14 @@ def cnn_3(input_shape: Shape, num_classes: int, act: type[nn.Module]) -> nn.Sequ
     """Conv3x3x16, act, Conv5x5x8, act, MaxPool, Conv7x7x16, MaxPool, FC-10."""
     c = input_shape[0]
     features = nn.Sequential(
-        nn.Conv2d(c, 16, 3), act(),
-        nn.Conv2d(16, 8, 5), act(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 7), nn.MaxPool2d(2),
-    )  # fmt: skip
+        nn.Conv2d(c, 16, 3),
+        act(),
+        nn.Conv2d(16, 8, 5),
+        act(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 7),
+        nn.MaxPool2d(2),
+    )
     return _with_head(features, input_shape, [_fc(num_classes)])
 
 
@@ -66,11 +70,17 @@ def cnn_4(input_shape: Shape, num_classes: int, act: type[nn.Module]) -> nn.Sequ
     """Conv3x3x16, act, Conv3x3x8, act, Conv5x5x16, act, MaxPool, Conv5x5x16, act, MaxPool, FC-10."""
     c = input_shape[0]
     features = nn.Sequential(
-        nn.Conv2d(c, 16, 3), act(),
-        nn.Conv2d(16, 8, 3), act(),
-        nn.Conv2d(8, 16, 5), act(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 5), act(), nn.MaxPool2d(2),
-    )  # fmt: skip
+        nn.Conv2d(c, 16, 3),
+        act(),
+        nn.Conv2d(16, 8, 3),
+        act(),
+        nn.Conv2d(8, 16, 5),
+        act(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 5),
+        act(),
+        nn.MaxPool2d(2),
+    )
     return _with_head(features, input_shape, [_fc(num_classes)])
 
 
@@ -78,13 +88,21 @@ def cnn_5(input_shape: Shape, num_classes: int, act: type[nn.Module]) -> nn.Sequ
     """Six 3x3 convs (8, 16, 8, 16 | pool | 16, 8 | pool), act after each, FC-10."""
     c = input_shape[0]
     features = nn.Sequential(
-        nn.Conv2d(c, 8, 3), act(),
-        nn.Conv2d(8, 16, 3), act(),
-        nn.Conv2d(16, 8, 3), act(),
-        nn.Conv2d(8, 16, 3), act(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 16, 3), act(),
-        nn.Conv2d(16, 8, 3), act(), nn.MaxPool2d(2),
-    )  # fmt: skip
+        nn.Conv2d(c, 8, 3),
+        act(),
+        nn.Conv2d(8, 16, 3),
+        act(),
+        nn.Conv2d(16, 8, 3),
+        act(),
+        nn.Conv2d(8, 16, 3),
+        act(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 16, 3),
+        act(),
+        nn.Conv2d(16, 8, 3),
+        act(),
+        nn.MaxPool2d(2),
+    )
     return _with_head(features, input_shape, [_fc(num_classes)])
 
 
@@ -92,9 +110,13 @@ def lenet5(input_shape: Shape, num_classes: int, act: type[nn.Module]) -> nn.Seq
     """LeNet-5 for 28x28: Conv5x5x6 pad 2, act, pool, Conv5x5x16, act, pool, FC-120, FC-84, FC-10."""
     c = input_shape[0]
     features = nn.Sequential(
-        nn.Conv2d(c, 6, 5, padding=2), act(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), act(), nn.MaxPool2d(2),
-    )  # fmt: skip
+        nn.Conv2d(c, 6, 5, padding=2),
+        act(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5),
+        act(),
+        nn.MaxPool2d(2),
+    )
     head = [_fc(120), act(), nn.Linear(120, 84), act(), nn.Linear(84, num_classes)]
     return _with_head(features, input_shape, head)
 

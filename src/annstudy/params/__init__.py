@@ -14,26 +14,14 @@ value always wins. :func:`load_settings` returns the resolved, typed :class:`Set
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import yaml
 
-from annstudy.params import (
-    activations,
-    architectures,
-    from_scratch,
-    hyperparameters,
-    learning_rates,
-    mnist1d,
-    regression,
-    signals,
-    spiral,
-)
-from annstudy.params.architectures import ArchitecturesSettings
-from annstudy.params.from_scratch import FromScratchSettings
+from annstudy.data.settings import DataSettings, ImageCsvSettings
 from annstudy.params.schema import (
     Field,
     ParamsError,
@@ -48,20 +36,11 @@ from annstudy.params.schema import (
     unknown_key,
     walk,
 )
-from annstudy.params.training import TrainSettings
+from annstudy.studies import STUDIES as STUDY_NAMES
+from annstudy.studies import study_part
 
-# Study name in params.yaml -> module with SCHEMA and build(study, raw_study, raw).
-STUDIES: dict[str, ModuleType] = {
-    "architectures": architectures,
-    "activations": activations,
-    "learning_rates": learning_rates,
-    "hyperparameters": hyperparameters,
-    "regression": regression,
-    "spiral": spiral,
-    "signals": signals,
-    "mnist1d": mnist1d,
-    "from_scratch": from_scratch,
-}
+# Study name in params.yaml -> its config module (SCHEMA and build(study, raw_study, raw)).
+STUDIES: dict[str, ModuleType] = {name: study_part(name, "config") for name in STUDY_NAMES}
 
 # Profile keys shared by every study (a study's own profile section may override them).
 SHARED_PROFILE_SCHEMA: dict[str, Field] = {"seeds": Field(list_of(seed))}
@@ -142,8 +121,9 @@ def _check_profile(name: str, body: Any, studies: dict[str, Any], problems: list
             continue
         for key, spec in _profile_fields(study).items():
             if section.get(key) is None and not spec.nullable and not _profile_value(body, study, key)[0]:
-                problems.append(f"{where}.{study}.{key}: missing (studies.{study}.{key} is null, "
-                                "so the profile must set it)")  # fmt: skip
+                problems.append(
+                    f"{where}.{study}.{key}: missing (studies.{study}.{key} is null, so the profile must set it)"
+                )
 
 
 def _check_profiles(raw: dict[str, Any], problems: list[str]) -> None:
@@ -167,8 +147,10 @@ def _check_image_csv(raw: dict[str, Any], problems: list[str]) -> None:
         return
     for name, study in studies.items():
         if isinstance(study, dict) and study.get("dataset") == "image_csv":
-            problems.append(f"studies.{name}.dataset: image_csv needs data.image_csv.csv (a CSV of file names "
-                            "and labels; see docs/image_csv.md)")  # fmt: skip
+            problems.append(
+                f"studies.{name}.dataset: image_csv needs data.image_csv.csv (a CSV of file names "
+                "and labels; see docs/image_csv.md)"
+            )
 
 
 def validate(raw: Any) -> list[str]:
@@ -202,36 +184,6 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ImageCsvSettings:
-    """``data.image_csv``: a CSV (file name, label) plus a folder of images."""
-
-    csv: str | None
-    image_dir: str | None
-    filename_column: str = "filename"
-    label_column: str = "label"
-    image_size: tuple[int, int] = (32, 32)  # (H, W) every image is resized to
-    color: str = "gray"  # gray | rgb
-    test_fraction: float = 0.2
-
-    @property
-    def image_shape(self) -> tuple[int, int, int]:
-        return (1 if self.color == "gray" else 3, *self.image_size)
-
-
-@dataclass(frozen=True)
-class DataSettings:
-    """``data``: what every dataset's prepare function receives (data/registry.py)."""
-
-    mirror: str | None
-    download_root: str
-    split_seed: int
-    val_fraction: float
-    cifar10_mirror: str | None = "auto"
-    image_csv: ImageCsvSettings = ImageCsvSettings(csv=None, image_dir=None)
-    regression_csv: str | None = None  # S5 non-linear fit on a user's x,y CSV (null = synthetic)
-
-
-@dataclass(frozen=True)
 class Settings:
     profile: str
     device: str
@@ -241,17 +193,7 @@ class Settings:
     channels_last: bool
     data: DataSettings
     studies: dict[str, Any]  # study name -> its settings dataclass
-
-    @property
-    def architectures(self) -> ArchitecturesSettings:
-        return self.studies["architectures"]
-
-    @property
-    def from_scratch(self) -> FromScratchSettings:
-        return self.studies["from_scratch"]
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+    profile_seeds: tuple[int, ...] = ()  # profiles.<profile>.seeds: the default every study shares
 
 
 def resolve_study(raw: dict[str, Any], study: str) -> dict[str, Any]:
@@ -282,6 +224,7 @@ def settings_from_raw(raw: dict[str, Any]) -> Settings:
         channels_last=raw["channels_last"],
         data=data_settings(raw["data"]),
         studies=studies,
+        profile_seeds=tuple(raw["profiles"][raw["profile"]].get("seeds", [])),
     )
 
 
@@ -292,13 +235,10 @@ def load_settings(path: str | Path = "params.yaml") -> Settings:
 
 __all__ = [
     "STUDIES",
-    "ArchitecturesSettings",
     "DataSettings",
-    "FromScratchSettings",
     "ImageCsvSettings",
     "ParamsError",
     "Settings",
-    "TrainSettings",
     "load_settings",
     "read_params",
     "resolve_study",

@@ -65,8 +65,12 @@ def _experiment(record: dict, name: str) -> Experiment | None:
     data = record.get("data") or {}
     if not data or record.get("error"):
         return None
-    return Experiment(name, record["rev"], flatten(_file_data(data, "params", PARAMS_FILE)),
-                      flatten(_file_data(data, "metrics", METRICS_FILE)))  # fmt: skip
+    return Experiment(
+        name,
+        record["rev"],
+        flatten(_file_data(data, "params", PARAMS_FILE)),
+        flatten(_file_data(data, "metrics", METRICS_FILE)),
+    )
 
 
 def parse_exp_show(records: list[dict]) -> list[Experiment]:
@@ -86,8 +90,9 @@ def parse_exp_show(records: list[dict]) -> list[Experiment]:
 
 def exp_show(repo: Path) -> list[dict]:
     """``dvc exp show --json`` of ``repo`` (run as ``python -m dvc`` with this interpreter)."""
-    out = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=repo, capture_output=True,
-                         text=True)  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=repo, capture_output=True, text=True
+    )
     if out.returncode != 0:
         raise RuntimeError(f"dvc exp show failed in {repo}: {out.stderr.strip().splitlines()[-1:]}")
     return json.loads(out.stdout)
@@ -133,8 +138,11 @@ def metrics_table(experiments: list[Experiment]) -> Table:
             mean, std = e.headline.get(k), e.std(k)
             cells.append("—" if mean is None else f"{mean:.4f}" + (f" ± {std:.4f}" if std is not None else ""))
         rows.append([k, *cells])
-    return Table(["test accuracy (mean ± std)", *(e.name for e in experiments)], rows,
-                 caption=f"Every `*{HEADLINE}` of {METRICS_FILE}, with its std over seeds.")  # fmt: skip
+    return Table(
+        ["test accuracy (mean ± std)", *(e.name for e in experiments)],
+        rows,
+        caption=f"Every `*{HEADLINE}` of {METRICS_FILE}, with its std over seeds.",
+    )
 
 
 def read_curve(repo: Path, exp: Experiment, path: str) -> pd.DataFrame | None:
@@ -168,8 +176,9 @@ def curves_figure(repo: Path, experiments: list[Experiment], spec: str, path: Pa
     return _save(fig, path)
 
 
-def build_comparison(repo: Path, wanted: Iterable[str], out: Path,
-                     curves: Iterable[str] = DEFAULT_CURVES) -> tuple[Document, list[Experiment]]:  # fmt: skip
+def build_comparison(
+    repo: Path, wanted: Iterable[str], out: Path, curves: Iterable[str] = DEFAULT_CURVES
+) -> tuple[Document, list[Experiment]]:
     """Write ``out/compare.md``, ``out/compare.html`` and ``out/figures``; return the document."""
     experiments = select(parse_exp_show(exp_show(repo)), wanted)
     if not experiments:
@@ -177,13 +186,16 @@ def build_comparison(repo: Path, wanted: Iterable[str], out: Path,
     keys = differing_params(experiments)
     doc = Document("annstudy: experiments compared")
     doc.add(
-        Paragraph(f"{len(experiments)} experiments from `dvc exp show --json`: "
-                  + ", ".join(f"**{e.name}** (`{e.rev[:10]}`)" for e in experiments) + "."),
+        Paragraph(
+            f"{len(experiments)} experiments from `dvc exp show --json`: "
+            + ", ".join(f"**{e.name}** (`{e.rev[:10]}`)" for e in experiments)
+            + "."
+        ),
         Heading("Params that differ"),
         params_table(experiments, keys) if keys else Paragraph("All params are identical."),
         Heading("Test accuracy"),
         metrics_table(experiments),
-    )  # fmt: skip
+    )
     figures = []
     for i, spec in enumerate(curves):
         path = curves_figure(repo, experiments, spec, out / "figures" / f"compare_{i}.png")

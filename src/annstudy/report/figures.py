@@ -45,9 +45,7 @@ def _band(ax, frame: pd.DataFrame, x: str, y: str, color, label: str | None, sty
     ax.fill_between(mean.index, mean - std, mean + std, color=color, alpha=0.18, lw=0)
 
 
-def comparison_panel(
-    curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, path: Path, title: str
-) -> Path:
+def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, path: Path, title: str) -> Path:
     """S1 2x2 panel: loss; train/val accuracy; test vs final train accuracy; val vs train accuracy.
 
     ``curves[arch]`` is the tidy per-seed log; ``finals`` has one row per (arch, seed)
@@ -71,21 +69,32 @@ def comparison_panel(
     ax_acc.set(xlabel="training step (batches)", ylabel="accuracy", title="Accuracy: train (solid), val (dashed)")
     for arch, g in finals.groupby("arch", sort=False):
         ax_test.errorbar(
-            g["train_acc"].mean(), g["test_acc"].mean(),
+            g["train_acc"].mean(),
+            g["test_acc"].mean(),
             xerr=g["train_acc"].std(ddof=1) if len(g) > 1 else None,
             yerr=g["test_acc"].std(ddof=1) if len(g) > 1 else None,
-            fmt="o", color=colors[arch], ms=8, capsize=3, label=arch,
-        )  # fmt: skip
+            fmt="o",
+            color=colors[arch],
+            ms=8,
+            capsize=3,
+            label=arch,
+        )
         ax_test.scatter(g["train_acc"], g["test_acc"], color=colors[arch], s=12, alpha=0.45)
     for ax in (ax_test, ax_gen):
         lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
         hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
         ax.plot([lo, hi], [lo, hi], ":", color="gray", lw=1, label="y = x")
         ax.set_xlim(lo, hi), ax.set_ylim(lo, hi)
-    ax_test.set(xlabel="final train accuracy (eval mode)", ylabel="test accuracy",
-                title="Test vs final train accuracy (mean ± std, dots: seeds)")  # fmt: skip
-    ax_gen.set(xlabel="train accuracy (logged)", ylabel="validation accuracy (logged)",
-               title="Validation vs train accuracy along training")  # fmt: skip
+    ax_test.set(
+        xlabel="final train accuracy (eval mode)",
+        ylabel="test accuracy",
+        title="Test vs final train accuracy (mean ± std, dots: seeds)",
+    )
+    ax_gen.set(
+        xlabel="train accuracy (logged)",
+        ylabel="validation accuracy (logged)",
+        title="Validation vs train accuracy along training",
+    )
     handles, labels = ax_loss.get_legend_handles_labels()
     if labels:  # none when every seed of every architecture diverged before its first log step
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
@@ -130,9 +139,19 @@ def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, titl
     confusion = np.asarray(confusion)
     share = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(8.5, 7))
-    sns.heatmap(share, annot=confusion, fmt="d", cmap="Blues", vmin=0, vmax=1, ax=ax,
-                xticklabels=classes, yticklabels=classes, cbar_kws={"label": "share of true class"},
-                annot_kws={"fontsize": 8})  # fmt: skip
+    sns.heatmap(
+        share,
+        annot=confusion,
+        fmt="d",
+        cmap="Blues",
+        vmin=0,
+        vmax=1,
+        ax=ax,
+        xticklabels=classes,
+        yticklabels=classes,
+        cbar_kws={"label": "share of true class"},
+        annot_kws={"fontsize": 8},
+    )
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
     plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
     fig.tight_layout()

@@ -3,12 +3,11 @@
 Reads only what the pipeline produced (never retrains) and states everything a reader
 needs to trust the numbers: profile, seeds, data checksums, code version, package
 versions, device and wall time per stage. Each study contributes one
-:class:`~annstudy.report.section.StudySection` (annstudy/report/registry.py).
+:class:`~annstudy.report.section.StudySection` (``annstudy.studies.<study>.report``).
 """
 
 from __future__ import annotations
 
-import importlib
 import platform
 import subprocess
 import time
@@ -20,13 +19,23 @@ from annstudy.artifacts import atomic_path, read_json, write_json
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import describe, resolve_device
-from annstudy.params import Settings, read_params
+from annstudy.params import Settings
 from annstudy.report.document import Bullets, Document, Heading, Paragraph, Table, to_html, to_markdown
-from annstudy.report.registry import SECTIONS
 from annstudy.report.section import StudySection
+from annstudy.studies import STUDIES, study_part
 
-PACKAGES = ("torch", "torchvision", "numpy", "pandas", "scipy", "scikit-learn", "matplotlib", "seaborn", "dvc",
-            "dvclive")  # fmt: skip
+PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "matplotlib",
+    "seaborn",
+    "dvc",
+    "dvclive",
+)
 TIMINGS = Path("data/timings")  # wall times of the prepare stages (artifacts.write_stage_seconds)
 
 
@@ -81,14 +90,12 @@ def _fmt_seconds(seconds: float) -> str:
 
 def header(settings: Settings, sections: list[StudySection], report_seconds: float) -> list:
     """Profile, seeds, code, packages, device, checksums and the wall time of every stage."""
-    raw = read_params()
     stages = {**prepare_seconds()}
     for s in sections:
         stages |= s.stage_seconds
     stages["report"] = report_seconds
     total = sum(stages.values())
     datasets = sorted({d for s in sections for d in s.datasets})
-    profile_seeds = raw["profiles"][settings.profile].get("seeds", [])
     return [
         Paragraph(
             f"Profile **{settings.profile}** · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
@@ -100,7 +107,7 @@ def header(settings: Settings, sections: list[StudySection], report_seconds: flo
             [
                 ["profile", f"{settings.profile} (each section lists its effective settings)"],
                 ["studies", ", ".join(s.study for s in sections)],
-                ["seeds (profile default)", ", ".join(map(str, profile_seeds)) or "—"],
+                ["seeds (profile default)", ", ".join(map(str, settings.profile_seeds)) or "—"],
                 ["device (report stage)", describe(resolve_device(settings.device))],
                 ["deterministic", f"{settings.deterministic} (same params, same machine: identical numbers)"],
                 ["packages", _versions()],
@@ -116,9 +123,9 @@ def header(settings: Settings, sections: list[StudySection], report_seconds: flo
 
 def build_sections(settings: Settings, out: Path) -> list[StudySection]:
     sections = []
-    for study, module in SECTIONS.items():
+    for study in STUDIES:
         print(f"report: section {study}", flush=True)
-        sections.append(importlib.import_module(module).build(settings, out))
+        sections.append(study_part(study, "report").build(settings, out))
     return sections
 
 

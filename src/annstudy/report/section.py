@@ -1,7 +1,7 @@
 """What every study contributes to the one report: a :class:`StudySection`.
 
-Each study has a module ``annstudy.report.<study>`` with ``build(settings, out) ->
-StudySection`` (listed in :data:`annstudy.report.registry.SECTIONS`). The renderer puts
+Each study package has a module ``report.py`` with ``build(settings, out) ->
+StudySection`` (the studies are listed in :data:`annstudy.studies.STUDIES`). The renderer puts
 the sections in order under one header, merges their metrics into reports/metrics.json
 and their stage wall times into the header, so adding a study never edits the renderer.
 """

@@ -19,12 +19,21 @@ from annstudy.report.figures import _band, _save, plt
 PALETTE = sns.color_palette("tab10", 10)
 
 
-def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple], path: Path, title: str,
-           xlabel: str, ylabel: str, log: bool = False, logx: bool = False) -> Path:
+def curves(
+    frame: pd.DataFrame,
+    x: str,
+    series: Sequence[tuple],
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    log: bool = False,
+    logx: bool = False,
+) -> Path:
     """``series``: (column, label[, colour index, line style]) drawn as mean over seeds with a ±1 std band."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for i, (column, label, *look) in enumerate(series):
-        colour, style = (look + [i, "-"][len(look):])[:2]
+        colour, style = (look + [i, "-"][len(look) :])[:2]
         _band(ax, frame, x, column, PALETTE[colour], label, style)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if log:  # a ±1 std band can reach below 0: keep the axis on the means
@@ -37,8 +46,14 @@ def curves(frame: pd.DataFrame, x: str, series: Sequence[tuple], path: Path, tit
     return _save(fig, path)
 
 
-def panels(frame: pd.DataFrame, x: str, panels: Sequence[tuple[str, Sequence[tuple[str, str]]]], path: Path,
-           title: str, xlabel: str) -> Path:
+def panels(
+    frame: pd.DataFrame,
+    x: str,
+    panels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    path: Path,
+    title: str,
+    xlabel: str,
+) -> Path:
     """Side-by-side :func:`curves`: ``panels`` = (y label, series) per panel."""
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.2), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels):
@@ -50,8 +65,15 @@ def panels(frame: pd.DataFrame, x: str, panels: Sequence[tuple[str, Sequence[tup
     return _save(fig, path)
 
 
-def fit_1d(x: np.ndarray, y: np.ndarray, lines: Sequence[tuple[np.ndarray, np.ndarray, str, str]], path: Path,
-           title: str, xlabel: str = "x", ylabel: str = "y") -> Path:
+def fit_1d(
+    x: np.ndarray,
+    y: np.ndarray,
+    lines: Sequence[tuple[np.ndarray, np.ndarray, str, str]],
+    path: Path,
+    title: str,
+    xlabel: str = "x",
+    ylabel: str = "y",
+) -> Path:
     """Data points and fitted curves: ``lines`` = (grid x, prediction, label, line style)."""
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     ax.scatter(x, y, s=9, color="0.55", alpha=0.7, label="data", lw=0)
@@ -62,8 +84,9 @@ def fit_1d(x: np.ndarray, y: np.ndarray, lines: Sequence[tuple[np.ndarray, np.nd
     return _save(fig, path)
 
 
-def surfaces(axis: np.ndarray, panels: Sequence[tuple[str, np.ndarray]], x: np.ndarray, y: np.ndarray,
-             path: Path, title: str) -> Path:
+def surfaces(
+    axis: np.ndarray, panels: Sequence[tuple[str, np.ndarray]], x: np.ndarray, y: np.ndarray, path: Path, title: str
+) -> Path:
     """One 3D subplot per network: its fitted surface over [-5, 5]^2 and the training points."""
     cols = min(3, len(panels))
     rows = -(-len(panels) // cols)
@@ -88,8 +111,9 @@ def points_2d(x: np.ndarray, y: np.ndarray, path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def decision_regions(axis: np.ndarray, pred: np.ndarray, point_sets: Sequence[tuple[str, np.ndarray, np.ndarray]],
-                     path: Path, title: str) -> Path:
+def decision_regions(
+    axis: np.ndarray, pred: np.ndarray, point_sets: Sequence[tuple[str, np.ndarray, np.ndarray]], path: Path, title: str
+) -> Path:
     """contourf of the predicted class over the grid, one panel per point set (train, test)."""
     classes = int(pred.max()) + 1
     cmap = plt.matplotlib.colors.ListedColormap(PALETTE[: max(classes, 2)])
@@ -102,10 +126,12 @@ def decision_regions(axis: np.ndarray, pred: np.ndarray, point_sets: Sequence[tu
     return _save(fig, path)
 
 
-def signal_examples(x: np.ndarray, y: np.ndarray, names: Sequence[str], path: Path, title: str, per_class: int = 3
-                    ) -> Path:
-    fig, axes = plt.subplots(per_class, len(names), figsize=(6.5 * len(names), 1.7 * per_class), sharex=True,
-                             squeeze=False)
+def signal_examples(
+    x: np.ndarray, y: np.ndarray, names: Sequence[str], path: Path, title: str, per_class: int = 3
+) -> Path:
+    fig, axes = plt.subplots(
+        per_class, len(names), figsize=(6.5 * len(names), 1.7 * per_class), sharex=True, squeeze=False
+    )
     for k, name in enumerate(names):
         for row, i in enumerate(np.flatnonzero(y == k)[:per_class]):
             ax = axes[row, k]
@@ -123,8 +149,15 @@ def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, t
     """(label, ours mean, ours std, published) per model."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     pos = np.arange(len(rows))
-    ax.bar(pos - 0.18, [r[1] for r in rows], 0.36, yerr=[r[2] for r in rows], capsize=4, color=PALETTE[0],
-           label="ours (mean ± std)")
+    ax.bar(
+        pos - 0.18,
+        [r[1] for r in rows],
+        0.36,
+        yerr=[r[2] for r in rows],
+        capsize=4,
+        color=PALETTE[0],
+        label="ours (mean ± std)",
+    )
     ax.bar(pos + 0.18, [r[3] for r in rows], 0.36, color=PALETTE[1], label="published")
     ax.set_xticks(pos, [r[0] for r in rows])
     ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)

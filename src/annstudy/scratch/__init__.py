@@ -5,6 +5,6 @@
 - :mod:`annstudy.scratch.conv2d`: the forward pass of a 2D convolution as one matrix
   product over sliding windows (im2col), plus a small bank of classic kernels.
 
-Nothing here imports PyTorch: the study module ``annstudy.studies.from_scratch``
+Nothing here imports PyTorch: the study module ``annstudy.studies.from_scratch.run``
 checks these implementations against ``torch`` (autograd gradients, ``F.conv2d``).
 """

@@ -1,0 +1,1 @@
+"""Study activations: config (params), run (its stages' work), report (its section)."""

@@ -1,0 +1,64 @@
+"""S2 activations: every architecture with ReLU and with sigmoid, plain SGD, first-layer gradients.
+
+Stage ``activations_train@<arch>-<act>`` trains the seeds of one variant (stacked) and
+writes ``data/activations/train/<arch>_<act>/`` (see :mod:`annstudy.records`);
+its log rows carry ``grad_norm``: the L2 norm of the gradient of the training loss with
+respect to the first layer's weights, averaged over the steps of each log interval.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from annstudy.engine.trainer import TrainHooks, train_seeds
+from annstudy.models.stacked import StackedNet
+from annstudy.models.zoo import first_weighted_layer
+from annstudy.params import Settings
+from annstudy.records import load_data, write_record
+
+STUDY = "activations"
+
+
+def variant_dir(variant: str, root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "train" / variant
+
+
+def first_layer_grad_norm(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``grad_norm``: ||d loss / d W_1|| per seed ([S] for a stacked model, 0-d alone).
+
+    In a stacked model seed s's gradient is its own slice of the stacked weight's gradient
+    (the summed loss separates by seed), so the norms equal those of each seed alone.
+    """
+    if isinstance(model, StackedNet):
+        grad = model.first_weight().grad
+        return {"grad_norm": grad.reshape(model.seeds, -1).norm(dim=1)}
+    return {"grad_norm": first_weighted_layer(model).weight.grad.norm()}
+
+
+def train_variant(variant: str, settings: Settings, root: str | Path = "data") -> Path:
+    """Train ``<arch>_<act>`` for every seed; log loss and first-layer gradient norm."""
+    started = time.perf_counter()
+    study = settings.studies[STUDY]
+    arch, act = study.split_variant(variant)
+    data = load_data(settings, study.dataset)
+    cfg = study.train_for(arch)
+    runs = train_seeds(
+        arch, data, cfg, desc=f"{STUDY} {variant}", activation=act, hooks=TrainHooks(step_metrics=first_layer_grad_norm)
+    )
+    return write_record(
+        variant_dir(variant, root), runs, data, cfg, {"study": STUDY, "variant": variant, "arch": arch}, act, started
+    )
+
+
+def _train_step(settings: Settings, item: str | None) -> Path:
+    if item is None:
+        raise ValueError("activations train needs a variant, e.g. cnn_4_sigmoid")
+    return train_variant(item, settings)
+
+
+# `annstudy stage activations train <arch>_<act>` (annstudy/stage.py)
+STEPS = {"train": _train_step}

@@ -1,0 +1,1 @@
+"""Study architectures: config (params), run (its stages' work), report (its section)."""

@@ -1,0 +1,190 @@
+"""S1 architectures: train and evaluate one architecture over all seeds of the profile.
+
+Stage outputs (one directory per architecture, so removing an architecture from
+``studies.architectures.archs`` never touches the others):
+
+``data/architectures/train/<arch>/``
+    ``curves.tsv``       tidy log-step rows: seed, step, epoch, train_loss, train_acc, val_acc
+    ``curves_mean.tsv``  the same averaged over seeds (what ``dvc plots`` draws)
+    ``epochs.tsv``       end-of-epoch rows on the full validation set: seed, epoch, val_loss, val_acc
+    ``weights.pt``       ``{seed: state_dict}``
+    ``run.json``         settings, per-seed wall time / throughput / divergence, parameter count
+``data/architectures/eval/<arch>/``
+    ``eval.json``        per-seed train/val/test loss and accuracy (eval mode, full splits),
+                         best seed, its confusion matrix and misclassified test images
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from annstudy.artifacts import atomic_dir, load_torch, read_json, save_torch, write_json, write_tsv
+from annstudy.data.prepared import PreparedDataset, load_prepared
+from annstudy.data.registry import prepared_dir
+from annstudy.engine.device import configure, describe, resolve_device
+from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.trainer import SeedRun, train_seeds
+from annstudy.models.zoo import build_model
+from annstudy.params import Settings
+
+STUDY = "architectures"
+CURVE_METRICS = ("train_loss", "train_acc", "val_acc")
+
+
+def train_dir(arch: str, root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "train" / arch
+
+
+def eval_dir(arch: str, root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "eval" / arch
+
+
+def _setup(settings: Settings) -> tuple[torch.device, PreparedDataset]:
+    configure(settings.deterministic, settings.num_threads)
+    device = resolve_device(settings.device)
+    data = load_prepared(prepared_dir(settings.studies["architectures"].dataset), device)
+    return device, data
+
+
+def mean_curve(curves: pd.DataFrame) -> pd.DataFrame:
+    """Mean over seeds at each logged step (diverged seeds count while they lasted)."""
+    return curves.groupby("step", as_index=False)[["epoch", *CURVE_METRICS]].mean()
+
+
+def _runs_frame(runs: list[SeedRun], attr: str) -> pd.DataFrame:
+    rows = [row for run in runs for row in getattr(run, attr)]
+    return pd.DataFrame(rows)
+
+
+def train_architecture(arch: str, settings: Settings, root: str | Path = "data") -> Path:
+    """Train ``arch`` for every seed of the profile; write its train directory atomically."""
+    started = time.perf_counter()
+    device, data = _setup(settings)
+    cfg = settings.studies["architectures"].train_for(arch)
+    runs = train_seeds(arch, data, cfg, desc=f"train {arch}")
+    params = sum(p.numel() for p in build_model(arch, data.image_shape, len(data.classes)).parameters())
+    curves = _runs_frame(runs, "curve")
+    if curves.empty:
+        curves = pd.DataFrame(columns=["seed", "step", "epoch", *CURVE_METRICS])
+    out = train_dir(arch, root)
+    with atomic_dir(out) as tmp:
+        write_tsv(tmp / "curves.tsv", curves)
+        write_tsv(tmp / "curves_mean.tsv", mean_curve(curves))
+        write_tsv(tmp / "epochs.tsv", _runs_frame(runs, "epochs"))
+        save_torch(tmp / "weights.pt", {run.seed: run.state_dict for run in runs})
+        write_json(
+            tmp / "run.json",
+            {
+                "study": STUDY,
+                "arch": arch,
+                "dataset": settings.studies["architectures"].dataset,
+                "params": params,
+                "train": asdict(cfg),
+                "device": describe(device),
+                "vectorized": cfg.vectorize,
+                # seeds trained together; a group split in halves after running out of memory
+                "seed_groups": [list(g) for g in dict.fromkeys(r.group for r in runs if r.group)],
+                "threads": torch.get_num_threads(),
+                "wall_seconds": round(time.perf_counter() - started, 3),
+                "torch": torch.__version__,
+                "python": platform.python_version(),
+                "seeds": [
+                    {
+                        "seed": r.seed,
+                        "train_seconds": round(r.train_seconds, 3),
+                        "steps": r.steps,
+                        "samples_per_second": round(r.samples / r.train_seconds, 1) if r.train_seconds else None,
+                        "diverged": r.diverged,
+                        "diverged_step": r.diverged_step,
+                    }
+                    for r in runs
+                ],
+            },
+        )
+    return out
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if np.isfinite(value) else None
+
+
+def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "data") -> Path:
+    """Evaluate every seed's final weights on the val/test splits and the (subset of the) train split."""
+    started = time.perf_counter()
+    device, data = _setup(settings)
+    src = train_dir(arch, root)
+    weights = load_torch(src / "weights.pt")
+    run = read_json(src / "run.json")
+    diverged = {s["seed"]: s["diverged"] for s in run["seeds"]}
+    cfg = settings.studies["architectures"].train_for(arch)
+    bs = cfg.eval_batch_size
+    train_idx = fixed_subset(len(data.train), cfg.train_eval_subset).to(device)
+    x_train, y_train = data.train.x[train_idx], data.train.y[train_idx]
+    n_shown = settings.studies["architectures"].misclassified_shown
+
+    per_seed, test_preds = [], {}
+    for seed, state in weights.items():
+        model = build_model(arch, data.image_shape, len(data.classes)).to(device)
+        model.load_state_dict(state)
+        row: dict = {"seed": int(seed), "diverged": diverged.get(int(seed), False)}
+        for split, (x, y) in {
+            "train": (x_train, y_train),
+            "val": (data.val.x, data.val.y),
+            "test": (data.test.x, data.test.y),
+        }.items():
+            result = evaluate(model, x, y, bs)
+            row[f"{split}_loss"] = _finite_or_none(result.loss)
+            row[f"{split}_acc"] = result.acc
+            if split == "test":
+                test_preds[int(seed)] = result.preds
+        per_seed.append(row)
+        print(
+            f"evaluate {arch}: seed {seed} ({len(per_seed)}/{len(weights)}) test acc {row['test_acc']:.4f}", flush=True
+        )
+
+    # Best seed by test accuracy (studies.md: "first-layer weights of the best-test seed").
+    best = max(per_seed, key=lambda r: (not r["diverged"], r["test_acc"], -r["seed"]))
+    preds = test_preds[best["seed"]].numpy()
+    truth = data.test.y.cpu().numpy()
+    k = len(data.classes)
+    confusion = np.bincount(truth * k + preds, minlength=k * k).reshape(k, k)
+    wrong = np.flatnonzero(preds != truth)[:n_shown]
+
+    out = eval_dir(arch, root)
+    with atomic_dir(out) as tmp:
+        write_json(
+            tmp / "eval.json",
+            {
+                "arch": arch,
+                "per_seed": per_seed,
+                "best_seed": best["seed"],
+                "classes": data.classes,
+                "confusion": confusion.tolist(),
+                "misclassified": [{"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong],
+                "eval_seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+    return out
+
+
+def _train_step(settings: Settings, arch: str | None) -> Path:
+    if arch not in settings.studies["architectures"].archs:
+        raise ValueError(f"architecture {arch!r} is not in studies.architectures.archs")
+    return train_architecture(arch, settings)
+
+
+def _evaluate_step(settings: Settings, arch: str | None) -> Path:
+    if arch not in settings.studies["architectures"].archs:
+        raise ValueError(f"architecture {arch!r} is not in studies.architectures.archs")
+    return evaluate_architecture(arch, settings)
+
+
+# `annstudy stage architectures <step> <arch>` (annstudy/stage.py)
+STEPS = {"train": _train_step, "evaluate": _evaluate_step}

@@ -1,0 +1,1 @@
+"""Study from_scratch: config (params), run (its stages' work), report (its section)."""

@@ -1,0 +1,1 @@
+"""Study hyperparameters: config (params), run (its stages' work), report (its section)."""

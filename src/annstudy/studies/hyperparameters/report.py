@@ -1,0 +1,321 @@
+"""The S4 section of the report: hyperparameter sweeps of an MLP on sklearn digits."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+from annstudy.artifacts import read_json, read_tsv, write_tsv
+from annstudy.data import digits
+from annstudy.data.prepared import load_meta
+from annstudy.data.registry import prepared_dir
+from annstudy.params import Settings
+from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.figures import _band, _save
+from annstudy.report.section import StudySection, settings_table
+from annstudy.report.stats import Summary, summarize
+from annstudy.studies.hyperparameters.config import HyperparametersSettings
+from annstudy.studies.hyperparameters.run import STUDY, train_dir
+
+REFERENCE = 0.97  # studies.md: a small model on digits reaches about 0.97 test accuracy
+AXIS_LABELS = {
+    "base": "base model",
+    "lr": "learning rate",
+    "hidden": "hidden units",
+    "optimizer": "optimizer",
+    "penalty": "weight penalty",
+    "model": "model",
+}
+
+
+@dataclass
+class VariantSummary:
+    name: str
+    axis: str
+    value: object
+    per_seed: pd.DataFrame  # seed, diverged, {train,val,test}_{loss,acc}
+    epochs: pd.DataFrame  # variant, seed, epoch, train_loss, train_acc, val_loss, val_acc
+    seconds: float
+
+    @property
+    def healthy(self) -> pd.DataFrame:
+        return self.per_seed[~self.per_seed["diverged"]]
+
+    @property
+    def diverged(self) -> int:
+        return int(self.per_seed["diverged"].sum())
+
+    @property
+    def test(self) -> Summary:
+        return summarize(self.healthy["test_acc"])
+
+    def label(self) -> str:
+        """The swept value as a legend/table entry (the variant name where the value is a name)."""
+        if self.axis in ("base", "penalty", "model"):
+            return self.name
+        return f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+
+
+def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary], dict]:
+    """The variants of one axis as written by ``hyperparameters_train@<axis>`` (or ``_base``)."""
+    directory = train_dir(axis, root)
+    for path in (directory / "results.json", directory / "epochs.tsv"):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
+    results = read_json(directory / "results.json")
+    epochs = read_tsv(directory / "epochs.tsv")
+    variants = [
+        VariantSummary(
+            v["name"],
+            v["axis"],
+            v["value"],
+            pd.DataFrame(v["per_seed"]),
+            epochs[epochs["variant"] == v["name"]],
+            float(v["seconds"]),
+        )
+        for v in results["variants"]
+    ]
+    return variants, results
+
+
+def _colors(variants: list[VariantSummary]) -> list:
+    """Ordered axes (numbers) get a sequential palette, named ones distinct colours."""
+    numeric = all(isinstance(v.value, (int, float)) for v in variants)
+    return sns.color_palette("viridis" if numeric else "tab10", n_colors=max(len(variants), 3))
+
+
+def curves_figure(axis: str, variants: list[VariantSummary], base: VariantSummary, path: Path) -> Path:
+    """Validation accuracy per epoch, one curve per value (mean over seeds, ±1 std band), base dashed."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for v, color in zip(variants, _colors(variants)):
+        if not v.epochs.empty:
+            _band(ax, v.epochs, "epoch", "val_acc", color, v.label())
+    if axis in ("penalty", "model"):
+        _band(ax, base.epochs, "epoch", "val_acc", "gray", "base", "--")
+    ax.set(
+        xlabel="epoch",
+        ylabel="validation accuracy (eval mode, full split)",
+        title=f"S4 sweep of the {AXIS_LABELS.get(axis, axis)}: validation accuracy (mean ± std over seeds)",
+    )
+    ax.legend(title=AXIS_LABELS.get(axis, axis), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
+    return _save(fig, path)
+
+
+def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary, path: Path) -> Path:
+    """Final test accuracy against the swept value, one panel per axis (log axes for lr and width)."""
+    cols = min(3, len(sweeps))
+    rows = math.ceil(len(sweeps) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.6 * cols, 4.0 * rows), squeeze=False)
+    for ax in axes.flat[len(sweeps) :]:
+        ax.axis("off")
+    for i, (ax, (axis, variants)) in enumerate(zip(axes.flat, sweeps.items())):
+        numeric = all(isinstance(v.value, (int, float)) for v in variants)
+        xs = [v.value for v in variants] if numeric else list(range(len(variants)))
+        means = [v.test.mean for v in variants]
+        stds = [v.test.std for v in variants]
+        ax.errorbar(xs, means, yerr=stds, fmt="o-" if numeric else "o", color="tab:blue", capsize=3, ms=5)
+        ax.axhline(base.test.mean, color="gray", ls="--", lw=1, label=f"base {base.test.mean:.3f}")
+        ax.axhline(REFERENCE, color="tab:green", ls=":", lw=1, label=f"reference ≈ {REFERENCE}")
+        if axis == "lr":
+            ax.set_xscale("log")
+        elif axis == "hidden":
+            ax.set_xscale("log", base=2)
+        if not numeric:
+            ax.set_xticks(xs, [v.label() for v in variants], rotation=35, ha="right")
+            ax.set_xlim(-0.6, len(xs) - 0.4)
+        ax.set(
+            xlabel=AXIS_LABELS.get(axis, axis),
+            ylabel="test accuracy" if i % cols == 0 else "",
+            title=f"Sweep: {AXIS_LABELS.get(axis, axis)}",
+        )
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle("S4: final test accuracy per swept value (mean ± std over seeds)", fontsize=13)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.96))
+    return _save(fig, path)
+
+
+def sweep_table(axis: str, variants: list[VariantSummary]) -> Table:
+    rows = []
+    for v in variants:
+        h = v.healthy
+        div = f"{v.diverged} of {len(v.per_seed)}" if v.diverged else "0"
+        last = v.epochs[v.epochs["epoch"] == v.epochs["epoch"].max()] if not v.epochs.empty else v.epochs
+        rows.append(
+            [
+                v.label(),
+                v.test.fmt(),
+                v.test.fmt_ci(),
+                f"{h['val_acc'].mean():.4f}",
+                f"{h['train_acc'].mean():.4f}",
+                f"{last['train_loss'].mean():.4f}" if not last.empty else "—",
+                div,
+                f"{v.seconds:,.1f}",
+            ]
+        )
+    return Table(
+        [
+            AXIS_LABELS.get(axis, axis),
+            "test acc (mean ± std)",
+            "95 % CI",
+            "val acc",
+            "train acc",
+            "last-epoch train loss",
+            "diverged seeds",
+            "wall (s)",
+        ],
+        rows,
+        caption="Eval-mode accuracies of the final weights on the full splits (diverged seeds excluded); "
+        "training loss: the last epoch's mean cross-entropy in train mode, without the penalty; "
+        "wall time of all seeds together.",
+    )
+
+
+def _claim(axis: str, variants: list[VariantSummary]) -> str:
+    """Best and worst value of a sweep, and whether their CIs overlap (a descriptive statement only)."""
+    ranked = sorted((v for v in variants if len(v.healthy)), key=lambda v: v.test.mean, reverse=True)
+    if len(ranked) < 2:
+        return ""
+    best, worst = ranked[0], ranked[-1]
+    overlap = best.test.ci_low <= ranked[1].test.ci_high
+    runner = (
+        "its 95 % CI overlaps the runner-up's, so the ranking of the top two is not settled"
+        if overlap
+        else "its 95 % CI lies above the runner-up's"
+    )
+    return (
+        f"Best {AXIS_LABELS.get(axis, axis)}: **{best.label()}** ({best.test.fmt()}); {runner} "
+        f"({ranked[1].label()}, {ranked[1].test.fmt()}). Worst: {worst.label()} ({worst.test.fmt()})."
+    )
+
+
+def s4_settings_table(study: HyperparametersSettings) -> Table:
+    """:func:`settings_table` with one row per sweep axis and without the base's bookkeeping fields."""
+    table = settings_table(study)
+    # bookkeeping, or fixed by design (one curve row per epoch, full splits, one full-batch evaluation)
+    skipped = {
+        "sweeps",
+        "base.name",
+        "base.axis",
+        "base.value",
+        "train.log_every",
+        "train.val_subset",
+        "train.train_limit",
+        "train.train_eval_subset",
+        "train.eval_batch_size",
+        "train.channels_last",
+    }
+    rows = [row for row in table.rows if row[0] not in skipped]
+    rows += [
+        [f"sweeps.{axis}", ", ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)]
+        for axis, values in study.sweeps
+    ]
+    return Table(table.header, rows, caption=table.caption)
+
+
+def metrics(base: VariantSummary, sweeps: dict[str, list[VariantSummary]]) -> dict:
+    """``base`` and one entry per swept value: test accuracy mean/std (None + diverged when no seed survived)."""
+    out = {}
+    for v in [base, *(v for variants in sweeps.values() for v in variants)]:
+        ok = len(v.healthy) > 0
+        entry = {
+            "test_acc_mean": round(v.test.mean, 5) if ok else None,
+            "test_acc_std": round(v.test.std, 5) if ok else None,
+        }
+        if v.diverged:
+            entry["diverged"] = v.diverged
+        out[v.name] = entry
+    return out
+
+
+def write_plot_data(base: VariantSummary, sweeps: dict[str, list[VariantSummary]], out: Path) -> None:
+    """``hyperparameters_val_acc.tsv``: epoch + the mean validation accuracy of every variant (for `compare`)."""
+    columns = {
+        v.name: v.epochs.groupby("epoch")["val_acc"].mean()
+        for v in [base, *(v for vs in sweeps.values() for v in vs)]
+        if not v.epochs.empty
+    }
+    write_tsv(out / "hyperparameters_val_acc.tsv", pd.DataFrame(columns).rename_axis("epoch").reset_index())
+
+
+def build(settings: Settings, out: Path) -> StudySection:
+    """The S4 section: data and settings, base result, one subsection per sweep, summary figure."""
+    study: HyperparametersSettings = settings.studies[STUDY]
+    fig_dir = out / "figures"
+    meta = load_meta(prepared_dir(digits.NAME))
+    (base,), base_run = load_axis("base")
+    sweeps = {axis: load_axis(axis)[0] for axis in study.axes}
+    sizes, split = meta["sizes"], meta["split"]
+    t = base_run["train"]  # as trained (the same as `study.train` when run by the pipeline)
+    doc = Document("")
+    doc.add(
+        Heading("S4 Hyperparameters"),
+        Paragraph(
+            f"`{digits.NAME}` ({meta['source']}): train {sizes['train']:,} / val {sizes['val']:,} / test "
+            f"{sizes['test']:,} images, test and validation drawn stratified ({split['test_per_class']} and "
+            f"{split['val_per_class']} per class, split seed {split['seed']}); input scaling: "
+            f"{meta['scaling']['description']}. Base model: MLP 64-{base_run['variants'][0]['config']['hidden'][0]}"
+            f"-10, ReLU, cross-entropy, {study.base.optimizer} lr {study.base.lr:g}, batch {t['batch_size']}, "
+            f"{t['epochs']} epochs, {len(t['seeds'])} seeds. Each sweep changes one knob and keeps the rest at the "
+            "base; the seeds of a variant train together as one stacked network (exact per seed). Mean ± "
+            "sample std over seeds; 95 % CI: Student's t."
+        ),
+        s4_settings_table(study),
+        Heading("Base model", level=3),
+        Paragraph(
+            f"Test accuracy **{base.test.fmt()}** (95 % CI {base.test.fmt_ci()}); reference for a small "
+            f"model on digits: about {REFERENCE}."
+        ),
+    )
+    for axis, variants in sweeps.items():
+        label = AXIS_LABELS.get(axis, axis)
+        path = curves_figure(axis, variants, base, fig_dir / f"hyperparameters_{axis}.png")
+        doc.add(
+            Heading(f"Sweep: {label}", level=3),
+            sweep_table(axis, variants),
+            Paragraph(_claim(axis, variants)),
+            Figure(
+                path.relative_to(out),
+                f"Validation accuracy per epoch for every {label} (mean over seeds, band ±1 std).",
+            ),
+        )
+        for v in variants:
+            if v.diverged:
+                doc.add(
+                    Paragraph(
+                        f"**{v.name} diverged** (non-finite loss) for {v.diverged} of "
+                        f"{len(v.per_seed)} seeds; excluded from its statistics."
+                    )
+                )
+    if "optimizer" in sweeps:
+        doc.add(
+            Paragraph(
+                f"All optimizers share lr {study.base.lr:g} (the sweep keeps the rest fixed): this is "
+                "far below the step sizes plain SGD and Adadelta (torch default lr 1.0) are usually "
+                "run with, so their low accuracy here says as much about the fixed lr as about them. AdamW "
+                "is Adam plus torch's default decoupled weight decay (0.01 · lr · w per step), a "
+                "small regularizer: expect it within noise of Adam on this small model."
+            )
+        )
+    if sweeps:
+        path = summary_figure(sweeps, base, fig_dir / "hyperparameters_summary.png")
+        doc.add(
+            Heading("Summary", level=3),
+            Figure(
+                path.relative_to(out),
+                "Final test accuracy against the swept value (mean ± std over "
+                "seeds); dashed: base model; dotted: the ≈ 0.97 reference.",
+            ),
+        )
+    write_plot_data(base, sweeps, out / "plots")
+    seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
+    seconds |= {
+        f"hyperparameters_train@{axis}": float(read_json(train_dir(axis) / "results.json")["wall_seconds"])
+        for axis in sweeps
+    }
+    return StudySection(STUDY, doc.blocks, metrics(base, sweeps), seconds, [digits.NAME])

@@ -1,0 +1,167 @@
+"""S4 hyperparameters: MLPs on sklearn digits, one sweep per axis around a base model.
+
+Stages (``annstudy stage hyperparameters <step> [axis]``):
+
+``prepare``            sklearn digits -> ``data/prepared/digits`` (stratified train/val/test)
+``train <axis>``       every variant of one axis (``base`` = the base model alone), all seeds
+                       stacked, evaluated on the full splits -> ``data/hyperparameters/train/<axis>/``:
+    ``epochs.tsv``     one row per variant, seed and epoch: train_loss, train_acc (train mode,
+                       averaged over the epoch's batches), val_loss, val_acc (eval mode, full split)
+    ``results.json``   per variant: its configuration, wall time and per-seed final
+                       train/val/test loss and accuracy (eval mode), divergence
+
+Digits is tiny (1,797 images): the splits live on the device as tensors, evaluation is one
+full batch, and a variant's seeds train as one stacked network (exact per seed).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from annstudy.artifacts import atomic_dir, write_json, write_tsv
+from annstudy.data import digits
+from annstudy.data.prepared import PreparedDataset, load_prepared, save_prepared
+from annstudy.data.registry import prepared_dir
+from annstudy.engine.device import configure, describe, resolve_device
+from annstudy.engine.evaluation import evaluate
+from annstudy.engine.penalty import weight_penalty
+from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_model
+from annstudy.models.mlp import build_mlp
+from annstudy.models.stacked import stack_seeds
+from annstudy.params import Settings
+from annstudy.studies.hyperparameters.config import HyperparametersSettings, Variant
+
+STUDY = "hyperparameters"
+EPOCH_COLUMNS = ["variant", "seed", "epoch", "train_loss", "train_acc", "val_loss", "val_acc"]
+
+
+def train_dir(axis: str, root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "train" / axis
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def prepare(settings: Settings, root: str | Path = "data") -> Path:
+    """Write the stratified digits splits."""
+    study: HyperparametersSettings = settings.studies[STUDY]
+    tensors, meta = digits.prepare(study.split_seed, study.val_fraction, study.test_fraction)
+    out = Path(prepared_dir(digits.NAME, f"{root}/prepared"))
+    save_prepared(out, tensors, meta)
+    print(f"prepared {digits.NAME}: {meta['sizes']} -> {out}", flush=True)
+    return out
+
+
+@dataclass
+class VariantResult:
+    variant: Variant
+    runs: list[SeedRun]
+    per_seed: list[dict]  # seed, diverged, diverged_step, {train,val,test}_{loss,acc}
+    seconds: float
+
+    def epoch_rows(self) -> pd.DataFrame:
+        """Per seed and epoch: the epoch's training loss/accuracy and the full-split validation numbers."""
+        curve = pd.DataFrame([row for run in self.runs for row in run.curve])
+        epochs = pd.DataFrame([row for run in self.runs for row in run.epochs])
+        if epochs.empty:
+            return pd.DataFrame(columns=EPOCH_COLUMNS)
+        frame = epochs.merge(curve[["seed", "step", "train_loss", "train_acc"]], on=["seed", "step"], how="left")
+        return frame.assign(variant=self.variant.name)[EPOCH_COLUMNS]
+
+    def record(self) -> dict:
+        return {
+            "name": self.variant.name,
+            "axis": self.variant.axis,
+            "value": self.variant.value,
+            "config": asdict(self.variant),
+            "seconds": round(self.seconds, 3),
+            "per_seed": self.per_seed,
+        }
+
+
+def _final_numbers(run: SeedRun, model: torch.nn.Module, data: PreparedDataset) -> dict:
+    row: dict = {"seed": run.seed, "diverged": run.diverged, "diverged_step": run.diverged_step}
+    for split in ("train", "val", "test"):
+        part = getattr(data, split)
+        result = evaluate(model, part.x, part.y, len(part))
+        row[f"{split}_loss"] = _finite_or_none(result.loss)
+        row[f"{split}_acc"] = result.acc
+    return row
+
+
+def train_variant(variant: Variant, study: HyperparametersSettings, data: PreparedDataset) -> VariantResult:
+    """Train the seeds of one variant stacked, then evaluate each seed's final weights on every split."""
+    started = time.perf_counter()
+    cfg = study.train_for(variant)
+    per_epoch = steps_per_epoch(len(data.train), cfg.batch_size)
+    cfg = replace(cfg, log_every=per_epoch)  # one curve row per epoch
+
+    def make_model() -> torch.nn.Sequential:
+        return build_mlp(data.image_shape, len(data.classes), variant.hidden, variant.dropout, variant.batchnorm)
+
+    model = stack_seeds(make_model, cfg.seeds)
+    total = per_epoch * cfg.epochs * len(cfg.seeds)
+    with tqdm(total=total, desc=f"train {variant.name}", unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+        runs = train_stacked_model(model, data, cfg, bar, weight_penalty(variant.penalty, variant.penalty_lambda))
+        bar.update(total - bar.n)
+    per_seed = []
+    for run in runs:
+        plain = make_model().to(data.train.x.device)
+        plain.load_state_dict(run.state_dict)
+        per_seed.append(_final_numbers(run, plain, data))
+    result = VariantResult(variant, runs, per_seed, time.perf_counter() - started)
+    accs = [r["test_acc"] for r in per_seed]
+    print(
+        f"{variant.name}: test acc {sum(accs) / len(accs):.4f} over {len(accs)} seeds ({result.seconds:.1f} s)",
+        flush=True,
+    )
+    return result
+
+
+def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path:
+    """Every variant of one sweep axis (or ``base``): write its train directory atomically."""
+    study: HyperparametersSettings = settings.studies[STUDY]
+    variants = study.variants(axis)  # raises on an unknown axis before any work
+    started = time.perf_counter()
+    configure(settings.deterministic, settings.num_threads)
+    device = resolve_device(settings.device)
+    data = load_prepared(prepared_dir(digits.NAME, f"{root}/prepared"), device)
+    results = [train_variant(v, study, data) for v in variants]
+    out = train_dir(axis, root)
+    with atomic_dir(out) as tmp:
+        write_tsv(tmp / "epochs.tsv", pd.concat([r.epoch_rows() for r in results], ignore_index=True))
+        write_json(
+            tmp / "results.json",
+            {
+                "study": STUDY,
+                "axis": axis,
+                "dataset": digits.NAME,
+                "device": describe(device),
+                "train": asdict(study.train),
+                "wall_seconds": round(time.perf_counter() - started, 3),
+                "variants": [r.record() for r in results],
+            },
+        )
+    return out
+
+
+def _prepare_step(settings: Settings, item: str | None) -> Path:
+    return prepare(settings)
+
+
+def _train_step(settings: Settings, axis: str | None) -> Path:
+    if axis is None:
+        raise ValueError("hyperparameters train needs an axis: base or one of studies.hyperparameters.sweeps")
+    return train_axis(axis, settings)
+
+
+# `annstudy stage hyperparameters <step> [axis]` (annstudy/stage.py)
+STEPS = {"prepare": _prepare_step, "train": _train_step}

@@ -1,0 +1,1 @@
+"""Study regression: config (params), run (its stages' work), report (its section)."""

@@ -1,0 +1,1 @@
+"""Study signals: config (params), run (its stages' work), report (its section)."""

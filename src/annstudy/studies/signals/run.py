@@ -1,0 +1,103 @@
+"""S6 signals: an MLP (at most two hidden ReLU layers) tells normal from abnormal 1D signals.
+
+The generator (:func:`annstudy.data.synthetic.signal`) makes beat trains; abnormal ones
+turn irregular in timing and shape from a random beat on. Split 70/20/10
+(train/validation/test) in file order of the shuffled set.
+
+Outputs: ``data/signals/prepared/data.pt`` (train/val/test tensors);
+``data/signals/train/``: ``results.json`` (per seed: test accuracy and loss),
+``epochs.tsv`` (per seed and epoch: train/val cost and accuracy), ``batches.tsv``
+(cost of every mini-batch).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.data.synthetic import signals
+from annstudy.engine.device import configure, resolve_device
+from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
+from annstudy.models.ensemble import Ensemble
+from annstudy.models.small import mlp
+from annstudy.params import Settings
+from annstudy.studies.signals.config import SignalsSettings
+
+STUDY = "signals"
+
+
+def prepared_dir(root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "prepared"
+
+
+def train_dir(root: str | Path = "data") -> Path:
+    return Path(root) / STUDY / "train"
+
+
+def split_sizes(n: int, train_fraction: float, val_fraction: float) -> tuple[int, int, int]:
+    n_train, n_val = round(n * train_fraction), round(n * val_fraction)
+    return n_train, n_val, n - n_train - n_val
+
+
+def prepare(study: SignalsSettings, root: str | Path = "data") -> Path:
+    data = signals(study.n_signals, study.length, study.period, study.noise, study.data_seed)
+    n_train, n_val, _ = split_sizes(len(data.y), study.train_fraction, study.val_fraction)
+    x, y = torch.from_numpy(data.x), torch.from_numpy(data.y)
+    a, b = n_train, n_train + n_val
+    out = prepared_dir(root)
+    with atomic_dir(out) as tmp:
+        save_torch(
+            tmp / "data.pt",
+            {"x": x[:a], "y": y[:a], "x_val": x[a:b], "y_val": y[a:b], "x_test": x[b:], "y_test": y[b:]},
+        )
+    return out
+
+
+def train(settings: Settings, root: str | Path = "data") -> Path:
+    started = time.perf_counter()
+    configure(settings.deterministic, settings.num_threads)
+    device = resolve_device(settings.device)
+    study: SignalsSettings = settings.studies[STUDY]
+    d = load_torch(prepared_dir(root) / "data.pt", device)
+    seeds = study.seeds
+    sizes = [study.length, *study.hidden, 2]
+    model = Ensemble(lambda: mlp(sizes), seeds).to(device)
+    cfg = FitSettings("classification", study.optimizer, study.lr, study.epochs, study.batch_size)
+    data = MemberData.shared(d["x"], d["y"], len(seeds), d["x_val"], d["y_val"])
+    result = fit(model, data, cfg, seeds, desc="signals")
+    test = evaluate_members(model, "classification", d["x_test"], d["y_test"], shared=True)
+    labels = pd.DataFrame({"seed": list(seeds)})
+    out = train_dir(root)
+    with atomic_dir(out) as tmp:
+        write_tsv(tmp / "epochs.tsv", result.epochs_frame(labels))
+        write_tsv(tmp / "batches.tsv", result.batch_frame(labels))
+        write_json(
+            tmp / "results.json",
+            {
+                "architecture": "-".join(map(str, sizes)),
+                "params": model.parameter_count(),
+                "sizes": {"train": len(d["y"]), "val": len(d["y_val"]), "test": len(d["y_test"])},
+                "per_seed": [
+                    {
+                        "seed": s,
+                        "test_loss": float(test["loss"][i]),
+                        "test_acc": float(test["acc"][i]),
+                        "diverged_step": result.diverged_step[i],
+                    }
+                    for i, s in enumerate(seeds)
+                ],
+                "wall_seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+    return out
+
+
+# `annstudy stage signals <step>`
+STEPS = {
+    "prepare": lambda settings, item: prepare(settings.studies[STUDY]),
+    "train": lambda settings, item: train(settings),
+}

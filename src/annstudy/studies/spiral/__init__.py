@@ -1,0 +1,1 @@
+"""Study spiral: config (params), run (its stages' work), report (its section)."""

@@ -1,0 +1,104 @@
+"""S6 spiral report section: cross-validated accuracy, early stopping, data and decision regions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from annstudy.artifacts import load_torch, read_json, read_tsv
+from annstudy.params import Settings
+from annstudy.report import small_figures as figs
+from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.section import StudySection, settings_table
+from annstudy.report.stats import summarize
+from annstudy.studies.spiral.config import SpiralSettings
+from annstudy.studies.spiral.run import STUDY, prepared_dir, train_dir
+
+
+def build(settings: Settings, out: Path) -> StudySection:
+    study: SpiralSettings = settings.studies[STUDY]
+    r = read_json(train_dir() / "results.json")
+    data = load_torch(prepared_dir() / "data.pt")
+    regions = load_torch(train_dir() / "regions.pt")
+    epochs = read_tsv(train_dir() / "epochs.tsv")
+    members = pd.DataFrame(r["per_member"])
+    ok = members[members["diverged_step"].isna()]
+    test, val = summarize(ok["test_acc"]), summarize(ok["val_acc"])
+    reached = test.mean >= study.target_acc
+    per_fold = ok.groupby("fold").agg(
+        val_acc=("val_acc", "mean"),
+        test_acc=("test_acc", "mean"),
+        stopped=("stopped_epoch", "mean"),
+        best=("best_epoch", "mean"),
+    )
+    doc = Document("")
+    doc.add(
+        Heading("S6 Spiral"),
+        settings_table(study),
+        Paragraph(
+            f"{study.arms} interleaved spiral arms in [−1, 1]² ({study.points_per_arm} points per arm, "
+            f"{study.turns:g} turn, noise σ {study.noise:g}); {len(data['y'])} points for {study.folds}-fold "
+            f"cross-validation, {len(data['y_test'])} held-out test points. MLP {r['architecture']} (ReLU), "
+            f"{study.optimizer} from lr {study.lr:g}, ×{study.lr_decay:g} every {study.lr_decay_every} epochs, "
+            f"batch {study.batch_size or 'full'}; early stopping on the fold's validation loss (patience "
+            f"{study.patience}, best weights restored), at most {study.max_epochs} epochs. "
+            f"{len(ok)} models = {study.folds} folds × {len(study.seeds)} seeds, each scored on the test set."
+        ),
+        Paragraph(
+            f"**Test accuracy {test.fmt()}** (95 % CI {test.fmt_ci()}), cross-validation accuracy "
+            f"{val.fmt()}: the target {study.target_acc:g} is "
+            f"{'reached' if reached else '**not** reached'}."
+        ),
+        Table(
+            ["fold", "validation accuracy", "test accuracy", "stopped at epoch", "best epoch (restored)"],
+            [
+                [str(k), f"{row.val_acc:.4f}", f"{row.test_acc:.4f}", f"{row.stopped:.0f}", f"{row.best:.0f}"]
+                for k, row in per_fold.iterrows()
+            ],
+            caption="Per fold, mean over seeds.",
+        ),
+    )
+    fig_dir = out / "figures"
+    path = figs.points_2d(
+        data["x"].numpy(),
+        data["y"].numpy(),
+        fig_dir / "spiral_data.png",
+        f"{study.arms}-arm spiral: cross-validation pool",
+    )
+    doc.add(Figure(path.relative_to(out), "The spiral data (cross-validation pool), coloured by arm."))
+    seed, fold = regions["member"]
+    path = figs.decision_regions(
+        regions["axis"].numpy(),
+        regions["pred"].numpy(),
+        [
+            ("with training points", data["x"].numpy(), data["y"].numpy()),
+            ("with test points", data["x_test"].numpy(), data["y_test"].numpy()),
+        ],
+        fig_dir / "spiral_regions.png",
+        f"Decision regions of the seed {seed}, fold {fold} model",
+    )
+    doc.add(Figure(path.relative_to(out), "Decision regions (contourf over a grid) with training and test points."))
+    path = figs.panels(
+        epochs,
+        "epoch",
+        [
+            ("cross-entropy", [("train_loss", "train"), ("val_loss", "validation")]),
+            ("accuracy", [("train_acc", "train"), ("val_acc", "validation")]),
+        ],
+        fig_dir / "spiral_curves.png",
+        "Spiral: per-epoch cost and accuracy (mean over folds × seeds still training, ±1 std)",
+        "epoch",
+    )
+    doc.add(Figure(path.relative_to(out), "Per-epoch cost and accuracy; members drop out as they stop early."))
+    metrics = {
+        "mlp": {
+            "test_acc_mean": round(test.mean, 5),
+            "test_acc_std": round(test.std, 5),
+            "cv_acc_mean": round(val.mean, 5),
+            "stopped_epoch_mean": round(float(ok["stopped_epoch"].mean()), 1),
+            "target_reached": bool(reached),
+        },
+        "diverged": bool(len(ok) < len(members)),
+    }
+    return StudySection(STUDY, doc.blocks, metrics, {"spiral_train": r["wall_seconds"]})
