@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from annstudy.data.prepared import PreparedDataset, Split
+from annstudy.params import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION_MIRROR = Path("/usr/share/datasets/fashion-mnist")
@@ -20,7 +20,7 @@ needs_fashion = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def default_params() -> dict:
-    return yaml.safe_load((ROOT / "params.yaml").read_text())
+    return load_yaml((ROOT / "params.yaml").read_text())
 
 
 @pytest.fixture

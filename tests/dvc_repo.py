@@ -16,6 +16,7 @@ from typing import Callable
 
 import yaml
 
+from annstudy.params import load_yaml
 from conftest import ROOT
 
 TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
@@ -44,7 +45,7 @@ def edit_params(repo: Path, edit: Callable[[dict], None] | None = None, **archit
     S2 and S3 shrink to mlp_1 (one constant S3 rate): the pipeline keeps its shape, in seconds.
     """
     path = repo / "params.yaml"
-    params = yaml.safe_load(path.read_text())
+    params = load_yaml(path.read_text())
     params["profile"] = "smoke"
     params["studies"]["activations"]["archs"] = ["mlp_1"]
     params["studies"]["learning_rates"].update(arch="mlp_1", rates=[0.1])

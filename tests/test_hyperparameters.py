@@ -19,7 +19,7 @@ from annstudy.engine.penalty import weight_penalty
 from annstudy.engine.trainer import per_seed_cross_entropy
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import settings_from_raw, validate
+from annstudy.params import load_yaml, settings_from_raw, validate
 from annstudy.report import compare
 from annstudy.studies.hyperparameters import report as report_s4
 from annstudy.studies.hyperparameters import run as s4
@@ -283,11 +283,11 @@ def test_two_queued_experiments_are_compared(tmp_path):
     best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
     sh(repo, *dvc, "exp", "apply", best.name)
     assert (
-        yaml.safe_load((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"]
+        load_yaml((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"]
         == best.params["studies.hyperparameters.lr"]
     )
     assert json.loads(sh(repo, *dvc, "status", "--json")) == {}
-    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params = load_yaml((repo / "params.yaml").read_text())
     params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     assert set(json.loads(sh(repo, *dvc, "status", "--json"))) == {"hyperparameters_train@penalty", "report"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from annstudy.params import STUDIES, resolve_study, settings_from_raw, validate
+from annstudy.params.schema import profile_keys
 
 
 def test_every_profile_supplies_every_null_study_key(params):
@@ -11,8 +12,8 @@ def test_every_profile_supplies_every_null_study_key(params):
         assert validate(params) == []
         for study in STUDIES:
             resolved = resolve_study(params, study)
-            spec = STUDIES[study].SCHEMA
-            missing = [k for k, f in spec.items() if f.profile and not f.nullable and resolved[k] is None]
+            keys = profile_keys(STUDIES[study])
+            missing = [k for k, nullable in keys.items() if not nullable and resolved[k] is None]
             assert missing == [], (name, study, missing)
 
 

@@ -28,6 +28,7 @@ from annstudy.cli import main
 from annstudy.engine import trainer
 from annstudy.engine.device import configure
 from annstudy.engine.settings import TrainSettings
+from annstudy.params import load_yaml
 from annstudy.studies.architectures.report import ArchResult, load_results, metrics
 from conftest import ROOT, blobs_dataset, needs_fashion
 from dvc_repo import dvc, make_repo, ran_stages
@@ -65,7 +66,7 @@ def _paths(node, prefix=()):
             yield from _paths(value, (*prefix, key))
 
 
-PARAM_PATHS = sorted(_paths(yaml.safe_load((ROOT / "params.yaml").read_text())), key=str)
+PARAM_PATHS = sorted(_paths(load_yaml((ROOT / "params.yaml").read_text())), key=str)
 ANY_VALUE = st.one_of(
     st.none(),
     st.booleans(),

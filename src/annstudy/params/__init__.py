@@ -5,162 +5,239 @@ work starts, so a typo never costs a training run: every problem becomes one lin
 naming its key path (``studies.architectures.lr: must be > 0, got -1``) and the
 command exits non-zero.
 
-Each study owns a section ``studies.<name>`` whose schema and settings dataclass live
-in ``annstudy.params.<name>`` (registered in :data:`STUDIES`: add a study there).
-Profiles fill in the study keys left at ``null``: ``profiles.<profile>.<study>.<key>``,
-or ``profiles.<profile>.seeds`` for the seeds every study shares; an explicit study
-value always wins. :func:`load_settings` returns the resolved, typed :class:`Settings`.
+Each study owns a section ``studies.<name>``: the pydantic model ``CONFIG`` of
+``annstudy.studies.<name>.config``, found through the registry :data:`annstudy.studies.STUDIES`
+(this module knows no study by name). Profiles fill in the study keys left at ``null``
+(declared with :func:`~annstudy.params.schema.from_profile`): ``profiles.<profile>.<study>.<key>``,
+or ``profiles.<profile>.seeds`` for the seeds every study shares; an explicit study value
+always wins. :func:`load_settings` returns the resolved, typed :class:`Settings`.
+
+The file is read as YAML 1.2, as DVC writes it: ``dvc exp run -S ...lr=0.00001`` writes
+``lr: 1e-05``, a float in YAML 1.2 (a YAML 1.1 loader reads it as a string).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-import yaml
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from annstudy.data.settings import DataSettings, ImageCsvSettings
 from annstudy.params.schema import (
-    Field,
+    Flag,
+    Fraction,
+    ListOf,
+    NonNegativeInt,
+    OneOf,
     ParamsError,
-    boolean,
-    fraction,
-    list_of,
-    non_negative_int,
+    Section,
+    Seeds,
+    Text,
     one_of,
     positive_int,
-    seed,
-    string,
-    unknown_key,
-    walk,
+    problems,
+    profile_keys,
 )
 from annstudy.studies import STUDIES as STUDY_NAMES
 from annstudy.studies import study_part
 
-# Study name in params.yaml -> its config module (SCHEMA and build(study, raw_study, raw)).
-STUDIES: dict[str, ModuleType] = {name: study_part(name, "config") for name in STUDY_NAMES}
+# Study name in params.yaml -> its model (the settings object its stages and report receive).
+STUDIES: dict[str, type[BaseModel]] = {name: study_part(name, "config").CONFIG for name in STUDY_NAMES}
 
-# Profile keys shared by every study (a study's own profile section may override them).
-SHARED_PROFILE_SCHEMA: dict[str, Field] = {"seeds": Field(list_of(seed))}
-
-SCHEMA: dict[str, Any] = {
-    "profile": Field(string),  # checked against `profiles` below
-    "device": Field(one_of(["auto", "cpu", "cuda"], "device")),
-    "deterministic": Field(boolean),
-    "num_threads": Field(non_negative_int),
-    "vectorize_seeds": Field(boolean),
-    "channels_last": Field(boolean),
-    "data": {
-        "mirror": Field(string, nullable=True),
-        "cifar10_mirror": Field(string, nullable=True),
-        "download_root": Field(string),
-        "split_seed": Field(non_negative_int),
-        "val_fraction": Field(fraction),
-        # A bring-your-own image dataset (dataset `image_csv`, data/image_csv.py).
-        "image_csv": {
-            "csv": Field(string, nullable=True),
-            "image_dir": Field(string, nullable=True),
-            "filename_column": Field(string),
-            "label_column": Field(string),
-            "image_size": Field(list_of(positive_int, unique=False, length=2)),
-            "color": Field(one_of(["gray", "rgb"], "color")),
-            "test_fraction": Field(fraction),
-        },
-        "regression_csv": Field(string, nullable=True),
-    },
-    "profiles": None,  # free-form names, each checked by _check_profiles
-    "studies": {name: module.SCHEMA for name, module in STUDIES.items()},
-}
+# ------------------------------------------------------------------ YAML 1.2
 
 
-def _profile_fields(study: str) -> dict[str, Field]:
-    return {k: f for k, f in STUDIES[study].SCHEMA.items() if f.profile}
+def load_yaml(text: str, name: str | Path = "params.yaml") -> Any:
+    """Parse YAML 1.2 (as DVC reads and writes params files); a duplicate key is an error."""
+    try:
+        return YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ParamsError([f"{where}not valid YAML ({err.problem or err.context})"], name) from None
+    except YAMLError as err:
+        raise ParamsError([f"not valid YAML ({str(err).splitlines()[0]})"], name) from None
 
 
-def _profile_value(profile: dict[str, Any], study: str, key: str) -> tuple[bool, Any]:
+# ------------------------------------------------------------------ the models
+
+
+class ImageCsv(Section):
+    """``data.image_csv``: a bring-your-own image dataset (dataset ``image_csv``, data/image_csv.py)."""
+
+    csv: Text | None = Field(description="CSV of image file names and labels (null: not configured)")
+    image_dir: Text | None = Field(description="folder the file names are relative to (null: the CSV's)")
+    filename_column: Text = Field(description="CSV column with the image file name")
+    label_column: Text = Field(description="CSV column with the class label")
+    image_size: ListOf(positive_int, unique=False, length=2) = Field(description="[H, W] every image is resized to")
+    color: OneOf(["gray", "rgb"], "color") = Field(description="gray (1 channel) or rgb (3 channels)")
+    test_fraction: Fraction = Field(description="test share (equal per class)")
+
+
+class Data(Section):
+    """``data``: where the datasets come from and how they are split."""
+
+    mirror: Text | None = Field(description="Fashion-MNIST idx files: a folder, auto, or null to download")
+    cifar10_mirror: Text | None = Field(description="CIFAR-10 archive folder, auto, or null to download")
+    download_root: Text = Field(description="where downloads go")
+    split_seed: NonNegativeInt = Field(description="seed of the stratified validation split")
+    val_fraction: Fraction = Field(description="validation share of the training set")
+    image_csv: ImageCsv
+    regression_csv: Text | None = Field(description="x,y CSV for S5's non-linear fit (null: synthetic)")
+
+
+def _profile_section(study: str, model: type[BaseModel]) -> type[Section]:
+    """``profiles.<p>.<study>``: the study's profile keys, same types, each optional."""
+    keys = profile_keys(model)
+    fields = {k: (model.model_fields[k].rebuild_annotation(), None) for k in keys}
+    return create_model(f"{model.__name__}Profile", __base__=Section, **fields)
+
+
+Profile = create_model(
+    "Profile",
+    __base__=Section,
+    seeds=(Seeds | None, Field(None, description="the seeds of every study that sets none of its own")),
+    **{name: (_profile_section(name, model) | None, None) for name, model in STUDIES.items()},
+)
+
+
+class _Studies(Section):
+    def __getitem__(self, study: str) -> Any:
+        return getattr(self, study)
+
+
+Studies = create_model("Studies", __base__=_Studies, **{name: (model, ...) for name, model in STUDIES.items()})
+
+
+class _Run(Section):
+    """The keys of a run as a whole; ``profiles`` and ``studies`` come from the study registry."""
+
+    profile: Text = Field(description="the profile supplying the study keys left at null")
+    device: OneOf(["auto", "cpu", "cuda"], "device") = Field(description="auto, cpu or cuda")
+    deterministic: Flag = Field(description="deterministic algorithms (bit-identical reruns)")
+    num_threads: NonNegativeInt = Field(description="torch intra-op threads (0: torch's default)")
+    vectorize_seeds: Flag = Field(description="train the seeds of one configuration as one stacked network")
+    channels_last: Flag = Field(description="NHWC layout for convolutions")
+    data: Data
+
+    @field_validator("data", mode="after")
+    @classmethod
+    def _data_layer(cls, data: Data) -> DataSettings:
+        """The data layer's own frozen dataclass (data/settings.py), so ``data`` never imports ``params``."""
+        image_csv = ImageCsvSettings(**dict(data.image_csv))
+        return DataSettings(**{**dict(data), "image_csv": image_csv})
+
+    @property
+    def profile_seeds(self) -> tuple[int, ...]:
+        """``profiles.<profile>.seeds``: the default every study shares."""
+        return self.profiles[self.profile].seeds or ()
+
+
+Settings = create_model(
+    "Settings",
+    __base__=_Run,
+    profiles=(dict[str, Profile], Field(min_length=1, description="profile name -> the values it supplies")),
+    studies=(Studies, Field(description="one section per study")),
+)
+
+# ------------------------------------------------------------------ profiles
+
+
+def _profile_value(profile: Any, study: str, key: str) -> tuple[bool, Any]:
     """(found, value) of a profile-supplied study key: the study's own section first."""
-    section = profile.get(study)
+    section = profile.get(study) if isinstance(profile, dict) else None
     if isinstance(section, dict) and key in section:
         return True, section[key]
-    if key in SHARED_PROFILE_SCHEMA and key in profile:
+    if key in Profile.model_fields and isinstance(profile, dict) and key in profile:
         return True, profile[key]
     return False, None
 
 
-def _check_profile(name: str, body: Any, studies: dict[str, Any], problems: list[str]) -> None:
-    where = f"profiles.{name}"
-    if not isinstance(body, dict):
-        problems.append(f"{where}: must be a mapping, got {body!r}")
-        return
-    allowed = [*SHARED_PROFILE_SCHEMA, *STUDIES]
-    for key, value in body.items():
-        if key in SHARED_PROFILE_SCHEMA:
-            if (msg := SHARED_PROFILE_SCHEMA[key].check(value)) is not None:
-                problems.append(f"{where}.{key}: {msg}")
-        elif key in STUDIES:
-            fields = _profile_fields(key)
-            if not isinstance(value, dict):
-                problems.append(f"{where}.{key}: must be a mapping of study settings, got {value!r}")
-                continue
-            for k, v in value.items():
-                if k not in fields:
-                    problems.append(f"{where}.{key}.{k}: {unknown_key(str(k), list(fields))}")
-                elif v is None:
-                    if not fields[k].nullable:
-                        problems.append(f"{where}.{key}.{k}: must be set, got null")
-                elif (msg := fields[k].check(v)) is not None:
-                    problems.append(f"{where}.{key}.{k}: {msg}")
-        else:
-            problems.append(f"{where}.{key}: {unknown_key(str(key), allowed)}")
-    # Every study key left at null must be supplied by every profile, so switching the
-    # profile can never fail halfway through a pipeline.
-    for study, section in studies.items():
-        if study not in STUDIES or not isinstance(section, dict):
-            continue
-        for key, spec in _profile_fields(study).items():
-            if section.get(key) is None and not spec.nullable and not _profile_value(body, study, key)[0]:
-                problems.append(
-                    f"{where}.{study}.{key}: missing (studies.{study}.{key} is null, so the profile must set it)"
-                )
-
-
-def _check_profiles(raw: dict[str, Any], problems: list[str]) -> None:
+def _resolve(raw: Any) -> tuple[Any, set[tuple]]:
+    """``raw`` with every study key written as null filled from the active profile, and the
+    locations so filled (their problems are reported under ``profiles``, for every profile)."""
+    studies = raw.get("studies") if isinstance(raw, dict) else None
+    if not isinstance(studies, dict):
+        return raw, set()
+    resolved, filled = copy.deepcopy(raw), set()
     profiles = raw.get("profiles")
-    if not isinstance(profiles, dict) or not profiles:
-        problems.append("profiles: must be a mapping of profile name -> settings")
-        return
-    studies = raw.get("studies") if isinstance(raw.get("studies"), dict) else {}
+    name = raw.get("profile")
+    profile = profiles.get(name) if isinstance(profiles, dict) and isinstance(name, str) else None
+    for study, model in STUDIES.items():
+        section = resolved["studies"].get(study)
+        if not isinstance(section, dict):
+            continue
+        for key in profile_keys(model):
+            if key in section and section[key] is None:
+                filled.add(("studies", study, key))
+                section[key] = _profile_value(profile, study, key)[1]
+    return resolved, filled
+
+
+def _unsupplied(raw: dict[str, Any]) -> list[tuple[tuple, str]]:
+    """Every study key left at null must be supplied by every profile, so switching the
+    profile can never fail halfway through a pipeline."""
+    profiles, studies = raw.get("profiles"), raw.get("studies")
+    if not isinstance(profiles, dict) or not isinstance(studies, dict):
+        return []
+    found = []
     for name, body in profiles.items():
-        _check_profile(name, body, studies, problems)
-    profile = raw.get("profile")
-    if isinstance(profile, str) and profile not in profiles:
-        problems.append(f"profile: {one_of(list(profiles), 'profile')(profile)}")
+        for study, section in studies.items():
+            if study not in STUDIES or not isinstance(section, dict) or not isinstance(body, dict):
+                continue
+            for key, nullable in profile_keys(STUDIES[study]).items():
+                if section.get(key) is None and not nullable and not _profile_value(body, study, key)[0]:
+                    why = f"missing (studies.{study}.{key} is null, so the profile must set it)"
+                    found.append((("profiles", name, study, key), f"profiles.{name}.{study}.{key}: {why}"))
+    return found
 
 
-def _check_image_csv(raw: dict[str, Any], problems: list[str]) -> None:
-    """A study on dataset image_csv needs data.image_csv.csv: say so now, not when prepare runs."""
+def _cross_checks(raw: Any) -> list[tuple[tuple, str]]:
+    """The rules across sections: profiles supply the null keys, the profile exists, and a study on
+    dataset image_csv has data.image_csv.csv (said now, not when prepare runs)."""
+    if not isinstance(raw, dict):
+        return []
+    found = _unsupplied(raw)
+    profiles, profile = raw.get("profiles"), raw.get("profile")
+    if isinstance(profiles, dict) and profiles and isinstance(profile, str) and profile not in profiles:
+        found.append((("profile",), f"profile: {one_of(list(profiles), 'profile')(profile)}"))
     data, studies = raw.get("data"), raw.get("studies")
-    section = data.get("image_csv") if isinstance(data, dict) else None
-    if not isinstance(studies, dict) or not isinstance(section, dict) or section.get("csv") is not None:
-        return
-    for name, study in studies.items():
-        if isinstance(study, dict) and study.get("dataset") == "image_csv":
-            problems.append(
-                f"studies.{name}.dataset: image_csv needs data.image_csv.csv (a CSV of file names "
-                "and labels; see docs/image_csv.md)"
-            )
+    image_csv = data.get("image_csv") if isinstance(data, dict) else None
+    if isinstance(studies, dict) and isinstance(image_csv, dict) and image_csv.get("csv") is None:
+        for name, study in studies.items():
+            if isinstance(study, dict) and study.get("dataset") == "image_csv":
+                why = "image_csv needs data.image_csv.csv (a CSV of file names and labels; see docs/image_csv.md)"
+                found.append((("studies", name, "dataset"), f"studies.{name}.dataset: {why}"))
+    return found
+
+
+def _document_order(raw: Any, loc: tuple) -> list[int]:
+    """Where ``loc`` sits in the file (a missing key after its section's keys): problems are listed in file order."""
+    order, node = [], raw
+    for part in loc:
+        keys = list(node) if isinstance(node, dict) else []
+        order.append(keys.index(part) if part in keys else len(keys))
+        node = node.get(part) if isinstance(node, dict) else None
+    return order
+
+
+# ------------------------------------------------------------------ validation and loading
 
 
 def validate(raw: Any) -> list[str]:
-    """All problems of a parsed params.yaml, one line each (empty when valid)."""
-    problems: list[str] = []
-    walk(raw, SCHEMA, "", problems)
-    if isinstance(raw, dict):
-        _check_profiles(raw, problems)
-        _check_image_csv(raw, problems)
-    return problems
+    """All problems of a parsed params.yaml, one line each, in file order (empty when valid)."""
+    resolved, filled = _resolve(raw)
+    found = []
+    try:
+        Settings.model_validate(resolved, context={"params": resolved, "written": raw})
+    except ValidationError as err:
+        found = [(loc, line) for loc, line in problems(err, Settings) if loc not in filled]
+    found += _cross_checks(raw)
+    return [line for _, line in sorted(found, key=lambda p: _document_order(raw, p[0]))]
 
 
 def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -169,66 +246,29 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not path.is_file():
         raise ParamsError([f"file not found ({path.resolve()})"], path)
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        raise ParamsError([f"{where}not valid YAML ({getattr(err, 'problem', err)})"], path) from None
-    problems = validate(raw)
-    if problems:
-        raise ParamsError(problems, path)
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        line = path.read_bytes()[: err.start].count(b"\n") + 1
+        raise ParamsError([f"line {line}: not UTF-8 text ({err.reason})"], path) from None
+    raw = load_yaml(text, path)
+    found = validate(raw)
+    if found:
+        raise ParamsError(found, path)
     return raw
-
-
-# ------------------------------------------------------------------ effective settings
-
-
-@dataclass(frozen=True)
-class Settings:
-    profile: str
-    device: str
-    deterministic: bool
-    num_threads: int
-    vectorize_seeds: bool
-    channels_last: bool
-    data: DataSettings
-    studies: dict[str, Any]  # study name -> its settings dataclass
-    profile_seeds: tuple[int, ...] = ()  # profiles.<profile>.seeds: the default every study shares
 
 
 def resolve_study(raw: dict[str, Any], study: str) -> dict[str, Any]:
     """The study section with every null profile key replaced by the active profile's value."""
-    profile = raw["profiles"][raw["profile"]]
-    section = dict(raw["studies"][study])
-    for key, spec in STUDIES[study].SCHEMA.items():
-        if spec.profile and section.get(key) is None:
-            section[key] = _profile_value(profile, study, key)[1]
-    return section
+    return _resolve(raw)[0]["studies"][study]
 
 
-def data_settings(data: dict[str, Any]) -> DataSettings:
-    image_csv = dict(data["image_csv"], image_size=tuple(data["image_csv"]["image_size"]))
-    return DataSettings(**{**data, "image_csv": ImageCsvSettings(**image_csv)})
+def settings_from_raw(raw: dict[str, Any]) -> Any:
+    """The :class:`Settings` of a valid params.yaml (profile values resolved)."""
+    resolved = _resolve(raw)[0]
+    return Settings.model_validate(resolved, context={"params": resolved, "written": raw})
 
 
-def settings_from_raw(raw: dict[str, Any]) -> Settings:
-    studies = {
-        name: module.build(resolve_study(raw, name), raw["studies"][name], raw) for name, module in STUDIES.items()
-    }
-    return Settings(
-        profile=raw["profile"],
-        device=raw["device"],
-        deterministic=raw["deterministic"],
-        num_threads=raw["num_threads"],
-        vectorize_seeds=raw["vectorize_seeds"],
-        channels_last=raw["channels_last"],
-        data=data_settings(raw["data"]),
-        studies=studies,
-        profile_seeds=tuple(raw["profiles"][raw["profile"]].get("seeds", [])),
-    )
-
-
-def load_settings(path: str | Path = "params.yaml") -> Settings:
+def load_settings(path: str | Path = "params.yaml") -> Any:
     """Validated, profile-resolved settings from params.yaml."""
     return settings_from_raw(read_params(path))
 
@@ -240,6 +280,7 @@ __all__ = [
     "ParamsError",
     "Settings",
     "load_settings",
+    "load_yaml",
     "read_params",
     "resolve_study",
     "settings_from_raw",

@@ -1,18 +1,21 @@
-"""The building blocks of params.yaml validation: fields, value checks, the error type.
+"""The building blocks of the params.yaml models: value types, sections, profile keys, errors.
 
-A schema is a dict of key -> :class:`Field` (leaf) or key -> dict (section). Checks
-return ``None`` when a value is fine, else a message that completes the sentence
-``<key path>: ...``. Study modules (``annstudy.params.<study>``) declare their own
-schema with these blocks, so adding a study never touches the validator.
+A key is declared once, as a field of a pydantic model: its type (one of the checked types
+below, which carry the bounds), a short description, and :func:`from_profile` when ``null``
+means "the active profile's value". The checks are plain functions returning ``None`` when a
+value is fine, else a message that completes the sentence ``<key path>: ...``; pydantic
+collects every problem of a file, and :func:`problems` turns its errors into those lines.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Annotated, Any, Callable, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, ValidationError, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 
 class ParamsError(ValueError):
@@ -27,27 +30,12 @@ class ParamsError(ValueError):
 Check = Callable[[Any], "str | None"]
 
 
-@dataclass(frozen=True)
-class Field:
-    """One leaf of the schema.
-
-    ``nullable``: ``null`` is a meaningful value (e.g. "no mirror", "no CSV").
-    ``profile``: ``null`` means "take it from the active profile"
-    (``profiles.<profile>.<study>.<key>``, or ``profiles.<profile>.<key>`` for the
-    keys every study shares, like ``seeds``); every profile must then provide it,
-    unless the field is also ``nullable``.
-    """
-
-    check: Check
-    nullable: bool = False
-    profile: bool = False
-
-
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_num(v: Any) -> bool:
+def is_number(v: Any) -> bool:
+    """An int or float, not a bool, and finite: what every number key accepts."""
     return (isinstance(v, (int, float)) and not isinstance(v, bool)) and math.isfinite(v)
 
 
@@ -60,19 +48,19 @@ def non_negative_int(v: Any) -> str | None:
 
 
 def number(v: Any) -> str | None:
-    return None if _is_num(v) else f"must be a finite number, got {v!r}"
+    return None if is_number(v) else f"must be a finite number, got {v!r}"
 
 
 def positive_number(v: Any) -> str | None:
-    return None if _is_num(v) and v > 0 else f"must be > 0, got {v!r}"
+    return None if is_number(v) and v > 0 else f"must be > 0, got {v!r}"
 
 
 def non_negative_number(v: Any) -> str | None:
-    return None if _is_num(v) and v >= 0 else f"must be a number >= 0, got {v!r}"
+    return None if is_number(v) and v >= 0 else f"must be a number >= 0, got {v!r}"
 
 
 def fraction(v: Any) -> str | None:
-    return None if _is_num(v) and 0 < v < 1 else f"must be a number in (0, 1), got {v!r}"
+    return None if is_number(v) and 0 < v < 1 else f"must be a number in (0, 1), got {v!r}"
 
 
 def boolean(v: Any) -> str | None:
@@ -83,14 +71,23 @@ def string(v: Any) -> str | None:
     return None if isinstance(v, str) and v else f"must be a non-empty string, got {v!r}"
 
 
+def seed(v: Any) -> str | None:
+    return None if _is_int(v) and 0 <= v < 2**31 else f"seeds must be integers in [0, 2^31), got {v!r}"
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    hint = difflib.get_close_matches(word, choices, n=1)
+    return f" (did you mean {hint[0]!r}?)" if hint else ""
+
+
 def one_of(names: Callable[[], list[str]] | list[str], what: str) -> Check:
+    """A name from a list (or a registry, read when checking, so plug-ins registered later count)."""
+
     def check(v: Any) -> str | None:
         choices = names() if callable(names) else names
         if isinstance(v, str) and v in choices:
             return None
-        hint = difflib.get_close_matches(str(v), choices, n=1)
-        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-        return f"unknown {what} {v!r}{suggestion}; choose from {', '.join(choices)}"
+        return f"unknown {what} {v!r}{did_you_mean(str(v), choices)}; choose from {', '.join(choices)}"
 
     return check
 
@@ -127,46 +124,143 @@ def mapping_of(key: Check, value: Check) -> Check:
     return check
 
 
-def seed(v: Any) -> str | None:
-    return None if _is_int(v) and 0 <= v < 2**31 else f"seeds must be integers in [0, 2^31), got {v!r}"
-
-
 def unknown_key(key: str, allowed: list[str]) -> str:
-    hint = difflib.get_close_matches(key, allowed, n=1)
-    suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
-    return f"unknown key{suggestion}; allowed: {', '.join(allowed)}"
+    return f"unknown key{did_you_mean(key, allowed)}; allowed: {', '.join(allowed)}"
 
 
-def walk(raw: Any, schema: dict[str, Any], prefix: str, problems: list[str]) -> None:
-    """Check ``raw`` against ``schema``; append one line per problem to ``problems``."""
-    if not isinstance(raw, dict):
-        problems.append(f"{prefix.rstrip('.') or '<top>'}: must be a mapping, got {raw!r}")
-        return
-    for key in raw:
-        if key not in schema:
-            problems.append(f"{prefix}{key}: {unknown_key(str(key), list(schema))}")
-    for key, spec in schema.items():
-        path = f"{prefix}{key}"
-        if key not in raw:
-            problems.append(f"{path}: missing")
-            continue
-        value = raw[key]
-        if spec is None:
-            continue
-        if isinstance(spec, dict):
-            walk(value, spec, f"{path}.", problems)
-        elif value is None:
-            if not (spec.nullable or spec.profile):
-                problems.append(f"{path}: must be set, got null")
-        elif (msg := spec.check(value)) is not None:
-            problems.append(f"{path}: {msg}")
+# ------------------------------------------------------------------ checked types
 
 
-def freeze(value: Any) -> Any:
-    """A params value for a frozen settings dataclass: lists become tuples; mappings stay
-    dicts (in file order) so the report's settings table shows them as ``key value``."""
-    if isinstance(value, list):
-        return tuple(freeze(v) for v in value)
-    if isinstance(value, dict):
-        return {k: freeze(v) for k, v in value.items()}
-    return value
+def checked(check: Check, convert: Callable[[Any], Any] = lambda v: v) -> PlainValidator:
+    """A pydantic validator running ``check`` (``null`` is refused: a nullable key says ``X | None``);
+    ``convert`` gives the settings their frozen form (lists become tuples)."""
+
+    def validate(v: Any) -> Any:
+        msg = "must be set, got null" if v is None else check(v)
+        if msg is not None:
+            raise PydanticCustomError("params", "{msg}", {"msg": msg})
+        return convert(v)
+
+    return PlainValidator(validate)
+
+
+def items(check: Check) -> PlainValidator:
+    """A list check whose value the settings hold as a tuple."""
+    return checked(check, tuple)
+
+
+PositiveInt = Annotated[int, checked(positive_int)]
+NonNegativeInt = Annotated[int, checked(non_negative_int)]
+Number = Annotated[float, checked(number)]
+PositiveNumber = Annotated[float, checked(positive_number)]
+NonNegativeNumber = Annotated[float, checked(non_negative_number)]
+Fraction = Annotated[float, checked(fraction)]
+Flag = Annotated[bool, checked(boolean)]
+Text = Annotated[str, checked(string)]
+Seeds = Annotated[tuple[int, ...], items(list_of(seed))]
+Sizes = Annotated[tuple[int, ...], items(list_of(positive_int, unique=False))]  # layer widths may repeat
+
+
+def OneOf(names: Callable[[], list[str]] | list[str], what: str) -> Any:  # noqa: N802 (a type)
+    return Annotated[str, checked(one_of(names, what))]
+
+
+def ListOf(item: Check, **kwargs: Any) -> Any:  # noqa: N802 (a type)
+    return Annotated[tuple, items(list_of(item, **kwargs))]
+
+
+def MappingOf(key: Check, value: Check) -> Any:  # noqa: N802 (a type)
+    return Annotated[dict, checked(mapping_of(key, value))]
+
+
+class Section(BaseModel):
+    """A mapping of params.yaml: unknown keys are errors, and the settings never change after loading."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StudyConfig(Section):
+    """A study's section ``studies.<name>``. ``params`` is the whole file with profile values
+    resolved, for the settings a study takes from elsewhere (the dataset S2 shares with S1)."""
+
+    _params: dict = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        if isinstance(context, dict):
+            self._params = context["params"]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self._params
+
+    def settings_rows(self) -> list[str]:
+        """The attributes the report's settings table shows, in order (default: the keys)."""
+        return list(type(self).model_fields)
+
+
+def written(info: ValidationInfo, study: str, key: str) -> Any:
+    """``studies.<study>.<key>`` as written in the file, before the profile filled it in."""
+    studies = (info.context or {}).get("written", {}).get("studies")
+    section = studies.get(study) if isinstance(studies, dict) else None
+    return section.get(key) if isinstance(section, dict) else None
+
+
+def from_profile(description: str, *, nullable: bool = False) -> Any:
+    """A study key whose ``null`` means the active profile's value; every profile must then supply
+    it (a ``nullable`` one may also be left out, or set to ``null``, meaning "none")."""
+    return Field(description=description, json_schema_extra={"profile": "nullable" if nullable else "required"})
+
+
+def profile_keys(model: type[BaseModel]) -> dict[str, bool]:
+    """Key -> nullable for every profile-supplied key of a study model."""
+    extra = {k: (f.json_schema_extra or {}).get("profile") for k, f in model.model_fields.items()}
+    return {k: v == "nullable" for k, v in extra.items() if v}
+
+
+# ------------------------------------------------------------------ error lines
+
+
+def _model_in(tp: Any) -> Any:
+    """The model class in an annotation (itself, or the model of ``Model | None``)."""
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return tp
+    return next((m for m in map(_model_in, get_args(tp)) if m is not None), None)
+
+
+def _allowed_keys(model: Any, loc: tuple) -> list[str]:
+    """The keys of the section at ``loc`` (for did-you-mean on an unknown key)."""
+    tp: Any = model
+    for part in loc:
+        if get_origin(tp) is dict:  # a mapping of names (profiles) -> its value type
+            tp = get_args(tp)[1]
+        elif (m := _model_in(tp)) is not None and part in m.model_fields:
+            tp = m.model_fields[part].annotation
+        else:
+            return []
+    m = _model_in(tp)
+    return list(m.model_fields) if m is not None else []
+
+
+def _line(error: Any, model: type[BaseModel]) -> str:
+    loc = tuple(error["loc"])
+    path = ".".join(f"item {p}" if isinstance(p, int) else str(p) for p in loc) or "<top>"
+    kind = error["type"]
+    if kind == "missing":
+        message = "missing"
+    elif kind == "extra_forbidden":
+        message = unknown_key(str(loc[-1]), _allowed_keys(model, loc[:-1]))
+        path = ".".join(map(str, loc))
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        message = f"must be a mapping, got {error['input']!r}"
+    elif kind == "too_short":
+        message = "must not be empty"
+    elif kind == "params":
+        message = error["ctx"]["msg"]
+    else:
+        message = error["msg"]  # pydantic's own sentence, one line, without its URL
+    return f"{path}: {message}"
+
+
+def problems(err: ValidationError, model: type[BaseModel]) -> list[tuple[tuple, str]]:
+    """(location, line) for every error pydantic found while validating ``model``."""
+    return [(tuple(e["loc"]), _line(e, model)) for e in err.errors(include_url=False)]

@@ -36,10 +36,10 @@ def _format(value: Any) -> str:
 def settings_table(study_settings: Any, caption: str = "") -> Table:
     """Every effective setting of a study (profile values resolved), flattened one level."""
     rows = []
-    for f in fields(study_settings):
-        value = getattr(study_settings, f.name)
+    for name in study_settings.settings_rows():
+        value = getattr(study_settings, name)
         if is_dataclass(value):
-            rows += [[f"{f.name}.{g.name}", _format(getattr(value, g.name))] for g in fields(value)]
+            rows += [[f"{name}.{g.name}", _format(getattr(value, g.name))] for g in fields(value)]
         else:
-            rows.append([f.name, _format(value)])
+            rows.append([name, _format(value)])
     return Table(["setting", "value"], rows, caption=caption or "Effective settings (profile values resolved).")

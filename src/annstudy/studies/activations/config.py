@@ -1,35 +1,33 @@
-"""``studies.activations`` (S2): schema and effective settings.
+"""``studies.activations`` (S2): its keys and variants.
 
 The dataset is S1's (``studies.architectures.dataset``): one switch moves S1-S3.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import ClassVar
 
-from annstudy.engine.settings import TrainSettings
+from pydantic import Field
+
 from annstudy.models.zoo import ACTIVATIONS
-from annstudy.params.schema import Field, fraction, list_of, one_of
-from annstudy.params.training import train_settings
-from annstudy.studies.architectures.config import TRAINING_FIELDS, architecture, epochs_per_arch, train_for
-
-SCHEMA: dict[str, Field] = {
-    "archs": Field(list_of(architecture)),
-    "activations": Field(list_of(one_of(lambda: list(ACTIVATIONS), "activation"))),
-    **TRAINING_FIELDS,
-    "vanish_ratio": Field(fraction),
-}
+from annstudy.params.schema import Fraction, ListOf, one_of
+from annstudy.studies.architectures.config import TrainingKeys
 
 
-@dataclass(frozen=True)
-class ActivationsSettings:
-    dataset: str  # studies.architectures.dataset
-    archs: tuple[str, ...]
-    activations: tuple[str, ...]
-    train: TrainSettings
-    vanish_ratio: float  # report rule: sigmoid gradients "vanish" below this share of ReLU's
-    epochs_by_arch: tuple[tuple[str, int], ...] = ()
+class ActivationsSettings(TrainingKeys):
+    """S2: every architecture with each activation, plain SGD."""
+
+    STUDY: ClassVar[str] = "activations"
+
+    activations: ListOf(one_of(lambda: list(ACTIVATIONS), "activation")) = Field(
+        description="activation functions (models/zoo.py), each replacing every ReLU"
+    )
+    vanish_ratio: Fraction = Field(description='report rule: sigmoid gradients "vanish" below this share of ReLU\'s')
+
+    @property
+    def dataset(self) -> str:
+        """S1's dataset (``studies.architectures.dataset``)."""
+        return self.params["studies"]["architectures"]["dataset"]
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -46,16 +44,8 @@ class ActivationsSettings:
             )
         return arch, act
 
-    def train_for(self, arch: str) -> TrainSettings:
-        return train_for(self.train, self.epochs_by_arch, arch)
+    def settings_rows(self) -> list[str]:
+        return ["dataset", "archs", "activations", "train", "vanish_ratio", "epochs_by_arch"]
 
 
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> ActivationsSettings:
-    return ActivationsSettings(
-        dataset=raw["studies"]["architectures"]["dataset"],
-        archs=tuple(study["archs"]),
-        activations=tuple(study["activations"]),
-        train=train_settings(study, raw),
-        vanish_ratio=float(study["vanish_ratio"]),
-        epochs_by_arch=epochs_per_arch(study, raw_study),
-    )
+CONFIG = ActivationsSettings

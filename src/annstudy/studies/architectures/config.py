@@ -1,95 +1,99 @@
-"""``studies.architectures`` (S1): schema and effective settings."""
+"""``studies.architectures`` (S1): its keys, and the training settings of each architecture."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, ClassVar
+
+from pydantic import Field, ValidationInfo, model_validator
 
 from annstudy.data.registry import DATASETS
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.engine.settings import TrainSettings
 from annstudy.models.zoo import ARCHITECTURES
 from annstudy.params.schema import (
-    Field,
-    fraction,
-    list_of,
-    mapping_of,
-    non_negative_int,
-    non_negative_number,
+    Fraction,
+    ListOf,
+    MappingOf,
+    NonNegativeInt,
+    NonNegativeNumber,
+    OneOf,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    StudyConfig,
+    from_profile,
     one_of,
     positive_int,
-    positive_number,
-    seed,
+    written,
 )
 from annstudy.params.training import train_settings
 
 architecture = one_of(lambda: list(ARCHITECTURES), "architecture")
-
-# How the seeds of one architecture are trained: the keys S1 and S2 share
-# (params/training.py turns them into the engine's TrainSettings).
-TRAINING_FIELDS: dict[str, Field] = {
-    "optimizer": Field(one_of(lambda: list(OPTIMIZERS), "optimizer")),
-    "lr": Field(positive_number),
-    "momentum": Field(non_negative_number),
-    "batch_size": Field(positive_int),
-    "eval_batch_size": Field(positive_int),
-    # null = the active profile's value
-    "seeds": Field(list_of(seed), profile=True),
-    "epochs": Field(positive_int, profile=True),
-    # per-architecture epochs where one value would be too costly (quick); ignored when
-    # `epochs` is set explicitly in the study
-    "epochs_by_arch": Field(mapping_of(architecture, positive_int), nullable=True, profile=True),
-    "log_every": Field(positive_int, profile=True),
-    "val_subset": Field(non_negative_int, profile=True),
-    "train_limit": Field(non_negative_int, profile=True),
-}
-
-SCHEMA: dict[str, Field] = {
-    "dataset": Field(one_of(lambda: sorted(DATASETS), "dataset")),
-    "archs": Field(list_of(architecture)),
-    **TRAINING_FIELDS,
-    "train_eval_subset": Field(non_negative_int, profile=True),
-    "underfit_train_acc": Field(fraction),
-    "overfit_gap": Field(fraction),
-    "misclassified_shown": Field(non_negative_int),
-}
+Optimizer = OneOf(lambda: list(OPTIMIZERS), "optimizer")
+EpochsByArch = MappingOf(architecture, positive_int)
 
 
-def epochs_per_arch(study: dict[str, Any], raw_study: dict[str, Any]) -> tuple[tuple[str, int], ...]:
-    """The profile's per-architecture epochs, unless the study sets ``epochs`` itself
-    (an explicit study-level value applies to every architecture)."""
-    by_arch = {} if raw_study["epochs"] is not None else (study["epochs_by_arch"] or {})
-    return tuple(sorted(by_arch.items()))
+class TrainingKeys(StudyConfig):
+    """How the seeds of one architecture are trained: the keys S1 and S2 share."""
 
+    STUDY: ClassVar[str]
 
-def train_for(train: TrainSettings, by_arch: tuple[tuple[str, int], ...], arch: str) -> TrainSettings:
-    """The training settings of one architecture: ``train`` with that architecture's epochs."""
-    return replace(train, epochs=dict(by_arch).get(arch, train.epochs))
+    archs: ListOf(architecture) = Field(description="architectures (models/zoo.py), one stage each")
+    optimizer: Optimizer = Field(description="engine/optim.py name")
+    lr: PositiveNumber = Field(description="learning rate")
+    momentum: NonNegativeNumber = Field(description="used by sgd/rmsprop only")
+    batch_size: PositiveInt = Field(description="training batch")
+    eval_batch_size: PositiveInt = Field(description="evaluation batch (memory only; results identical)")
+    seeds: Seeds = from_profile("seeds, each trained from its own initialisation")
+    epochs: PositiveInt = from_profile("epochs of every architecture")
+    epochs_by_arch: EpochsByArch | None = from_profile(
+        "per-architecture epochs; ignored when `epochs` is set in the study", nullable=True
+    )
+    log_every: PositiveInt = from_profile("steps between curve points")
+    val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
+    train_limit: NonNegativeInt = from_profile("first N training images (0: all)")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _explicit_epochs_win(cls, data: Any, info: ValidationInfo) -> Any:
+        """An ``epochs`` written in the study applies to every architecture: the profile's
+        per-architecture epochs are then ignored."""
+        study = cls.STUDY
+        if isinstance(data, dict) and written(info, study, "epochs") is not None:
+            return {**data, "epochs_by_arch": None}
+        return data
 
-@dataclass(frozen=True)
-class ArchitecturesSettings:
-    dataset: str
-    archs: tuple[str, ...]
-    train: TrainSettings
-    underfit_train_acc: float
-    overfit_gap: float
-    misclassified_shown: int
-    epochs_by_arch: tuple[tuple[str, int], ...] = ()
+    @property
+    def train(self) -> TrainSettings:
+        return train_settings(self)
 
     def train_for(self, arch: str) -> TrainSettings:
         """The training settings of one architecture (the profile may set its epochs)."""
-        return train_for(self.train, self.epochs_by_arch, arch)
+        return replace(self.train, epochs=(self.epochs_by_arch or {}).get(arch, self.epochs))
 
 
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> ArchitecturesSettings:
-    """``study``: the section with profile values filled in; ``raw_study``: as written."""
-    return ArchitecturesSettings(
-        dataset=study["dataset"],
-        archs=tuple(study["archs"]),
-        train=train_settings(study, raw),
-        underfit_train_acc=float(study["underfit_train_acc"]),
-        overfit_gap=float(study["overfit_gap"]),
-        misclassified_shown=study["misclassified_shown"],
-        epochs_by_arch=epochs_per_arch(study, raw_study),
-    )
+class ArchitecturesSettings(TrainingKeys):
+    """S1: every architecture on one dataset, one optimizer."""
+
+    STUDY: ClassVar[str] = "architectures"
+
+    dataset: OneOf(lambda: sorted(DATASETS), "dataset") = Field(description="S1-S3's dataset (data/registry.py)")
+    train_eval_subset: NonNegativeInt = from_profile("training images of the final train accuracy (0: all)")
+    underfit_train_acc: Fraction = Field(description="verdict: underfitting below this final train accuracy")
+    overfit_gap: Fraction = Field(description="verdict: overfitting above this train - val gap")
+    misclassified_shown: NonNegativeInt = Field(description="images in the misclassified grid")
+
+    def settings_rows(self) -> list[str]:
+        return [
+            "dataset",
+            "archs",
+            "train",
+            "underfit_train_acc",
+            "overfit_gap",
+            "misclassified_shown",
+            "epochs_by_arch",
+        ]
+
+
+CONFIG = ArchitecturesSettings

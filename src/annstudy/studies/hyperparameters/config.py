@@ -1,4 +1,4 @@
-"""``studies.hyperparameters`` (S4): schema, the base configuration and its sweep variants.
+"""``studies.hyperparameters`` (S4): its keys, the base configuration and its sweep variants.
 
 A *variant* is the base configuration with one knob changed (one axis of
 ``studies.hyperparameters.sweeps`` set to one of its values). Variant names are stable
@@ -9,20 +9,28 @@ and readable, because they key the metrics and the report: ``base``, ``lr_0.01``
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.engine.settings import TrainSettings
 from annstudy.params.schema import (
-    Field,
-    fraction,
+    Fraction,
+    NonNegativeInt,
+    NonNegativeNumber,
+    OneOf,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    Sizes,
+    StudyConfig,
+    checked,
+    from_profile,
     list_of,
-    non_negative_int,
-    non_negative_number,
     one_of,
     positive_int,
     positive_number,
-    seed,
 )
 
 SGD_MOMENTUM = "sgd_momentum"  # SGD with `studies.hyperparameters.momentum`
@@ -53,24 +61,8 @@ def check_sweeps(v: Any) -> str | None:
     return None
 
 
-SCHEMA: dict[str, Field] = {
-    "split_seed": Field(non_negative_int),
-    "val_fraction": Field(fraction),
-    "test_fraction": Field(fraction),
-    "hidden": Field(positive_int),
-    "optimizer": Field(optimizer_name),
-    "lr": Field(positive_number),
-    "momentum": Field(non_negative_number),
-    "batch_size": Field(positive_int),
-    "penalty": Field(one_of(PENALTIES, "penalty")),
-    "penalty_lambda": Field(positive_number),
-    "complex_hidden": Field(list_of(positive_int, unique=False)),
-    "complex_dropout": Field(fraction),
-    "sweeps": Field(check_sweeps),
-    # null = the active profile's value
-    "seeds": Field(list_of(seed), profile=True),
-    "epochs": Field(positive_int, profile=True),
-}
+# (axis, values) in params order
+Sweeps = Annotated[tuple, checked(check_sweeps, lambda v: tuple((axis, tuple(x)) for axis, x in v.items()))]
 
 
 @dataclass(frozen=True)
@@ -104,16 +96,71 @@ def variant_name(axis: str, value: Any) -> str:
     return f"{axis}_{value:g}" if isinstance(value, float) else f"{axis}_{value}"
 
 
-@dataclass(frozen=True)
-class HyperparametersSettings:
-    split_seed: int
-    val_fraction: float
-    test_fraction: float
-    base: Variant
-    sweeps: tuple[tuple[str, tuple], ...]  # (axis, values) in params order
-    complex_hidden: tuple[int, ...]
-    complex_dropout: float
-    train: TrainSettings  # of the base variant
+class HyperparametersSettings(StudyConfig):
+    """S4: MLPs on sklearn digits, one sweep per axis around a base model."""
+
+    split_seed: NonNegativeInt = Field(description="seed of the stratified val/test draws")
+    val_fraction: Fraction = Field(description="validation share of all images")
+    test_fraction: Fraction = Field(description="test share of all images (drawn first)")
+    hidden: PositiveInt = Field(description="hidden units of the base MLP 64-<hidden>-10")
+    optimizer: OneOf(lambda: [*OPTIMIZERS, SGD_MOMENTUM], "optimizer") = Field(description="the base's optimizer")
+    lr: PositiveNumber = Field(description="the base's learning rate")
+    momentum: NonNegativeNumber = Field(description="of sgd_momentum only")
+    batch_size: PositiveInt = Field(description="training batch")
+    penalty: OneOf(PENALTIES, "penalty") = Field(description="none, l1 or l2: lambda x sum of |w| or w^2")
+    penalty_lambda: PositiveNumber = Field(description="weight of the penalty")
+    complex_hidden: Sizes = Field(description='hidden layers of the "complex" model')
+    complex_dropout: Fraction = Field(description='dropout of the "complex" model')
+    sweeps: Sweeps = Field(description="axis -> values, each trained with the rest at base")
+    seeds: Seeds = from_profile("seeds, trained together as one stacked network")
+    epochs: PositiveInt = from_profile("epochs of every variant")
+
+    @property
+    def base(self) -> Variant:
+        return Variant(
+            name="base",
+            axis="base",
+            value=None,
+            hidden=(self.hidden,),
+            dropout=0.0,
+            batchnorm=False,
+            optimizer=self.optimizer,
+            lr=float(self.lr),
+            momentum=float(self.momentum),
+            penalty=self.penalty,
+            penalty_lambda=float(self.penalty_lambda),
+        )
+
+    @property
+    def train(self) -> TrainSettings:
+        """Of the base variant."""
+        optimizer, momentum = self.base.engine_optimizer
+        return TrainSettings(
+            optimizer=optimizer,
+            lr=self.base.lr,
+            momentum=momentum,
+            batch_size=self.batch_size,
+            eval_batch_size=FULL_BATCH,
+            seeds=self.seeds,
+            epochs=self.epochs,
+            log_every=1,  # replaced by the steps of one epoch at training time (one curve row per epoch)
+            val_subset=0,
+            train_limit=0,
+            train_eval_subset=0,
+            vectorize=True,  # always stacked: the penalties are per seed of a stacked model
+        )
+
+    def settings_rows(self) -> list[str]:
+        return [
+            "split_seed",
+            "val_fraction",
+            "test_fraction",
+            "base",
+            "sweeps",
+            "complex_hidden",
+            "complex_dropout",
+            "train",
+        ]
 
     @property
     def axes(self) -> tuple[str, ...]:
@@ -155,43 +202,4 @@ class HyperparametersSettings:
         return replace(self.train, optimizer=optimizer, lr=variant.lr, momentum=momentum)
 
 
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> HyperparametersSettings:
-    """``study``: the section with profile values filled in; ``raw_study``: as written."""
-    base = Variant(
-        name="base",
-        axis="base",
-        value=None,
-        hidden=(study["hidden"],),
-        dropout=0.0,
-        batchnorm=False,
-        optimizer=study["optimizer"],
-        lr=float(study["lr"]),
-        momentum=float(study["momentum"]),
-        penalty=study["penalty"],
-        penalty_lambda=float(study["penalty_lambda"]),
-    )
-    optimizer, momentum = base.engine_optimizer
-    train = TrainSettings(
-        optimizer=optimizer,
-        lr=base.lr,
-        momentum=momentum,
-        batch_size=study["batch_size"],
-        eval_batch_size=FULL_BATCH,
-        seeds=tuple(study["seeds"]),
-        epochs=study["epochs"],
-        log_every=1,  # replaced by the steps of one epoch at training time (one curve row per epoch)
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-        vectorize=True,  # always stacked: the penalties are per seed of a stacked model
-    )
-    return HyperparametersSettings(
-        split_seed=study["split_seed"],
-        val_fraction=float(study["val_fraction"]),
-        test_fraction=float(study["test_fraction"]),
-        base=base,
-        sweeps=tuple((axis, tuple(values)) for axis, values in study["sweeps"].items()),
-        complex_hidden=tuple(study["complex_hidden"]),
-        complex_dropout=float(study["complex_dropout"]),
-        train=train,
-    )
+CONFIG = HyperparametersSettings

@@ -1,4 +1,4 @@
-"""``studies.learning_rates`` (S3): schema and effective settings.
+"""``studies.learning_rates`` (S3): its keys and variants.
 
 Variants: ``lr_<rate>`` for each of ``rates`` (constant-rate SGD, stage
 ``learning_rates_sgd@<rate>``), ``scheduled`` (SGD whose rate steps down through
@@ -10,19 +10,25 @@ reruns the Adam stage alone. The dataset is S1's (``studies.architectures.datase
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Annotated
+
+from pydantic import Field
 
 from annstudy.engine.settings import TrainSettings
 from annstudy.params.schema import (
-    Field,
-    _is_num,
+    ListOf,
+    NonNegativeInt,
+    NonNegativeNumber,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    StudyConfig,
+    checked,
+    from_profile,
+    is_number,
     list_of,
-    non_negative_int,
-    non_negative_number,
-    positive_int,
     positive_number,
-    seed,
 )
 from annstudy.params.training import train_settings
 from annstudy.studies.architectures.config import architecture
@@ -38,7 +44,7 @@ def constant_lr(variant: str) -> float | None:
         lr = float(variant[len(CONSTANT_PREFIX) :])
     except ValueError:
         return None
-    return lr if _is_num(lr) and lr > 0 else None
+    return lr if is_number(lr) and lr > 0 else None
 
 
 def constant_variant(rate: float) -> str:
@@ -46,39 +52,37 @@ def constant_variant(rate: float) -> str:
     return f"{CONSTANT_PREFIX}{rate}"
 
 
-SCHEMA: dict[str, Field] = {
-    "arch": Field(architecture),
-    "rates": Field(list_of(positive_number)),
-    "momentum": Field(non_negative_number),
-    "batch_size": Field(positive_int),
-    "eval_batch_size": Field(positive_int),
-    "schedule_lrs": Field(list_of(positive_number)),
-    "min_delta": Field(non_negative_number),
-    "adam_lr": Field(positive_number),
-    # null = the active profile's value
-    "seeds": Field(list_of(seed), profile=True),
-    "epochs": Field(positive_int, profile=True),
-    "schedule_epochs": Field(positive_int, profile=True),
-    "adam_epochs": Field(positive_int, profile=True),
-    "patience": Field(positive_int, profile=True),
-    "log_every": Field(positive_int, profile=True),
-    "val_subset": Field(non_negative_int, profile=True),
-    "train_limit": Field(non_negative_int, profile=True),
-}
+class LearningRatesSettings(StudyConfig):
+    """S3: one architecture, SGD at constant rates, a plateau-driven step schedule, and Adam."""
 
+    arch: Annotated[str, checked(architecture)] = Field(description="the architecture (models/zoo.py)")
+    rates: ListOf(positive_number) = Field(description="constant-rate SGD variants lr_<rate>")
+    momentum: NonNegativeNumber = Field(description="SGD momentum (constant and scheduled)")
+    batch_size: PositiveInt = Field(description="training batch")
+    eval_batch_size: PositiveInt = Field(description="evaluation batch (memory only)")
+    schedule_lrs: Annotated[tuple[float, ...], checked(list_of(positive_number), lambda v: tuple(map(float, v)))] = (
+        Field(description="the scheduled variant's rates: starts at the first, steps down at plateaus")
+    )
+    min_delta: NonNegativeNumber = Field(description="plateau rule: an epoch improves if val acc > best + min_delta")
+    adam_lr: PositiveNumber = Field(description="the adam variant's rate")
+    seeds: Seeds = from_profile("seeds of every variant")
+    epochs: PositiveInt = from_profile("epochs of the constant-rate variants")
+    schedule_epochs: PositiveInt = from_profile("epochs of the scheduled variant")
+    adam_epochs: PositiveInt = from_profile("epochs of the adam variant")
+    patience: PositiveInt = from_profile("plateau rule: epochs without improvement before a drop")
+    log_every: PositiveInt = from_profile("steps between curve points")
+    val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
+    train_limit: NonNegativeInt = from_profile("first N training images (0: all)")
 
-@dataclass(frozen=True)
-class LearningRatesSettings:
-    dataset: str  # studies.architectures.dataset
-    arch: str
-    rates: tuple[float, ...]
-    train: TrainSettings  # constant-rate SGD (lr set per variant)
-    schedule_lrs: tuple[float, ...]
-    patience: int
-    min_delta: float
-    schedule_epochs: int
-    adam_lr: float
-    adam_epochs: int
+    @property
+    def dataset(self) -> str:
+        """S1's dataset (``studies.architectures.dataset``)."""
+        return self.params["studies"]["architectures"]["dataset"]
+
+    @property
+    def train(self) -> TrainSettings:
+        """Constant-rate SGD (lr set per variant)."""
+        return train_settings(self, optimizer="sgd", lr=self.schedule_lrs[0])
 
     @property
     def variants(self) -> tuple[str, ...]:
@@ -98,17 +102,19 @@ class LearningRatesSettings:
             return replace(self.train, optimizer="adam", lr=self.adam_lr, momentum=0.0, epochs=self.adam_epochs)
         return replace(self.train, lr=constant_lr(name))
 
+    def settings_rows(self) -> list[str]:
+        return [
+            "dataset",
+            "arch",
+            "rates",
+            "train",
+            "schedule_lrs",
+            "patience",
+            "min_delta",
+            "schedule_epochs",
+            "adam_lr",
+            "adam_epochs",
+        ]
 
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> LearningRatesSettings:
-    return LearningRatesSettings(
-        dataset=raw["studies"]["architectures"]["dataset"],
-        arch=study["arch"],
-        rates=tuple(study["rates"]),
-        train=train_settings({**study, "optimizer": "sgd", "lr": study["schedule_lrs"][0]}, raw),
-        schedule_lrs=tuple(float(x) for x in study["schedule_lrs"]),
-        patience=study["patience"],
-        min_delta=float(study["min_delta"]),
-        schedule_epochs=study["schedule_epochs"],
-        adam_lr=float(study["adam_lr"]),
-        adam_epochs=study["adam_epochs"],
-    )
+
+CONFIG = LearningRatesSettings

@@ -1,59 +1,47 @@
-"""``studies.mnist1d`` (S6): schema and effective settings."""
+"""``studies.mnist1d`` (S6): its keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.params.schema import (
-    Field,
+    Fraction,
+    ListOf,
+    MappingOf,
+    NonNegativeInt,
+    OneOf,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    Sizes,
+    StudyConfig,
     fraction,
-    freeze,
-    list_of,
-    mapping_of,
-    non_negative_int,
+    from_profile,
     one_of,
-    positive_int,
-    positive_number,
-    seed,
 )
 
 MODELS = ("mlp", "cnn")
 
-SCHEMA: dict[str, Field] = {
-    "seeds": Field(list_of(seed), profile=True),
-    "data_seed": Field(non_negative_int),
-    "num_samples": Field(positive_int),
-    "train_split": Field(fraction),
-    "models": Field(list_of(one_of(list(MODELS), "model"))),
-    "mlp_hidden": Field(list_of(positive_int, unique=False)),
-    "cnn_channels": Field(positive_int),
-    "optimizer": Field(one_of(lambda: list(OPTIMIZERS), "optimizer")),
-    "lr": Field(positive_number),
-    "batch_size": Field(positive_int),
-    "epochs": Field(positive_int, profile=True),
-    "published_acc": Field(mapping_of(one_of(list(MODELS), "model"), fraction)),
-    "tolerance": Field(fraction),
-}
+
+class Mnist1dSettings(StudyConfig):
+    """S6: MNIST-1D (built locally by the mnist1d package) with an MLP and a 1D CNN."""
+
+    seeds: Seeds = from_profile("seeds")
+    data_seed: NonNegativeInt = Field(description="mnist1d's own generator seed (42: the published set)")
+    num_samples: PositiveInt = Field(description="series generated")
+    train_split: Fraction = Field(description="training share")
+    models: ListOf(one_of(list(MODELS), "model")) = Field(description="mlp and/or cnn")
+    mlp_hidden: Sizes = Field(description="hidden layers of the MLP")
+    cnn_channels: PositiveInt = Field(description="channels of the 3 Conv1d layers")
+    optimizer: OneOf(lambda: list(OPTIMIZERS), "optimizer") = Field(description="engine/optim.py name")
+    lr: PositiveNumber = Field(description="learning rate")
+    batch_size: PositiveInt = Field(description="training batch")
+    epochs: PositiveInt = from_profile("epochs (the paper: 150, 6,000 steps of 100)")
+    published_acc: MappingOf(one_of(list(MODELS), "model"), fraction) = Field(
+        description="model -> the published test accuracy"
+    )
+    tolerance: Fraction = Field(description="|ours - published| allowed for the full profile")
 
 
-@dataclass(frozen=True)
-class Mnist1dSettings:
-    seeds: tuple[int, ...]
-    data_seed: int  # mnist1d's own generator seed (its default, 42, is the published set)
-    num_samples: int
-    train_split: float
-    models: tuple[str, ...]
-    mlp_hidden: tuple[int, ...]
-    cnn_channels: int
-    optimizer: str
-    lr: float
-    batch_size: int
-    epochs: int  # the paper: 6,000 steps of 100 = 150 epochs of the 4,000 training series
-    published_acc: dict[str, float]
-    tolerance: float  # |ours - published| allowed for the full profile
-
-
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> Mnist1dSettings:
-    return Mnist1dSettings(**{k: freeze(v) for k, v in study.items()})
+CONFIG = Mnist1dSettings

@@ -1,22 +1,25 @@
-"""``studies.signals`` (S6): schema and effective settings."""
+"""``studies.signals`` (S6): its keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, model_validator
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.params.schema import (
-    Field,
-    fraction,
-    freeze,
+    Fraction,
+    NonNegativeInt,
+    NonNegativeNumber,
+    OneOf,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    StudyConfig,
+    from_profile,
+    items,
     list_of,
-    non_negative_int,
-    non_negative_number,
-    one_of,
     positive_int,
-    positive_number,
-    seed,
 )
 
 
@@ -26,42 +29,28 @@ def at_most_two_layers(v: Any) -> str | None:
     return None if len(v) <= 2 else f"at most 2 hidden layers (studies.md), got {v!r}"
 
 
-SCHEMA: dict[str, Field] = {
-    "seeds": Field(list_of(seed), profile=True),
-    "data_seed": Field(non_negative_int),
-    "n_signals": Field(positive_int),
-    "length": Field(positive_int),
-    "period": Field(positive_number),
-    "noise": Field(non_negative_number),
-    "train_fraction": Field(fraction),
-    "val_fraction": Field(fraction),
-    "hidden": Field(at_most_two_layers),
-    "optimizer": Field(one_of(lambda: list(OPTIMIZERS), "optimizer")),
-    "lr": Field(positive_number),
-    "batch_size": Field(positive_int),
-    "epochs": Field(positive_int, profile=True),
-}
+class SignalsSettings(StudyConfig):
+    """S6: normal vs abnormal 1D signals (generator: data/synthetic.py::signal)."""
+
+    seeds: Seeds = from_profile("seeds")
+    data_seed: NonNegativeInt = Field(description="seed of the generated signals")
+    n_signals: PositiveInt = Field(description="signals, half normal, half abnormal")
+    length: PositiveInt = Field(description="samples per signal")
+    period: PositiveNumber = Field(description="mean samples between beats")
+    noise: NonNegativeNumber = Field(description="std of the white noise added to every sample")
+    train_fraction: Fraction = Field(description="training share")
+    val_fraction: Fraction = Field(description="validation share (the test share is what is left)")
+    hidden: Annotated[tuple[int, ...], items(at_most_two_layers)] = Field(description="at most 2 hidden ReLU layers")
+    optimizer: OneOf(lambda: list(OPTIMIZERS), "optimizer") = Field(description="engine/optim.py name")
+    lr: PositiveNumber = Field(description="learning rate")
+    batch_size: PositiveInt = Field(description="training batch")
+    epochs: PositiveInt = from_profile("epochs")
+
+    @model_validator(mode="after")
+    def _test_set_left(self) -> SignalsSettings:
+        if self.train_fraction + self.val_fraction >= 1:
+            raise ValueError("train_fraction + val_fraction must be < 1 (the rest is the test set)")
+        return self
 
 
-@dataclass(frozen=True)
-class SignalsSettings:
-    seeds: tuple[int, ...]
-    data_seed: int
-    n_signals: int
-    length: int
-    period: float  # mean samples between beats
-    noise: float  # std of the white noise added to every sample
-    train_fraction: float
-    val_fraction: float  # the test share is what is left
-    hidden: tuple[int, ...]
-    optimizer: str
-    lr: float
-    batch_size: int
-    epochs: int
-
-
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> SignalsSettings:
-    settings = SignalsSettings(**{k: freeze(v) for k, v in study.items()})
-    if settings.train_fraction + settings.val_fraction >= 1:
-        raise ValueError("studies.signals: train_fraction + val_fraction must be < 1 (the rest is the test set)")
-    return settings
+CONFIG = SignalsSettings

@@ -1,67 +1,45 @@
-"""``studies.spiral`` (S6): schema and effective settings."""
+"""``studies.spiral`` (S6): its keys."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.params.schema import (
-    Field,
-    fraction,
-    freeze,
-    list_of,
-    non_negative_int,
-    non_negative_number,
-    one_of,
-    positive_int,
-    positive_number,
-    seed,
+    Fraction,
+    NonNegativeInt,
+    NonNegativeNumber,
+    OneOf,
+    PositiveInt,
+    PositiveNumber,
+    Seeds,
+    Sizes,
+    StudyConfig,
+    from_profile,
 )
 
-SCHEMA: dict[str, Field] = {
-    "seeds": Field(list_of(seed), profile=True),
-    "data_seed": Field(non_negative_int),
-    "arms": Field(positive_int),
-    "points_per_arm": Field(positive_int),
-    "turns": Field(positive_number),
-    "noise": Field(non_negative_number),
-    "test_fraction": Field(fraction),
-    "hidden": Field(list_of(positive_int, unique=False)),
-    "folds": Field(positive_int),
-    "optimizer": Field(one_of(lambda: list(OPTIMIZERS), "optimizer")),
-    "lr": Field(positive_number),
-    "lr_decay": Field(fraction),
-    "lr_decay_every": Field(positive_int),
-    "patience": Field(positive_int),
-    "batch_size": Field(non_negative_int),
-    "max_epochs": Field(positive_int, profile=True),
-    "target_acc": Field(fraction),
-    "grid": Field(positive_int),
-}
+
+class SpiralSettings(StudyConfig):
+    """S6: 5-arm spiral, k-fold cross-validation with early stopping."""
+
+    seeds: Seeds = from_profile("seeds (x folds = models)")
+    data_seed: NonNegativeInt = Field(description="seed of the generated points")
+    arms: PositiveInt = Field(description="spiral arms (classes)")
+    points_per_arm: PositiveInt = Field(description="points per arm")
+    turns: PositiveNumber = Field(description="revolutions of each arm from the centre to the rim")
+    noise: NonNegativeNumber = Field(description="Gaussian jitter of each coordinate")
+    test_fraction: Fraction = Field(description="held-out test points")
+    hidden: Sizes = Field(description="hidden layers of the MLP")
+    folds: PositiveInt = Field(description="cross-validation folds")
+    optimizer: OneOf(lambda: list(OPTIMIZERS), "optimizer") = Field(description="engine/optim.py name")
+    lr: PositiveNumber = Field(description="learning rate")
+    lr_decay: Fraction = Field(description="lr x this ...")
+    lr_decay_every: PositiveInt = Field(description="... every this many epochs")
+    patience: PositiveInt = Field(description="epochs without a lower validation loss; best weights restored")
+    batch_size: NonNegativeInt = Field(description="training batch (0: full batch)")
+    max_epochs: PositiveInt = from_profile("epochs at most (early stopping)")
+    target_acc: Fraction = Field(description="the test accuracy the study must reach")
+    grid: PositiveInt = Field(description="decision-region grid points per axis")
 
 
-@dataclass(frozen=True)
-class SpiralSettings:
-    seeds: tuple[int, ...]
-    data_seed: int
-    arms: int
-    points_per_arm: int
-    turns: float
-    noise: float
-    test_fraction: float
-    hidden: tuple[int, ...]
-    folds: int
-    optimizer: str
-    lr: float
-    lr_decay: float
-    lr_decay_every: int
-    patience: int
-    batch_size: int
-    max_epochs: int
-    target_acc: float
-    grid: int
-
-
-def build(study: dict[str, Any], raw_study: dict[str, Any], raw: dict[str, Any]) -> SpiralSettings:
-    return SpiralSettings(**{k: freeze(v) for k, v in study.items()})
+CONFIG = SpiralSettings
