@@ -100,7 +100,7 @@ def _profile_section(study: str, model: type[BaseModel]) -> type[Section]:
 Profile = create_model(
     "Profile",
     __base__=Section,
-    seeds=(Seeds | None, Field(None, description="the seeds of every study that sets none of its own")),
+    seeds=(Seeds, Field(None, description="the seeds of every study that sets none of its own")),
     **{name: (_profile_section(name, model) | None, None) for name, model in STUDIES.items()},
 )
 
