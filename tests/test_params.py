@@ -91,6 +91,13 @@ def study(key, value):
         (study("dataset", "image_csv"), "studies.architectures.dataset: image_csv needs data.image_csv.csv"),
         (study("lr", True), "studies.architectures.lr: must be > 0"),
         (lambda p: p["studies"].pop("architectures"), "studies.architectures: missing"),
+        (
+            lambda p: p["studies"]["signals"].__setitem__("val_fraction", 0.3),
+            "studies.signals: train_fraction + val_fraction must be < 1 (the rest is the test set)",
+        ),
+        (lambda p: p["studies"]["architectures"].__setitem__("lr", float("inf")), "must be > 0, got inf"),
+        (lambda p: p["data"].__setitem__("split_seed", 1.0), "data.split_seed: must be an integer >= 0"),
+        (lambda p: p["profiles"]["smoke"]["spiral"].__setitem__("max_epochs", None), "must be set, got null"),
     ],
 )
 def test_each_mistake_is_one_line_naming_the_key(params, edit, expected):

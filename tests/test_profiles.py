@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from annstudy.models.zoo import ARCHITECTURES
 from annstudy.params import STUDIES, resolve_study, settings_from_raw, validate
 from annstudy.params.schema import profile_keys
+from annstudy.report.section import settings_table
 
 
 def test_every_profile_supplies_every_null_study_key(params):
@@ -43,3 +45,23 @@ def test_explicit_study_value_makes_the_profile_value_optional(params):
     assert validate(params) == []
     params["profile"] = "full"
     assert settings_from_raw(params).studies["architectures"].train.log_every == 25
+
+
+def test_every_profile_is_validated_not_only_the_active_one(params):
+    params["profiles"]["full"]["spiral"]["max_epochs"] = 0
+    params["profiles"]["smoke"]["architectures"]["epochs_by_arch"] = {"lenet": 2}
+    assert validate(params) == [
+        "profiles.full.spiral.max_epochs: must be a positive integer, got 0",
+        "profiles.smoke.architectures.epochs_by_arch: unknown architecture 'lenet' (did you mean 'lenet5'?); "
+        f"choose from {', '.join(ARCHITECTURES)}",
+    ]
+
+
+def test_settings_table_shows_the_effective_settings(params):
+    rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
+    assert [r[0] for r in rows][:4] == ["dataset", "archs", "train.optimizer", "train.lr"] and len(rows) == 19
+    assert dict(map(tuple, rows))["train.seeds"] == "0, 1, 2"
+    assert dict(map(tuple, rows))["epochs_by_arch"] == "mlp_1 2, mlp_2 2, lenet5 2"
+    params["studies"]["architectures"]["epochs"] = 3  # an explicit value: the per-architecture epochs go
+    rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
+    assert dict(map(tuple, rows))["epochs_by_arch"] == "—" and dict(map(tuple, rows))["train.epochs"] == "3"

@@ -242,14 +242,17 @@ def _allowed_keys(model: Any, loc: tuple) -> list[str]:
 
 
 def _line(error: Any, model: type[BaseModel]) -> str:
+    """One problem as ``<key path>: <message>``. The list items are checked inside the checks
+    (which say ``item N``), so a number in a pydantic location is a mapping key, written as is."""
     loc = tuple(error["loc"])
-    path = ".".join(f"item {p}" if isinstance(p, int) else str(p) for p in loc) or "<top>"
+    path = ".".join(map(str, loc)) or "<top>"
     kind = error["type"]
     if kind == "missing":
         message = "missing"
     elif kind == "extra_forbidden":
         message = unknown_key(str(loc[-1]), _allowed_keys(model, loc[:-1]))
-        path = ".".join(map(str, loc))
+    elif kind == "value_error":  # a rule across keys of a section (a model validator)
+        message = str(error["ctx"]["error"])
     elif kind in ("model_type", "model_attributes_type", "dict_type"):
         message = f"must be a mapping, got {error['input']!r}"
     elif kind == "too_short":

@@ -2,7 +2,7 @@
 
 A study package ``annstudy.studies.<name>`` holds everything about that study:
 
-- ``config.py``: its section ``studies.<name>`` of params.yaml (schema and settings),
+- ``config.py``: its section ``studies.<name>`` of params.yaml, the pydantic model ``CONFIG``,
 - ``run.py``: the work of its DVC stages, ``STEPS: {step: fn(settings, item) -> Path}``,
 - ``report.py``: its report section, ``build(settings, out) -> StudySection``.
 
