@@ -59,7 +59,9 @@ def test_parse_arch_and_cnn_shape():
 # ------------------------------------------------------------------ member trainer
 
 
-def _alone_vs_stacked(make, x, y, cfg, seeds, x_val=None, y_val=None):
+def _alone_vs_stacked(make, x, y, cfg, seeds, x_val=None, y_val=None, exact=True):
+    """Members trained stacked vs each alone (a stack of one): bit for bit where the stacked ops are
+    the same kernels (batched matmuls), to 2e-5 for grouped convolutions (another summation order)."""
     torch.use_deterministic_algorithms(False)
     stacked = stack_seeds(make, seeds)
     res = fit(stacked, MemberData.shared(x, y, len(seeds), x_val, y_val), cfg, seeds)
@@ -67,12 +69,13 @@ def _alone_vs_stacked(make, x, y, cfg, seeds, x_val=None, y_val=None):
         alone = stack_seeds(make, [seed])
         r1 = fit(alone, MemberData.shared(x, y, 1, x_val, y_val), cfg, [seed])
         for k, v in alone.seed_state_dict(0).items():
-            assert torch.allclose(v, stacked.seed_state_dict(i)[k], atol=2e-5), f"member {i} {k} differs alone"
+            same = torch.equal if exact else lambda a, b: torch.allclose(a, b, atol=2e-5)
+            assert same(v, stacked.seed_state_dict(i)[k]), f"member {i} {k} differs alone"
         assert r1.stopped_epoch[0] == res.stopped_epoch[i] and r1.best_epoch[0] == res.best_epoch[i]
         mine = [r for r in res.epochs if r["member"] == i]
         assert [r["epoch"] for r in r1.epochs] == [r["epoch"] for r in mine]
         lone, stack = np.array([r["train_loss"] for r in r1.epochs]), np.array([r["train_loss"] for r in mine])
-        assert np.allclose(lone, stack, rtol=1e-4, atol=1e-6), f"member {i} losses differ alone"
+        assert np.array_equal(lone, stack) if exact else np.allclose(lone, stack, rtol=1e-4, atol=1e-6)
     return stacked, res
 
 
@@ -81,7 +84,7 @@ def test_stacked_members_train_exactly_as_alone_mlp_and_cnn():
     x, y = torch.randn(64, 40, generator=g), torch.randint(0, 10, (64,), generator=g)
     cfg = FitSettings("classification", "adam", 0.01, epochs=2, batch_size=16)
     _alone_vs_stacked(lambda: mlp([40, 16, 10]), x, y, cfg, [0, 1, 2])
-    _alone_vs_stacked(lambda: mnist1d_cnn(40, 10, 4), x, y, cfg, [3, 4])
+    _alone_vs_stacked(lambda: mnist1d_cnn(40, 10, 4), x, y, cfg, [3, 4], exact=False)
 
 
 def test_early_stopping_is_per_member_and_restores_best_weights():

@@ -358,7 +358,16 @@ def train_seed(
     progress: tqdm | None = None,
     hooks: TrainHooks = TrainHooks(),
 ) -> SeedRun:
-    """Train one fresh model for ``cfg.epochs`` epochs and record its curves."""
+    """Train one fresh plain model for ``cfg.epochs`` epochs and record its curves.
+
+    The per-seed path (``vectorize_seeds: false``, and S3's scheduled variants, whose seeds
+    drop their rates at different epochs). It is not a stack of one through
+    :func:`train_stack` because that would move its numbers in the last bits, and S1-S4's
+    must not move: a plain Linear is ``addmm`` where the stack's is ``baddbmm`` (after two
+    epochs every weight differs, tests measured), the logged loss is divided in float64
+    here and in float32 there, the evaluation loss sums with ``reduction="sum"`` here, and
+    dropout masks continue the init stream here where the stack reseeds it.
+    """
     device = data.train.x.device
     seed_everything(seed)
     model = make_model().to(device)
