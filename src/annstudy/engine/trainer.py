@@ -169,16 +169,16 @@ Evaluator = Callable[[StackedNet], dict[str, torch.Tensor]]
 class StackRun:
     """What :func:`train_stack` recorded, member by member (``member`` = row of the stack)."""
 
-    curve: list[dict]  # one row per member and log step: step, epoch, train_loss(, train_acc), at_log, hooks
-    epochs: list[dict]  # one row per member and finished epoch: epoch, step, at_epoch metrics
-    batch_loss: np.ndarray  # [steps, S] loss of every mini-batch (NaN once a member stopped)
-    steps: list[int]  # steps each member trained (up to its divergence)
-    stopped_epoch: list[int]  # last epoch trained, per member
-    best_epoch: list[int]  # epoch of the final weights (restored best under early stopping)
-    diverged_step: list[int | None]
-    lr_changes: list[dict]  # {epoch, step, lr} set by an EpochSchedule
-    seconds: float
     per_epoch: int
+    steps: list[int]  # steps each member trained (up to its divergence)
+    diverged_step: list[int | None]
+    curve: list[dict] = field(default_factory=list)  # per member and log step: step, epoch, train_loss, ...
+    epochs: list[dict] = field(default_factory=list)  # per member and finished epoch: epoch, step, at_epoch
+    batch_loss: np.ndarray | None = None  # [steps, S] loss of every mini-batch (NaN once a member stopped)
+    stopped_epoch: list[int] = field(default_factory=list)  # last epoch trained, per member
+    best_epoch: list[int] = field(default_factory=list)  # epoch of the final weights (restored best)
+    lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by an EpochSchedule
+    seconds: float = 0.0
 
 
 def member_losses(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -264,9 +264,7 @@ def train_stack(
 
     active = torch.ones(S, dtype=torch.bool, device=device)  # neither diverged (seen) nor stopped
     stopping = _EarlyStopping(model, cfg.patience, active) if cfg.patience > 0 else None
-    run = StackRun(
-        [], [], np.zeros((0, S)), [0] * S, [cfg.epochs] * S, [cfg.epochs] * S, [None] * S, [], 0.0, per_epoch
-    )
+    run = StackRun(per_epoch, steps=[0] * S, diverged_step=[None] * S)
     batch_loss = torch.full((cfg.epochs * per_epoch, S), float("nan"), device=device)
     loss_sum = torch.zeros(S, device=device)
     correct = torch.zeros(S, dtype=torch.long, device=device)
@@ -323,11 +321,10 @@ def train_stack(
         if decay is not None:
             decay.step()
         metrics = at_epoch(model) if at_epoch is not None else {}
-        was_active = active.clone() if stopping is not None else None
+        resting = {s for s, on in enumerate(active.tolist()) if not on}  # diverged or stopped before
         if stopping is not None:
             stopping.update(epoch, metrics["val_loss"])
-        skip = diverged | ({s for s, a in enumerate(was_active.tolist()) if not a} if was_active is not None else set())
-        _append_rows(run.epochs, {"epoch": epoch, "step": step} | metrics, S, skip)
+        _append_rows(run.epochs, {"epoch": epoch, "step": step} | metrics, S, resting)
         if not cfg.log_every:
             reported = _show(progress, step, reported, S, {}, {})
         if schedule is not None and epoch < cfg.epochs:  # a change after the last epoch would have no effect
