@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
 from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import steps_per_epoch, train_seed, train_seeds
+from annstudy.engine.trainer import (
+    LoopSettings,
+    StackData,
+    member_losses,
+    steps_per_epoch,
+    train_seed,
+    train_seeds,
+    train_stack,
+)
+from annstudy.models.small import mlp
+from annstudy.models.stacked import stack_seeds
 from annstudy.models.zoo import build_model
 from conftest import blobs_dataset
 
@@ -92,3 +103,33 @@ def test_fixed_subset():
     assert fixed_subset(10, 20).tolist() == list(range(10))
     idx = fixed_subset(6000, 1000)
     assert len(idx) == 1000 and idx[0] == 0 and idx[-1] == 5999 and len(set(idx.tolist())) == 1000
+
+
+def test_one_loop_members_own_rows_mse_lr_decay_equal_alone():
+    """train_stack with per-member rows (folds), MSE and lr decay: each member bit for bit as a stack of one."""
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(3, 30, 2, generator=g), torch.randn(3, 30, generator=g)  # member s owns rows x[s]
+    loop = LoopSettings("sgd", 0.05, 0.9, epochs=5, batch_size=7, loss="mse", lr_decay=0.5, lr_decay_every=2)
+
+    def mse_on(xs, ys):
+        return lambda model: {"train_loss": member_losses("mse", model(xs), ys)}
+
+    stacked = stack_seeds(lambda: mlp([2, 8, 1]), [10, 11, 12])
+    run = train_stack(stacked, StackData(x, y, shared=False), loop, [5, 6, 7], at_epoch=mse_on(x, y))
+    assert run.batch_loss.shape == (5 * 5, 3) and run.steps == [25, 25, 25] and run.diverged_step == [None] * 3
+    for i, (seed, shuffle) in enumerate(zip([10, 11, 12], [5, 6, 7])):
+        alone = stack_seeds(lambda: mlp([2, 8, 1]), [seed])
+        xi, yi = x[i : i + 1], y[i : i + 1]
+        solo = train_stack(alone, StackData(xi, yi, shared=False), loop, [shuffle], at_epoch=mse_on(xi, yi))
+        assert np.array_equal(solo.batch_loss[:, 0], run.batch_loss[:, i])
+        assert [r["train_loss"] for r in solo.epochs] == [r["train_loss"] for r in run.epochs if r["member"] == i]
+        for k, v in alone.seed_state_dict(0).items():
+            assert torch.equal(v, stacked.seed_state_dict(i)[k]), (i, k)
+
+
+def test_one_loop_shared_data_is_not_copied_per_member():
+    x, y = torch.randn(20, 3), torch.randint(0, 2, (20,))
+    data = StackData(x, y, shared=True)
+    xb, yb = data.batch(torch.tensor([[0, 5], [5, 19]]))
+    assert xb.shape == (2, 2, 3) and torch.equal(xb[1, 0], x[5]) and yb.tolist() == [[y[0], y[5]], [y[5], y[19]]]
+    assert data.n == 20

@@ -5,6 +5,8 @@ Same initial weights (each copy built after ``torch.manual_seed(seed)``), same b
 relative (``||a - b|| <= 1e-5 ||b||`` per tensor) in float32. Dropout draws its masks from one
 stream for the whole stack, so models with dropout are checked with p = 0 (exactness of all
 else, BatchNorm included) and statistically with dropout on (they learn; masks differ per seed).
+Every layer kind the studies use (Linear, Conv1d, Conv2d, BatchNorm1d/2d, Dropout, Flatten,
+Unflatten, pooling, each activation) is checked on its own below.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from torch import nn
 
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
-from annstudy.models.stacked import StackedNet, build_stacked
+from annstudy.models.small import mnist1d_cnn
+from annstudy.models.stacked import StackedNet, build_stacked, stack_seeds
 from annstudy.models.zoo import build_model
 from conftest import blobs_dataset
 
@@ -130,3 +133,117 @@ def test_stacked_divergence_stops_only_that_seed():
     runs = train_stacked("mlp_1", poisoned, c)
     assert all(r.diverged for r in runs)  # both seeds meet image 7 in their first epoch
     assert all(r.steps == r.diverged_step for r in runs)
+
+
+# ------------------------------------------------------------------ every layer kind, stacked vs alone
+
+ACTIVATIONS = [nn.ReLU, nn.Sigmoid, nn.Tanh, nn.LeakyReLU, nn.GELU, nn.ELU, nn.Identity]
+LAYER_KINDS = {
+    "linear": (lambda: nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3, bias=False)), (6,)),
+    "flatten_linear": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(12, 3)), (3, 4)),
+    "conv1d_pools": (
+        lambda: nn.Sequential(
+            nn.Conv1d(2, 4, 3, stride=2, padding=1),
+            nn.ReLU(),
+            nn.MaxPool1d(2),
+            nn.AvgPool1d(1),
+            nn.Flatten(),
+            nn.Linear(12, 3),
+        ),
+        (2, 12),
+    ),
+    "unflatten_conv1d": (lambda: mnist1d_cnn(20, 3, 4), (20,)),
+    "conv2d_pools": (
+        lambda: nn.Sequential(
+            nn.Conv2d(1, 4, 3, padding=1),
+            nn.Sigmoid(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(4, 2, 3, bias=False),
+            nn.AvgPool2d(2),
+            nn.Flatten(),
+            nn.Linear(2, 3),
+        ),
+        (1, 8, 8),
+    ),
+    "batchnorm1d": (lambda: nn.Sequential(nn.Linear(6, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 3)), (6,)),
+    "batchnorm2d": (
+        lambda: nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Linear(144, 3)),
+        (1, 8, 8),
+    ),
+    "dropout_p0": (lambda: nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Dropout(0.0), nn.Linear(5, 3)), (6,)),
+    **{
+        f"activation_{act.__name__}": (lambda act=act: nn.Sequential(nn.Linear(6, 5), act(), nn.Linear(5, 3)), (6,))
+        for act in ACTIVATIONS
+    },
+}
+
+
+def _copies(make, seeds):
+    copies = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        copies.append(make())
+    return copies
+
+
+@pytest.mark.parametrize("kind", LAYER_KINDS)
+def test_every_layer_kind_trains_stacked_exactly_as_alone(kind):
+    """Forward outputs, then weights and BatchNorm statistics after three SGD steps, per seed."""
+    make, shape = LAYER_KINDS[kind]
+    seeds = [0, 1, 2]
+    stacked = stack_seeds(make, seeds)
+    alone = _copies(make, seeds)
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(len(seeds), 8, *shape, generator=g)
+    out = stacked(x0)
+    assert out.shape == (3, 8, 3)
+    for s, m in enumerate(alone):
+        assert_close(out[s].detach(), m(x0[s]).detach(), f"{kind} forward seed {s}")
+    opt_s = torch.optim.SGD(stacked.parameters(), 0.1, momentum=0.9)
+    opts = [torch.optim.SGD(m.parameters(), 0.1, momentum=0.9) for m in alone]
+    for _ in range(3):
+        x = torch.randn(len(seeds), 8, *shape, generator=g)
+        y = torch.randint(0, 3, (len(seeds), 8), generator=g)
+        logits = stacked(x)  # once: a train-mode forward updates BatchNorm's running statistics
+        loss = sum(nn.functional.cross_entropy(logits[s], y[s]) for s in range(len(seeds)))
+        opt_s.zero_grad(), loss.backward(), opt_s.step()
+        for s, (m, o) in enumerate(zip(alone, opts)):
+            o.zero_grad(), nn.functional.cross_entropy(m(x[s]), y[s]).backward(), o.step()
+    for s, m in enumerate(alone):
+        state = stacked.seed_state_dict(s)
+        assert state.keys() == m.state_dict().keys()
+        for k, v in m.state_dict().items():
+            assert_close(state[k].float(), v.float(), f"{kind} seed {s} {k}")
+    stacked.eval(), [m.eval() for m in alone]
+    out = stacked(x0[0], shared=True)  # one batch for every seed (an expanded view)
+    for s, m in enumerate(alone):
+        assert_close(out[s].detach(), m(x0[0]).detach(), f"{kind} eval shared seed {s}")
+
+
+def test_dropout_masks_are_per_seed_with_the_right_rate():
+    """p > 0 cannot match a lone run mask for mask; each seed drops about p of its units, scaled by 1/(1-p)."""
+    net = stack_seeds(lambda: nn.Sequential(nn.Identity(), nn.Dropout(0.3)), [0, 1, 2, 3])
+    torch.manual_seed(0)
+    out = net(torch.ones(4, 500, 40))  # 20,000 units per seed
+    dropped = (out == 0).double().mean(dim=(1, 2))
+    assert torch.all((dropped - 0.3).abs() < 0.015), dropped  # ~5 sigma
+    assert torch.equal(out.unique(), torch.tensor([0.0, 1 / 0.7]))
+    assert not torch.equal(out[0], out[1])
+    net.eval()
+    assert torch.equal(net(torch.ones(4, 5, 40)), torch.ones(4, 5, 40))
+
+
+def test_no_template_copy_rides_along():
+    """The stack holds the S copies and nothing else: no seed-0 duplicate in state_dict or parameters."""
+    net = build_stacked("lenet5", (1, 28, 28), 10, [0, 1, 2])
+    torch.manual_seed(0)
+    plain = build_model("lenet5", (1, 28, 28), 10)
+    assert all(k.startswith("layers.") for k in net.state_dict())
+    assert sum(p.numel() for p in net.parameters()) == 3 * sum(p.numel() for p in plain.parameters())
+    assert net.parameter_count() == sum(p.numel() for p in plain.parameters())
+    plain.load_state_dict(net.seed_state_dict(2))  # strict: same keys and shapes
+
+
+def test_unstackable_layer_is_named():
+    with pytest.raises(TypeError, match="cannot stack layer LSTM"):
+        stack_seeds(lambda: nn.Sequential(nn.LSTM(3, 3)), [0, 1])

@@ -1,35 +1,29 @@
-"""Training loop of the S5/S6 small networks: every member of an :class:`Ensemble` at once.
+"""S5/S6 small networks on the one training loop: members with their own rows, MSE or cross-entropy.
 
-A member is one (seed, fold, ...) run. Its data are rows of ``[S, N, ...]`` tensors on
-the device (members may see different rows, e.g. their cross-validation fold), its batch
-order comes from its own generator and its weights from its own init seed, so a member's
-run is the same alone or in the stack (tests/test_small_networks.py checks this).
-
-Early stopping is exact per member: each keeps its best weights (lowest validation
-loss) and stops after ``patience`` epochs without improvement; from then on its best
-weights, stop epoch and records are final, and they are restored at the end. A stopped
-member still rides along in the stacked step until every member has stopped (freezing
-it would cost a copy per step and change nothing: members never interact), but its
-later steps are neither recorded nor able to change its result. One host sync per
-epoch, none per step.
+A member is one (seed, fold, ...) copy of a :class:`~annstudy.models.stacked.StackedNet`. Its
+data are rows of ``[S, N, ...]`` tensors on the device (members may see different rows, e.g.
+their cross-validation fold; shared data are an expanded view), its batch order comes from its
+own generator and its weights from its own init seed, so a member's run is the same alone or in
+the stack (tests/test_small_networks.py checks this). :func:`fit` is
+:func:`annstudy.engine.trainer.train_stack` with the full training (and validation) loss, and
+accuracy, evaluated after every epoch: one host sync per epoch, none per step. Early stopping
+is exact per member (``patience``): see :func:`~annstudy.engine.trainer.train_stack`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from annstudy.engine.optim import make_optimizer
-from annstudy.models.ensemble import Ensemble
+from annstudy.engine.trainer import LoopSettings, StackData, member_losses, train_stack
+from annstudy.models.stacked import StackedNet
 
-TASKS = ("regression", "classification")
+TASKS = {"regression": "mse", "classification": "cross_entropy"}  # task -> loss
 
 
 @dataclass(frozen=True)
@@ -85,110 +79,62 @@ class FitResult:
         return labels.join(tidy.set_index("member"), how="inner").reset_index(drop=True)
 
 
-def member_loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean loss of each member: out ``[S, B, ...]``, y ``[S, B]`` -> ``[S]``."""
-    if task == "regression":
-        return ((out.squeeze(-1) - y) ** 2).mean(dim=1)
-    s, b = y.shape
-    return F.cross_entropy(out.reshape(s * b, -1), y.reshape(-1), reduction="none").view(s, b).mean(dim=1)
+def _loss(task: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    return TASKS[task]
 
 
 @torch.no_grad()
 def evaluate_members(
-    model: Ensemble, task: str, x: torch.Tensor, y: torch.Tensor, shared: bool = False
+    model: StackedNet, task: str, x: torch.Tensor, y: torch.Tensor, shared: bool = False
 ) -> dict[str, torch.Tensor]:
-    """Per-member loss (and accuracy) ``[S]`` on x ``[S, N, ...]`` (or ``[N, ...]`` when shared)."""
+    """Per-member loss (and accuracy) ``[S]`` on x ``[S, N, ...]`` (or ``[N, ...]`` when shared), in eval mode."""
+    was_training = model.training
+    model.eval()
     out = model(x, shared=shared)
+    model.train(was_training)
     target = y.unsqueeze(0).expand(out.shape[0], *y.shape) if shared else y
-    result = {"loss": member_loss(task, out, target)}
+    result = {"loss": member_losses(_loss(task), out, target)}
     if task == "classification":
         result["acc"] = (out.argmax(-1) == target).double().mean(dim=1)
     return result
 
 
-def _batches(n: int, batch_size: int) -> int:
-    return 1 if batch_size <= 0 else math.ceil(n / batch_size)
-
-
 def fit(
-    model: Ensemble, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequence[int], desc: str = "fit"
+    model: StackedNet, data: MemberData, cfg: FitSettings, shuffle_seeds: Sequence[int], desc: str = "fit"
 ) -> FitResult:
     """Train every member for up to ``cfg.epochs`` epochs; see the module docstring."""
-    if cfg.task not in TASKS:
-        raise ValueError(f"unknown task {cfg.task!r}; choose from {', '.join(TASKS)}")
-    S, n = data.y.shape
-    device = data.x.device
-    per_epoch = _batches(n, cfg.batch_size)
-    bs = n if cfg.batch_size <= 0 else cfg.batch_size
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
-    scheduler = (
-        torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_decay_every, cfg.lr_decay) if cfg.lr_decay_every > 0 else None
+    loop = LoopSettings(
+        cfg.optimizer,
+        cfg.lr,
+        cfg.momentum,
+        cfg.epochs,
+        cfg.batch_size,
+        loss=_loss(cfg.task),
+        patience=cfg.patience if data.x_val is not None else 0,
+        lr_decay=cfg.lr_decay,
+        lr_decay_every=cfg.lr_decay_every,
     )
-    generators = [torch.Generator().manual_seed(int(s)) for s in shuffle_seeds]
-    rows = torch.arange(S, device=device).unsqueeze(1)
-    has_val = data.x_val is not None
-    stopping = cfg.patience > 0 and has_val
 
-    batch_loss = torch.full((cfg.epochs * per_epoch, S), float("nan"), device=device)
-    active = torch.ones(S, dtype=torch.bool, device=device)
-    best = [w.detach().clone() for w in model.weights]
-    best_loss = torch.full((S,), float("inf"), device=device)
-    best_epoch = torch.zeros(S, dtype=torch.long, device=device)
-    since_best = torch.zeros(S, dtype=torch.long, device=device)
-    stopped_epoch = torch.full((S,), cfg.epochs, dtype=torch.long, device=device)
-    first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
-    result = FitResult(batch_loss=np.zeros((0, S)))
-    step = 0
+    def at_epoch(m: StackedNet) -> dict[str, torch.Tensor]:
+        train = evaluate_members(m, cfg.task, data.x, data.y)
+        metrics = {f"train_{k}": v for k, v in train.items()}
+        if data.x_val is not None:
+            metrics |= {f"val_{k}": v for k, v in evaluate_members(m, cfg.task, data.x_val, data.y_val).items()}
+        return metrics
 
-    for epoch in tqdm(range(1, cfg.epochs + 1), desc=desc, unit="epoch", mininterval=2.0, dynamic_ncols=True):
-        perms = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(device)
-        for b in range(per_epoch):
-            idx = perms[:, b * bs : (b + 1) * bs]
-            losses = member_loss(cfg.task, model(data.x[rows, idx]), data.y[rows, idx])
-            optimizer.zero_grad(set_to_none=True)
-            losses.sum().backward()
-            optimizer.step()
-            detached = losses.detach()
-            batch_loss[step] = torch.where(active, detached, torch.nan)
-            step += 1
-            first_bad = torch.where(active & (first_bad < 0) & ~torch.isfinite(detached), step, first_bad)
-        if scheduler is not None:
-            scheduler.step()
-
-        train = evaluate_members(model, cfg.task, data.x, data.y)
-        epoch_row = {"epoch": epoch, **{f"train_{k}": v for k, v in train.items()}}
-        if has_val:
-            val = evaluate_members(model, cfg.task, data.x_val, data.y_val)
-            epoch_row |= {f"val_{k}": v for k, v in val.items()}
-        if stopping:
-            with torch.no_grad():
-                improved = active & (val["loss"] < best_loss)
-                best_loss = torch.where(improved, val["loss"], best_loss)
-                best_epoch = torch.where(improved, epoch, best_epoch)
-                since_best = torch.where(improved, 0, since_best + active.long())
-                stop_now = active & (since_best >= cfg.patience)
-                stopped_epoch = torch.where(stop_now, epoch, stopped_epoch)
-                for w, bw in zip(model.weights, best):
-                    bw.copy_(torch.where(improved.view(-1, *[1] * (w.dim() - 1)), w, bw))
-                was_active = active.clone()
-                active = active & ~stop_now
-            epoch_row["active"] = was_active
-        host = {k: v.cpu().numpy() for k, v in epoch_row.items() if torch.is_tensor(v)}  # one sync per epoch
-        for s in range(S):
-            if stopping and not host["active"][s]:
-                continue
-            result.epochs.append(
-                {"member": s, "epoch": epoch, **{k: float(v[s]) for k, v in host.items() if k != "active"}}
-            )
-        if stopping and not bool(active.any()):
-            break
-
-    if stopping:
-        with torch.no_grad():
-            for w, bw in zip(model.weights, best):
-                w.copy_(bw)
-    result.batch_loss = batch_loss[:step].cpu().numpy()
-    result.stopped_epoch = [int(v) if stopping else epoch for v in stopped_epoch.cpu()]
-    result.best_epoch = [int(v) for v in best_epoch.cpu()] if stopping else [epoch] * S
-    result.diverged_step = [None if v < 0 else int(v) for v in first_bad.cpu().tolist()]
-    return result
+    S, n = data.y.shape
+    per_epoch = 1 if cfg.batch_size <= 0 else -(-n // cfg.batch_size)
+    with tqdm(total=cfg.epochs * per_epoch * S, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+        run = train_stack(
+            model, StackData(data.x, data.y, shared=False), loop, shuffle_seeds, at_epoch=at_epoch, progress=bar
+        )
+        bar.update(bar.total - bar.n)  # members that stopped early
+    return FitResult(
+        batch_loss=run.batch_loss,
+        epochs=[{k: v for k, v in row.items() if k != "step"} for row in run.epochs],
+        stopped_epoch=run.stopped_epoch,
+        best_epoch=run.best_epoch,
+        diverged_step=run.diverged_step,
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from annstudy.engine.trainer import Penalty
-from annstudy.models.stacked import StackedConv2d, StackedLinear, StackedNet
+from annstudy.models.stacked import StackedConv, StackedLinear, StackedNet
 
 NORMS = {"l1": torch.abs, "l2": torch.square}
 
@@ -29,7 +29,7 @@ def weight_penalty(kind: str, lam: float) -> Penalty | None:
     def penalty(model: StackedNet) -> torch.Tensor:
         total = torch.zeros(model.seeds, device=next(model.parameters()).device)
         for layer in model.layers:
-            if isinstance(layer, (StackedLinear, StackedConv2d)):
+            if isinstance(layer, (StackedLinear, StackedConv)):
                 # both keep seed s's weights in one contiguous seed-major block
                 total = total + norm(layer.weight).reshape(model.seeds, -1).sum(1)
         return lam * total

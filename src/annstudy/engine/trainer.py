@@ -5,6 +5,12 @@ random permutation drawn from the seed's own generator; a step indexes a batch o
 the tensor. Nothing in the loop synchronises with the host except at log steps, where
 the interval's summed loss and correct counts are read back once.
 
+One loop, :func:`train_stack`, trains the S members of a
+:class:`~annstudy.models.stacked.StackedNet` for every study with a stacked model: S1-S4 through
+:func:`train_stacked_model` (shared images, log-step curves), S5/S6 through
+:func:`annstudy.engine.members.fit` (members' own rows or folds, MSE or cross-entropy,
+per-member early stopping, lr decay).
+
 Every seed owns its randomness: weights are initialised after ``torch.manual_seed(seed)``,
 batches come from ``torch.Generator().manual_seed(seed)`` and dropout masks from the
 seeded global generator, so a seed's run is the same whether it runs alone or in a group.
@@ -15,8 +21,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -33,6 +40,8 @@ from annstudy.models.zoo import build_model
 ModelFactory = Callable[[], nn.Module]
 # model (after backward) -> name -> per-seed value: a 0-d tensor alone, [S] for a stacked model
 StepMetrics = Callable[[nn.Module], dict[str, torch.Tensor]]
+# Per-member penalty of a stacked model: [S] tensor added to the per-member losses (e.g. L1/L2).
+Penalty = Callable[[StackedNet], torch.Tensor]
 
 
 class EpochSchedule(Protocol):
@@ -110,6 +119,234 @@ def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
     )
 
 
+# ---------------------------------------------------------------- the one loop
+
+LOSSES = ("cross_entropy", "mse")
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """What :func:`train_stack` needs beyond the model and the data (one value for every member)."""
+
+    optimizer: str
+    lr: float
+    momentum: float
+    epochs: int  # maximum epochs (early stopping may end a member sooner)
+    batch_size: int  # 0 = full batch
+    loss: str = "cross_entropy"  # cross_entropy (logits [S, B, K]) | mse (outputs [S, B, 1])
+    log_every: int = 0  # a curve row (and host sync) every this many steps; 0 = only at epoch ends
+    patience: int = 0  # epochs without a lower val_loss before a member stops (0 = never)
+    lr_decay: float = 1.0  # lr multiplied by this ...
+    lr_decay_every: int = 0  # ... every this many epochs (0 = constant lr)
+
+
+@dataclass
+class StackData:
+    """Training rows of every member: x ``[N, ...]`` shared by all, or ``[S, N, ...]`` each its own rows
+    (e.g. its cross-validation fold); y ``[N]`` or ``[S, N]`` (labels or regression targets)."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    shared: bool
+
+    @property
+    def n(self) -> int:
+        return self.y.shape[-1]
+
+    def batch(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows ``idx [S, B]`` of every member -> x ``[S, B, ...]``, y ``[S, B]``."""
+        if self.shared:
+            return self.x[idx], self.y[idx]
+        rows = torch.arange(idx.shape[0], device=idx.device).unsqueeze(1)
+        return self.x[rows, idx], self.y[rows, idx]
+
+
+# model -> name -> [S] per-member values (e.g. validation loss and accuracy), evaluated without gradients
+Evaluator = Callable[[StackedNet], dict[str, torch.Tensor]]
+
+
+@dataclass
+class StackRun:
+    """What :func:`train_stack` recorded, member by member (``member`` = row of the stack)."""
+
+    per_epoch: int
+    steps: list[int]  # steps each member trained (up to its divergence)
+    diverged_step: list[int | None]
+    curve: list[dict] = field(default_factory=list)  # per member and log step: step, epoch, train_loss, ...
+    epochs: list[dict] = field(default_factory=list)  # per member and finished epoch: epoch, step, at_epoch
+    batch_loss: np.ndarray | None = None  # [steps, S] loss of every mini-batch (NaN once a member stopped)
+    stopped_epoch: list[int] = field(default_factory=list)  # last epoch trained, per member
+    best_epoch: list[int] = field(default_factory=list)  # epoch of the final weights (restored best)
+    lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by an EpochSchedule
+    seconds: float = 0.0
+
+
+def member_losses(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean loss of every member: out ``[S, B, ...]``, y ``[S, B]`` -> ``[S]``."""
+    if kind == "mse":
+        return ((out.squeeze(-1) - y) ** 2).mean(dim=1)
+    if kind == "cross_entropy":
+        return per_seed_cross_entropy(out, y).mean(1)
+    raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSSES)}")
+
+
+def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of every sample of every seed: logits [S, B, K], targets [S, B] -> [S, B]."""
+    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
+
+
+class _EarlyStopping:
+    """Per-member best validation loss, best weights and patience, kept on the device (no sync)."""
+
+    def __init__(self, model: StackedNet, patience: int, active: torch.Tensor):
+        self.model, self.patience, self.active = model, patience, active
+        S, device = model.seeds, active.device
+        self.best = [t.detach().clone() for t in model.member_tensors()]
+        self.best_loss = torch.full((S,), float("inf"), device=device)
+        self.best_epoch = torch.zeros(S, dtype=torch.long, device=device)
+        self.since_best = torch.zeros(S, dtype=torch.long, device=device)
+        self.stopped_epoch = torch.full((S,), -1, dtype=torch.long, device=device)
+
+    @torch.no_grad()
+    def update(self, epoch: int, val_loss: torch.Tensor) -> None:
+        """After ``epoch``: keep improved members' weights; stop those ``patience`` epochs past their best."""
+        improved = self.active & (val_loss < self.best_loss)
+        self.best_loss = torch.where(improved, val_loss, self.best_loss)
+        self.best_epoch = torch.where(improved, epoch, self.best_epoch)
+        self.since_best = torch.where(improved, 0, self.since_best + self.active.long())
+        stop_now = self.active & (self.since_best >= self.patience)
+        self.stopped_epoch = torch.where(stop_now, epoch, self.stopped_epoch)
+        for t, kept in zip(self.model.member_tensors(), self.best):
+            kept.copy_(torch.where(improved.unsqueeze(1), t, kept))
+        self.active &= ~stop_now
+
+    @torch.no_grad()
+    def restore(self) -> None:
+        for t, kept in zip(self.model.member_tensors(), self.best):
+            t.copy_(kept)
+
+
+def train_stack(
+    model: StackedNet,
+    data: StackData,
+    cfg: LoopSettings,
+    shuffle_seeds: Sequence[int],
+    at_log: Evaluator | None = None,
+    at_epoch: Evaluator | None = None,
+    penalty: Penalty | None = None,
+    hooks: TrainHooks = TrainHooks(),
+    progress: tqdm | None = None,
+) -> StackRun:
+    """Train the S members of ``model`` for up to ``cfg.epochs`` epochs: the one training loop.
+
+    Member ``s`` draws its batch order from ``Generator().manual_seed(shuffle_seeds[s])`` and
+    sees only its own rows, so its run is that of the member trained alone. ``penalty(model)``
+    ([S]) is added to the losses before the backward pass (the logged loss stays the data loss).
+    The host is read once per log step (``cfg.log_every``), or once per epoch without one: a
+    member whose loss turned non-finite is then marked diverged (its step recorded, never
+    raised) and records nothing more; the loop ends when every member diverged or stopped.
+    ``at_log`` / ``at_epoch`` give per-member metrics for the curve / epoch rows; with
+    ``cfg.patience`` the epoch's ``val_loss`` drives per-member early stopping, and every member
+    ends with the weights of its lowest one (a stopped member rides along in the stacked step,
+    recording nothing and keeping its best weights). ``hooks.schedule`` needs a stack of one.
+    """
+    S = model.seeds
+    device = data.x.device
+    bs = data.n if cfg.batch_size <= 0 else cfg.batch_size
+    per_epoch = steps_per_epoch(data.n, bs)
+    torch.manual_seed(shuffle_seeds[0])  # dropout masks: one stream for the whole stack
+    model.train()
+    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
+    decay = torch.optim.lr_scheduler.StepLR(optimizer, cfg.lr_decay_every, cfg.lr_decay) if cfg.lr_decay_every else None
+    shufflers = [torch.Generator().manual_seed(int(seed)) for seed in shuffle_seeds]
+    schedule = _stack_schedule(hooks, S)
+    classify = cfg.loss == "cross_entropy"
+
+    active = torch.ones(S, dtype=torch.bool, device=device)  # neither diverged (seen) nor stopped
+    stopping = _EarlyStopping(model, cfg.patience, active) if cfg.patience > 0 else None
+    run = StackRun(per_epoch, steps=[0] * S, diverged_step=[None] * S)
+    batch_loss = torch.full((cfg.epochs * per_epoch, S), float("nan"), device=device)
+    loss_sum = torch.zeros(S, device=device)
+    correct = torch.zeros(S, dtype=torch.long, device=device)
+    first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
+    extra = _IntervalMeans()
+    seen = step = reported = 0
+    diverged: set[int] = set()
+    started = time.perf_counter()
+
+    def sync_divergence() -> None:
+        """Mark members whose loss turned non-finite as diverged: the one host read of an interval."""
+        for s, at in enumerate(first_bad.tolist()):
+            if at >= 0 and s not in diverged:
+                run.diverged_step[s] = run.steps[s] = at
+                diverged.add(s)
+                active[s] = False
+
+    epoch = 0
+    for epoch in range(1, cfg.epochs + 1):
+        perms = torch.stack([torch.randperm(data.n, generator=g) for g in shufflers]).to(device)
+        for b in range(per_epoch):
+            xb, yb = data.batch(perms[:, b * bs : (b + 1) * bs])  # [S, B, ...], [S, B]
+            out = model(xb)
+            losses = member_losses(cfg.loss, out, yb)  # [S]
+            objective = losses if penalty is None else losses + penalty(model)
+            optimizer.zero_grad(set_to_none=True)
+            objective.sum().backward()
+            extra.add(hooks.step_metrics, model)
+            optimizer.step()
+            detached = losses.detach()
+            batch_loss[step] = torch.where(active, detached, torch.nan)
+            step += 1
+            loss_sum += detached * yb.shape[1]
+            if classify:
+                correct += (out.detach().argmax(2) == yb).sum(1)
+            seen += yb.shape[1]
+            first_bad = torch.where(active & (first_bad < 0) & ~torch.isfinite(detached), step, first_bad)
+
+            last = epoch == cfg.epochs and b == per_epoch - 1
+            if cfg.log_every and (step % cfg.log_every == 0 or last):
+                sync_divergence()
+                metrics = at_log(model) if at_log is not None else {}
+                row = {"step": step, "epoch": round(step / per_epoch, 4), "train_loss": loss_sum / seen}
+                if classify:
+                    row["train_acc"] = correct.double() / seen
+                _append_rows(run.curve, row | metrics | extra.take(), S, diverged)
+                loss_sum.zero_(), correct.zero_()
+                seen = 0
+                reported = _show(progress, step, reported, S, row, metrics)
+        if not cfg.log_every:
+            sync_divergence()
+        if len(diverged) == S:
+            break
+        if decay is not None:
+            decay.step()
+        metrics = at_epoch(model) if at_epoch is not None else {}
+        resting = {s for s, on in enumerate(active.tolist()) if not on}  # diverged or stopped before
+        if stopping is not None:
+            stopping.update(epoch, metrics["val_loss"])
+        _append_rows(run.epochs, {"epoch": epoch, "step": step} | metrics, S, resting)
+        if not cfg.log_every:
+            reported = _show(progress, step, reported, S, {}, {})
+        if schedule is not None and epoch < cfg.epochs:  # a change after the last epoch would have no effect
+            _apply_schedule(schedule, optimizer, run, epoch, step, float(metrics["val_acc"][0]))
+        if not bool(active.any()):
+            break
+
+    if stopping is not None:
+        stopping.restore()
+        run.stopped_epoch = [epoch if v < 0 else v for v in stopping.stopped_epoch.tolist()]
+        run.best_epoch = stopping.best_epoch.tolist()
+    else:
+        run.stopped_epoch = run.best_epoch = [epoch] * S
+    run.steps = [run.steps[s] if s in diverged else step for s in range(S)]
+    run.batch_loss = batch_loss[:step].cpu().numpy()
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+# ---------------------------------------------------------------- S1-S4: images, seeds
+
+
 def train_seed(
     make_model: ModelFactory,
     data: PreparedDataset,
@@ -118,7 +355,16 @@ def train_seed(
     progress: tqdm | None = None,
     hooks: TrainHooks = TrainHooks(),
 ) -> SeedRun:
-    """Train one fresh model for ``cfg.epochs`` epochs and record its curves."""
+    """Train one fresh plain model for ``cfg.epochs`` epochs and record its curves.
+
+    The per-seed path (``vectorize_seeds: false``, and S3's scheduled variants, whose seeds
+    drop their rates at different epochs). It is not a stack of one through
+    :func:`train_stack` because that would move its numbers in the last bits, and S1-S4's
+    must not move: a plain Linear is ``addmm`` where the stack's is ``baddbmm`` (after two
+    epochs every weight differs, tests measured), the logged loss is divided in float64
+    here and in float32 there, the evaluation loss sums with ``reduction="sum"`` here, and
+    dropout masks continue the init stream here where the stack reseeds it.
+    """
     device = data.train.x.device
     seed_everything(seed)
     model = make_model().to(device)
@@ -316,10 +562,6 @@ def train_stacked(
     return train_stacked_model(model, data, cfg, progress, hooks=hooks)
 
 
-# Per-seed penalty of a stacked model: [S] tensor added to the per-seed losses (e.g. L1/L2).
-Penalty = Callable[[StackedNet], torch.Tensor]
-
-
 def train_stacked_model(
     model: StackedNet,
     data: PreparedDataset,
@@ -328,102 +570,51 @@ def train_stacked_model(
     penalty: Penalty | None = None,
     hooks: TrainHooks = TrainHooks(),
 ) -> list[SeedRun]:
-    """:func:`train_stacked` for any stacked model (one copy per seed of ``cfg.seeds``).
+    """:func:`train_stack` for S1-S4: the stack's seeds on the shared training images.
 
-    ``penalty(model)`` (one value per seed) is added to each seed's mean cross-entropy
-    before the backward pass; the logged training loss stays the cross-entropy alone.
-    A seed's penalty must depend on its own weights only, so its gradient stays exact.
+    Curves every ``cfg.log_every`` steps (validation accuracy on the fixed subset), the full
+    validation loss and accuracy after every epoch. ``penalty(model)`` (one value per seed)
+    is added to each seed's mean cross-entropy before the backward pass; the logged training
+    loss stays the cross-entropy alone. A seed's penalty must depend on its own weights only.
     """
     device = data.train.x.device
     seeds = list(cfg.seeds)
-    S = len(seeds)
     model = model.to(device)
     if cfg.channels_last:
         model.use_channels_last()
-    torch.manual_seed(seeds[0])  # dropout masks: one stream for the whole stack
-    model.train()
-    optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
-    shufflers = [torch.Generator().manual_seed(seed) for seed in seeds]
-
     td = training_data(data, cfg)
-    x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
-    n_train, per_epoch = td.n_train, td.per_epoch
+    loop = LoopSettings(cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs, cfg.batch_size, log_every=cfg.log_every)
+    stack = train_stack(
+        model,
+        StackData(td.x_train, td.y_train, shared=True),
+        loop,
+        seeds,
+        at_log=lambda m: stacked_accuracy(m, td.x_val_sub, td.y_val_sub, cfg.eval_batch_size),
+        at_epoch=lambda m: stacked_accuracy(m, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True),
+        penalty=penalty,
+        hooks=hooks,
+        progress=progress,
+    )
+    return [_seed_run(stack, model, s, seed, cfg.batch_size) for s, seed in enumerate(seeds)]
 
-    runs = [SeedRun(seed=seed, state_dict={}) for seed in seeds]
-    loss_sum = torch.zeros(S, device=device)
-    correct = torch.zeros(S, dtype=torch.long, device=device)
-    first_bad = torch.full((S,), -1, dtype=torch.long, device=device)
-    extra = _IntervalMeans()
-    seen = step = reported = 0
-    stopped: set[int] = set()
-    started = time.perf_counter()
 
-    for epoch in range(cfg.epochs):
-        perms = torch.stack([torch.randperm(n_train, generator=g) for g in shufflers]).to(device)
-        for b in range(per_epoch):
-            idx = perms[:, b * cfg.batch_size : (b + 1) * cfg.batch_size]  # [S, B]
-            xb, yb = x_train[idx], y_train[idx]  # [S, B, C, H, W], [S, B]
-            logits = model(xb)  # [S, B, K]
-            losses = per_seed_cross_entropy(logits, yb).mean(1)  # [S]
-            objective = losses if penalty is None else losses + penalty(model)
-            optimizer.zero_grad(set_to_none=True)
-            objective.sum().backward()
-            extra.add(hooks.step_metrics, model)
-            optimizer.step()
-            step += 1
-            detached = losses.detach()
-            loss_sum += detached * yb.shape[1]
-            correct += (logits.detach().argmax(2) == yb).sum(1)
-            seen += yb.shape[1]
-            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(detached), step, first_bad)
+def _seed_run(stack: StackRun, model: StackedNet, s: int, seed: int, batch_size: int) -> SeedRun:
+    """Member ``s`` of a trained stack as one seed's record."""
 
-            last = epoch == cfg.epochs - 1 and b == per_epoch - 1
-            if step % cfg.log_every == 0 or last:
-                bad = first_bad.tolist()  # the one host sync of the interval
-                for s, at in enumerate(bad):
-                    if at >= 0 and s not in stopped:
-                        runs[s].diverged_step, runs[s].steps = at, at
-                        stopped.add(s)
-                val_acc = _stacked_accuracy(model, x_val_sub, y_val_sub, cfg.eval_batch_size)
-                losses_now, correct_now = (loss_sum / seen).tolist(), correct.tolist()
-                extra_now = {k: v.tolist() for k, v in extra.take().items()}
-                for s, run in enumerate(runs):
-                    if s in stopped:
-                        continue
-                    run.curve.append(
-                        {
-                            "seed": run.seed,
-                            "step": step,
-                            "epoch": round(step / per_epoch, 4),
-                            "train_loss": losses_now[s],
-                            "train_acc": correct_now[s] / seen,
-                            "val_acc": val_acc[s],
-                            **{k: v[s] for k, v in extra_now.items()},
-                        }
-                    )
-                loss_sum.zero_(), correct.zero_()
-                seen = 0
-                if progress is not None:
-                    progress.update((step - reported) * S)  # seed-steps, like one at a time
-                    reported = step
-                    progress.set_postfix(seeds=S, loss=f"{sum(losses_now) / S:.3f}", val=f"{sum(val_acc) / S:.3f}")
-        if len(stopped) == S:
-            break
-        full_val = _stacked_accuracy(model, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True)
-        for s, run in enumerate(runs):
-            if s not in stopped:
-                acc, loss = full_val[s]
-                run.epochs.append(
-                    {"seed": run.seed, "epoch": epoch + 1, "step": step, "val_loss": loss, "val_acc": acc}
-                )
+    def mine(rows: list[dict]) -> list[dict]:
+        return [{"seed": seed, **{k: v for k, v in r.items() if k != "member"}} for r in rows if r["member"] == s]
 
-    elapsed = time.perf_counter() - started
-    for s, run in enumerate(runs):
-        run.train_seconds = elapsed / S  # the group's wall time, shared equally
-        run.steps = run.steps if s in stopped else step
-        run.samples = run.steps * cfg.batch_size
-        run.state_dict = model.seed_state_dict(s)
-    return runs
+    return SeedRun(
+        seed=seed,
+        state_dict=model.seed_state_dict(s),
+        curve=mine(stack.curve),
+        epochs=mine(stack.epochs),
+        steps=stack.steps[s],
+        samples=stack.steps[s] * batch_size,
+        train_seconds=stack.seconds / model.seeds,  # the group's wall time, shared equally
+        diverged_step=stack.diverged_step[s],
+        lr_changes=list(stack.lr_changes),
+    )
 
 
 class _IntervalMeans:
@@ -448,14 +639,42 @@ class _IntervalMeans:
         return means
 
 
-def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of every sample of every seed: logits [S, B, K], targets [S, B] -> [S, B]."""
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
+def _append_rows(rows: list[dict], values: dict, S: int, skip: set[int]) -> None:
+    """One row per member not in ``skip``: [S] tensors split per member, anything else repeated."""
+    split = {k: v.tolist() if torch.is_tensor(v) else [v] * S for k, v in values.items()}
+    rows.extend({"member": s, **{k: v[s] for k, v in split.items()}} for s in range(S) if s not in skip)
+
+
+def _show(progress: tqdm | None, step: int, reported: int, S: int, row: dict, metrics: dict) -> int:
+    """Advance the bar by member-steps (like one at a time); returns the step now reported."""
+    if progress is None:
+        return reported
+    progress.update((step - reported) * S)
+    if "train_loss" in row and "val_acc" in metrics:
+        loss, val = row["train_loss"].mean().item(), metrics["val_acc"].mean().item()
+        progress.set_postfix(seeds=S, loss=f"{loss:.3f}", val=f"{val:.3f}")
+    return step
+
+
+def _stack_schedule(hooks: TrainHooks, S: int) -> EpochSchedule | None:
+    if hooks.schedule is None:
+        return None
+    if S != 1:
+        raise ValueError("a per-seed learning-rate schedule needs one seed at a time (train_seeds does that)")
+    return hooks.schedule()
+
+
+def _apply_schedule(schedule: EpochSchedule, optimizer, run: StackRun, epoch: int, step: int, val_acc: float) -> None:
+    lr = schedule.after_epoch(epoch, val_acc)
+    if lr is not None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        run.lr_changes.append({"epoch": epoch, "step": step, "lr": lr})
 
 
 @torch.no_grad()
-def _stacked_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, with_loss: bool = False):
-    """Per-seed accuracy (and mean loss) of a stacked model on one shared split, in eval mode."""
+def stacked_accuracy(model: StackedNet, x: torch.Tensor, y: torch.Tensor, batch_size: int, with_loss: bool = False):
+    """Per-seed ``val_acc`` (and ``val_loss``) [S] of a stacked model on one shared split, in eval mode."""
     was_training = model.training
     model.eval()
     S = model.seeds
@@ -463,12 +682,10 @@ def _stacked_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_
     loss_sum = torch.zeros(S, dtype=torch.float64, device=x.device)
     for start in range(0, len(y), batch_size):
         xb, yb = x[start : start + batch_size], y[start : start + batch_size]
-        logits = model(xb.unsqueeze(0).expand(S, *xb.shape))  # [S, B, K]
+        logits = model(xb, shared=True)  # [S, B, K]
         correct += (logits.argmax(2) == yb).sum(1)
         if with_loss:
             loss_sum += per_seed_cross_entropy(logits, yb.expand(S, -1)).sum(1).double()
     model.train(was_training)
-    acc = (correct.double() / len(y)).tolist()
-    if not with_loss:
-        return acc
-    return list(zip(acc, (loss_sum / len(y)).tolist()))
+    acc = correct.double() / len(y)
+    return {"val_loss": loss_sum / len(y), "val_acc": acc} if with_loss else {"val_acc": acc}

@@ -22,8 +22,8 @@ from torch import nn
 from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
-from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp, mnist1d_cnn
+from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 
@@ -74,7 +74,7 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
     d = load_torch(prepared_dir(root) / "data.pt", device)
     seeds = study.seeds
     length = d["x"].shape[1]
-    model = Ensemble(lambda: network(name, study, length), seeds).to(device)
+    model = stack_seeds(lambda: network(name, study, length), seeds).to(device)
     cfg = FitSettings("classification", study.optimizer, study.lr, study.epochs, study.batch_size)
     data = MemberData.shared(d["x"], d["y"], len(seeds), d["x_test"], d["y_test"])
     result = fit(model, data, cfg, seeds, desc=f"mnist1d {name}")
@@ -85,7 +85,7 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
     with atomic_dir(out) as tmp:
         write_tsv(tmp / "epochs.tsv", epochs)
         write_tsv(tmp / "batches.tsv", result.batch_frame(labels, every=10))
-        save_torch(tmp / "weights.pt", {s: model.member_state_dict(i) for i, s in enumerate(seeds)})
+        save_torch(tmp / "weights.pt", {s: model.seed_state_dict(i) for i, s in enumerate(seeds)})
         write_json(
             tmp / "results.json",
             {

@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
 
 from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
 from annstudy.data.synthetic import bell_2d, linear_1d, nonlinear_1d, read_xy_csv
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
-from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp, parse_arch
+from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
 from annstudy.studies.regression.config import RegressionSettings
 
@@ -90,11 +89,11 @@ def _labels(seeds: tuple[int, ...], **extra) -> pd.DataFrame:
 def train_linear(study: RegressionSettings, device: torch.device) -> dict:
     data = load_torch(prepared_dir() / "linear.pt", device)
     seeds = study.seeds
-    model = Ensemble(lambda: nn.Linear(1, 1), seeds).to(device)
+    model = stack_seeds(lambda: mlp([1, 1]), seeds)  # one Linear(1, 1).to(device)
     cfg = FitSettings("regression", "sgd", study.linear_lr, study.linear_epochs, study.linear_batch_size)
     result = fit(model, MemberData.shared(data["x"], data["y"], len(seeds)), cfg, seeds, desc="linear")
     final = evaluate_members(model, "regression", data["x"], data["y"], shared=True)["loss"].cpu()
-    w, b = model.weights[0].detach().cpu().view(-1), model.weights[1].detach().cpu().view(-1)
+    w, b = (model.layers[0].weight.detach().cpu().view(-1), model.layers[0].bias.detach().cpu().view(-1))
     # Closed-form least squares on the same points: the best any (w, b) can do on this sample.
     design = torch.cat([data["x"].cpu(), torch.ones_like(data["x"].cpu())], 1).double()
     ols = torch.linalg.lstsq(design, data["y"].cpu().double().unsqueeze(1)).solution.view(-1)
@@ -126,7 +125,7 @@ def train_nonlinear(study: RegressionSettings, device: torch.device) -> dict:
     mx, sx, my, sy = x.mean(), x.std(), y.mean(), y.std()
     seeds = study.seeds
     sizes = [1, *study.nonlinear_hidden, 1]
-    model = Ensemble(lambda: mlp(sizes), seeds).to(device)
+    model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
     cfg = FitSettings(
         "regression", study.optimizer, study.nonlinear_lr, study.nonlinear_epochs, study.nonlinear_batch_size
     )
@@ -160,7 +159,7 @@ def train_nonlinear(study: RegressionSettings, device: torch.device) -> dict:
 
 def _fit_bell(arch: str, optimizer: str, lr: float, epochs: int, batch_size: int, x, y, test, seeds, device) -> tuple:
     sizes = parse_arch(arch)
-    model = Ensemble(lambda: mlp(sizes), seeds).to(device)
+    model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
     cfg = FitSettings("regression", optimizer, lr, epochs, batch_size)
     result = fit(model, MemberData.shared(x, y, len(seeds)), cfg, seeds, desc=f"bell {arch} n={len(y)}")
     train_mse = evaluate_members(model, "regression", x, y, shared=True)["loss"].cpu()

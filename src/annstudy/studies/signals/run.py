@@ -22,8 +22,8 @@ from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, w
 from annstudy.data.synthetic import signals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
-from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp
+from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
 from annstudy.studies.signals.config import SignalsSettings
 
@@ -65,7 +65,7 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     d = load_torch(prepared_dir(root) / "data.pt", device)
     seeds = study.seeds
     sizes = [study.length, *study.hidden, 2]
-    model = Ensemble(lambda: mlp(sizes), seeds).to(device)
+    model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
     cfg = FitSettings("classification", study.optimizer, study.lr, study.epochs, study.batch_size)
     data = MemberData.shared(d["x"], d["y"], len(seeds), d["x_val"], d["y_val"])
     result = fit(model, data, cfg, seeds, desc="signals")

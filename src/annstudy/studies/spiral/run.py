@@ -1,6 +1,6 @@
 """S6 spiral: MLP 2-64-32-5 on five spiral arms, k-fold cross-validation with early stopping.
 
-Every (seed, fold) pair is one member of a single :class:`Ensemble` (folds x seeds trained
+Every (seed, fold) pair is one member of a single :class:`~annstudy.models.stacked.StackedNet` (folds x seeds trained
 together, exactly as alone). Fold k validates on the k-th slice of the shuffled training
 pool and trains on the rest; each member stops after ``patience`` epochs without a lower
 validation loss and its best weights are restored; the test set is never seen in training.
@@ -22,8 +22,8 @@ from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, w
 from annstudy.data.synthetic import spirals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
-from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp
+from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
 from annstudy.studies.spiral.config import SpiralSettings
 
@@ -70,7 +70,7 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     data = load_torch(prepared_dir(root) / "data.pt", device)
     members_data, members = fold_members(data["x"], data["y"], study.folds, study.seeds)
     sizes = [2, *study.hidden, study.arms]
-    model = Ensemble(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
+    model = stack_seeds(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
     cfg = FitSettings(
         "classification",
         study.optimizer,
