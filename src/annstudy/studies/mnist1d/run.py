@@ -19,12 +19,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp, mnist1d_cnn
 from annstudy.params import Settings
+from annstudy.records import log_summary, log_table, recording
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 
 STUDY = "mnist1d"
@@ -82,12 +83,12 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
     labels = pd.DataFrame({"seed": list(seeds)})
     epochs = result.epochs_frame(labels).rename(columns={"val_loss": "test_loss", "val_acc": "test_acc"})
     out = train_dir(name, root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", epochs)
-        write_tsv(tmp / "batches.tsv", result.batch_frame(labels, every=10))
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        log_table(live, "epochs", epochs, keys=["seed"], step="epoch")
+        log_table(live, "batches", result.batch_frame(labels, every=10), keys=["seed"])
         save_torch(tmp / "weights.pt", {s: model.member_state_dict(i) for i, s in enumerate(seeds)})
-        write_json(
-            tmp / "results.json",
+        log_summary(
+            live,
             {
                 "model": name,
                 "params": model.parameter_count(),
@@ -101,7 +102,6 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
                     }
                     for i, s in enumerate(seeds)
                 ],
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

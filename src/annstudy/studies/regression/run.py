@@ -21,13 +21,14 @@ import pandas as pd
 import torch
 from torch import nn
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json
 from annstudy.data.synthetic import bell_2d, linear_1d, nonlinear_1d, read_xy_csv
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp, parse_arch
 from annstudy.params import Settings
+from annstudy.records import log_summary, log_table, recording
 from annstudy.studies.regression.config import RegressionSettings
 
 STUDY = "regression"
@@ -228,16 +229,15 @@ def train(part: str, settings: Settings, root: str | Path = "data") -> Path:
     study: RegressionSettings = settings.studies[STUDY]
     out = TRAINERS[part](study, device)
     target = train_dir(part, root)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target) as tmp, recording(tmp, started) as live:
         if "result" in out:
-            write_tsv(tmp / "epochs.tsv", out["result"].epochs_frame(out["labels"]))
-            write_tsv(tmp / "batches.tsv", out["result"].batch_frame(out["labels"]))
+            keys = list(out["labels"].columns)
+            log_table(live, "epochs", out["result"].epochs_frame(out["labels"]), keys=keys, step="epoch")
+            log_table(live, "batches", out["result"].batch_frame(out["labels"]), keys=keys)
         else:
-            write_tsv(tmp / "epochs.tsv", out["epochs"])
+            log_table(live, "epochs", out["epochs"], keys=["arch", "data", "seed"], step="epoch")
         save_torch(tmp / "fits.pt", out["fits"])
-        write_json(
-            tmp / "results.json", {"part": part, **out["json"], "wall_seconds": round(time.perf_counter() - started, 3)}
-        )
+        log_summary(live, {"part": part, **out["json"]})
     return target
 
 

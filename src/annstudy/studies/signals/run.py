@@ -18,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.synthetic import signals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp
 from annstudy.params import Settings
+from annstudy.records import log_summary, log_table, recording
 from annstudy.studies.signals.config import SignalsSettings
 
 STUDY = "signals"
@@ -72,11 +73,11 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     test = evaluate_members(model, "classification", d["x_test"], d["y_test"], shared=True)
     labels = pd.DataFrame({"seed": list(seeds)})
     out = train_dir(root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", result.epochs_frame(labels))
-        write_tsv(tmp / "batches.tsv", result.batch_frame(labels))
-        write_json(
-            tmp / "results.json",
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        log_table(live, "epochs", result.epochs_frame(labels), keys=["seed"], step="epoch")
+        log_table(live, "batches", result.batch_frame(labels), keys=["seed"])
+        log_summary(
+            live,
             {
                 "architecture": "-".join(map(str, sizes)),
                 "params": model.parameter_count(),
@@ -90,7 +91,6 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
                     }
                     for i, s in enumerate(seeds)
                 ],
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out
