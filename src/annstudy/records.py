@@ -118,7 +118,7 @@ def log_table(live: Live, table: str, frame: pd.DataFrame, keys: Sequence[str] =
     values = [c for c in frame.columns if c not in keys and c != step]
     if "step" in values:  # dvclive's history files name their x "step": a metric of that name is overwritten
         raise ValueError(f"table {table!r}: log it with step='step' (a 'step' column cannot be a metric)")
-    summary = live.summary
+    summary = live.summary  # log_metric replaces live.summary by an updated copy (funcy.set_in)
     float_columns = {c for c in values if frame[c].dtype.kind == "f"}
     if frame.empty:
         groups = []
@@ -129,8 +129,7 @@ def log_table(live: Live, table: str, frame: pd.DataFrame, keys: Sequence[str] =
         if rows[step].duplicated().any():
             raise ValueError(f"table {table!r}: step column {step!r} repeats within group {group}")
         prefix = _group_path(table, keys, group)
-        for row in rows.itertuples(index=False):
-            cells = row._asdict()
+        for cells in rows.to_dict("records"):
             live.step = int(cells[step])
             for column in values:
                 live.log_metric(f"{prefix}/{column}", _cell(cells[column], column in float_columns))
