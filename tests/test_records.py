@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from annstudy.records import (
+    log_mean,
     log_summary,
     log_table,
     prepare_record_dir,
@@ -144,3 +145,25 @@ def test_prepare_record_sits_beside_the_data(git_repo):
     assert list(data.iterdir()) == []  # the data's hash does not change with the wall time
     seconds = prepare_stage_seconds(data)
     assert list(seconds) == ["hyperparameters_prepare"] and 0 <= seconds["hyperparameters_prepare"] < 60
+
+
+def test_mean_over_seeds_keeps_other_groups_apart(git_repo):
+    frame = pd.DataFrame(
+        {
+            "impl": ["numpy", "numpy", "numpy", "numpy", "torch", "torch"],
+            "seed": [0, 0, 1, 1, 0, 0],
+            "step": [1, 2, 1, 2, 1, 2],
+            "loss": [1.0, 0.5, 3.0, 1.5, 2.0, 0.25],
+            "diverged": [False] * 6,
+        }
+    )
+    with recording(git_repo / "out") as live:
+        log_mean(live, "curves", frame, by=["impl"])
+    mean = read_record(git_repo / "out").table("curves_mean")
+    assert list(mean.columns) == ["impl", "step", "loss"]  # the bool flag is no curve to average
+    assert mean.to_dict("list") == {
+        "impl": ["numpy", "numpy", "torch", "torch"],
+        "step": [1, 2, 1, 2],
+        "loss": [2.0, 1.0, 2.0, 0.25],
+    }
+    assert (git_repo / "out/live/plots/metrics/curves_mean/impl=torch/loss.tsv").is_file()

@@ -143,6 +143,28 @@ def log_table(live: Live, table: str, frame: pd.DataFrame, keys: Sequence[str] =
     live.log_param(f"table/{table}", layout)
 
 
+def log_mean(
+    live: Live,
+    table: str,
+    frame: pd.DataFrame,
+    by: Sequence[str] = (),
+    step: str = "step",
+    over: Sequence[str] = ("seed",),
+) -> None:
+    """Log ``<table>_mean``: every numeric column of ``frame`` averaged over ``over`` (the seeds) at each step.
+
+    ``by`` keeps groups apart (S4's variants, S7's two implementations); a diverged seed counts
+    while it lasted, as in the per-seed table.
+    """
+    by, over = list(by), list(over)
+    metrics = [c for c in frame.columns if c not in (*by, step, *over) and frame[c].dtype.kind in "fi"]
+    if frame.empty:
+        log_table(live, f"{table}_mean", pd.DataFrame(columns=[*by, step, *metrics]), keys=by, step=step)
+        return
+    mean = frame.groupby([*by, step], as_index=False, sort=False)[metrics].mean()
+    log_table(live, f"{table}_mean", mean, keys=by, step=step)
+
+
 def log_summary(live: Live, values: dict) -> None:
     """Put a stage's final numbers into its summary (``metrics.json``), at full precision."""
     live.summary.update(values)

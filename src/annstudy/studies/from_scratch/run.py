@@ -3,12 +3,14 @@
 Stage outputs:
 
 ``data/from_scratch/mlp/``
-    ``curves.tsv``   tidy log rows: impl (numpy | torch), seed, step, epoch, train_loss, train_acc,
-                     val_loss, val_acc
-    ``results.json`` per (impl, seed): test loss/accuracy, train time, divergence; NumPy-vs-torch
-                     prediction agreement; the float64 gradient check; settings and wall time
+    ``live/``        the record (annstudy.records): table ``curves`` per impl (numpy | torch),
+                     seed and step: epoch, train_loss, train_acc, val_loss, val_acc, and
+                     ``curves_mean`` per impl; summary per (impl, seed): test loss/accuracy,
+                     train time, divergence; NumPy-vs-torch prediction agreement; the float64
+                     gradient check; settings and wall time
 ``data/from_scratch/conv2d/``
-    ``check.json``   max |NumPy - F.conv2d| on the kernel bank and on random multi-channel cases
+    ``live/``        the record; summary: max |NumPy - F.conv2d| on the kernel bank and on
+                     random multi-channel cases
     ``images.npy`` [n, H, W], ``kernels.npy`` [O, 3, 3], ``maps.npy`` [n, O, H-2, W-2]: the
                      feature maps of the report's figure (float32)
 
@@ -35,7 +37,7 @@ from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.optim import make_optimizer
 from annstudy.params import Settings
-from annstudy.records import log_summary, log_table, recording
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import conv2d, kernel_bank
 from annstudy.studies.from_scratch.config import FromScratchSettings
@@ -242,7 +244,9 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
 
     out = mlp_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
-        log_table(live, "curves", pd.DataFrame(curves, columns=CURVE_COLUMNS), keys=["impl", "seed"])
+        table = pd.DataFrame(curves, columns=CURVE_COLUMNS)
+        log_table(live, "curves", table, keys=["impl", "seed"])
+        log_mean(live, "curves", table, by=["impl"])
         log_summary(
             live,
             {

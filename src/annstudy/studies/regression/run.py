@@ -5,9 +5,10 @@ Stage outputs:
 ``data/regression/prepared/``  ``linear.pt``, ``nonlinear.pt``, ``bell.pt`` (x, y tensors; the
     bell file also holds the 10,000-point test set) and ``meta.json`` (sizes, data source)
 ``data/regression/train/<part>/`` (part = linear | nonlinear | bell)
-    ``results.json``  per-seed numbers (learned w, b / training MSE / test MSE, ...)
-    ``epochs.tsv``    per-epoch training MSE per seed (bell: per architecture and data size)
-    ``batches.tsv``   cost of every mini-batch (linear, nonlinear)
+    ``live/``         the record (annstudy.records): summary with the per-seed numbers (learned
+                      w, b / training MSE / test MSE, ...); tables ``epochs`` (training MSE per
+                      seed and epoch; bell: per architecture and data size), ``epochs_mean``,
+                      ``batches`` (cost of every mini-batch; linear, nonlinear)
     ``fits.pt``       predictions on a plotting grid (curve or surface) per seed
 """
 
@@ -28,7 +29,7 @@ from annstudy.engine.members import FitSettings, MemberData, evaluate_members, f
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp, parse_arch
 from annstudy.params import Settings
-from annstudy.records import log_summary, log_table, recording
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.regression.config import RegressionSettings
 
 STUDY = "regression"
@@ -232,10 +233,13 @@ def train(part: str, settings: Settings, root: str | Path = "data") -> Path:
     with atomic_dir(target) as tmp, recording(tmp, started) as live:
         if "result" in out:
             keys = list(out["labels"].columns)
-            log_table(live, "epochs", out["result"].epochs_frame(out["labels"]), keys=keys, step="epoch")
+            epochs = out["result"].epochs_frame(out["labels"])
+            log_table(live, "epochs", epochs, keys=keys, step="epoch")
+            log_mean(live, "epochs", epochs, by=[k for k in keys if k != "seed"], step="epoch")
             log_table(live, "batches", out["result"].batch_frame(out["labels"]), keys=keys)
         else:
             log_table(live, "epochs", out["epochs"], keys=["arch", "data", "seed"], step="epoch")
+            log_mean(live, "epochs", out["epochs"], by=["arch", "data"], step="epoch")
         save_torch(tmp / "fits.pt", out["fits"])
         log_summary(live, {"part": part, **out["json"]})
     return target

@@ -5,9 +5,9 @@ turn irregular in timing and shape from a random beat on. Split 70/20/10
 (train/validation/test) in file order of the shuffled set.
 
 Outputs: ``data/signals/prepared/data.pt`` (train/val/test tensors);
-``data/signals/train/``: ``results.json`` (per seed: test accuracy and loss),
-``epochs.tsv`` (per seed and epoch: train/val cost and accuracy), ``batches.tsv``
-(cost of every mini-batch).
+``data/signals/train/``: ``live/``, the record (annstudy.records): summary per seed: test
+accuracy and loss; tables ``epochs`` (per seed and epoch: train/val cost and accuracy),
+``epochs_mean``, ``batches`` (cost of every mini-batch).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from annstudy.engine.members import FitSettings, MemberData, evaluate_members, f
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp
 from annstudy.params import Settings
-from annstudy.records import log_summary, log_table, recording
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.signals.config import SignalsSettings
 
 STUDY = "signals"
@@ -74,7 +74,9 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     labels = pd.DataFrame({"seed": list(seeds)})
     out = train_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
-        log_table(live, "epochs", result.epochs_frame(labels), keys=["seed"], step="epoch")
+        epochs = result.epochs_frame(labels)
+        log_table(live, "epochs", epochs, keys=["seed"], step="epoch")
+        log_mean(live, "epochs", epochs, step="epoch")
         log_table(live, "batches", result.batch_frame(labels), keys=["seed"])
         log_summary(
             live,

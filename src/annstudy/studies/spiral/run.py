@@ -6,8 +6,9 @@ pool and trains on the rest; each member stops after ``patience`` epochs without
 validation loss and its best weights are restored; the test set is never seen in training.
 
 Outputs: ``data/spiral/prepared/data.pt`` (x, y, x_test, y_test);
-``data/spiral/train/``: ``results.json`` (per member: stop/best epoch, val/test accuracy),
-``epochs.tsv`` (per member and epoch), ``regions.pt`` (grid predictions of one member).
+``data/spiral/train/``: ``live/`` (the record, annstudy.records: summary per member: stop/best
+epoch, val/test accuracy; tables ``epochs`` per member and epoch, ``epochs_mean``),
+``regions.pt`` (grid predictions of one member).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from annstudy.engine.members import FitSettings, MemberData, evaluate_members, f
 from annstudy.models.ensemble import Ensemble
 from annstudy.models.small import mlp
 from annstudy.params import Settings
-from annstudy.records import log_summary, log_table, recording
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.spiral.config import SpiralSettings
 
 STUDY = "spiral"
@@ -95,7 +96,9 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     labels = pd.DataFrame(members, columns=["seed", "fold"])
     out = train_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
-        log_table(live, "epochs", result.epochs_frame(labels), keys=["seed", "fold"], step="epoch")
+        epochs = result.epochs_frame(labels)
+        log_table(live, "epochs", epochs, keys=["seed", "fold"], step="epoch")
+        log_mean(live, "epochs", epochs, step="epoch", over=["seed", "fold"])
         save_torch(
             tmp / "regions.pt",
             {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[0])},
