@@ -91,10 +91,6 @@ def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
-def read_tsv(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t")
-
-
 def save_torch(path: str | Path, obj: Any) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
