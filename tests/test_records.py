@@ -167,3 +167,9 @@ def test_mean_over_seeds_keeps_other_groups_apart(git_repo):
         "loss": [2.0, 1.0, 2.0, 0.25],
     }
     assert (git_repo / "out/live/plots/metrics/curves_mean/impl=torch/loss.tsv").is_file()
+
+
+def test_dvclive_test_mode_does_not_move_the_record(git_repo, monkeypatch):
+    monkeypatch.setenv("DVCLIVE_TEST", "true")
+    _write(git_repo / "out")
+    assert read_record(git_repo / "out").table("curves")["seed"].tolist() == [0, 0, 0, 1, 1, 1]

@@ -54,12 +54,16 @@ class _OfflineLive(Live):
     ``Live.__init__`` opens the DVC repo around the working directory and, in a git repo
     without one, *runs* ``dvc init`` (dvclive.dvc.get_dvc_repo); it reads git's HEAD and may
     post to DVC Studio when a token is configured. A stage needs none of that: its record is
-    a plain out of its DVC stage. These two hooks are all ``Live`` does with a repository
+    a plain out of its DVC stage. These hooks are all ``Live`` does with a repository
     when ``end()``/``next_step()`` are not called (this module never calls them; it writes the
     summary with ``make_summary``), so nothing outside ``<out>/live`` is touched.
     """
 
     def _init_dvc(self) -> None:
+        self._dvc_repo = None
+
+    def _init_test(self) -> None:
+        """``DVCLIVE_TEST=true`` would move the record to a temporary directory; it belongs in the out."""
         self._dvc_repo = None
 
     def _init_studio(self) -> None:
