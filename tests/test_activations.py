@@ -10,6 +10,7 @@ from annstudy.engine.trainer import TrainHooks, per_seed_cross_entropy, train_se
 from annstudy.models.stacked import build_stacked
 from annstudy.models.zoo import build_model
 from annstudy.params import settings_from_raw, validate
+from annstudy.records import read_record
 from annstudy.studies.activations import report
 from annstudy.studies.activations.run import STEPS, first_layer_grad_norm, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
@@ -128,8 +129,9 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     settings = settings_from_raw(params)
     for variant in settings.studies["activations"].variants:
         assert STEPS["train"](settings, variant) == variant_dir(variant)
-    run = (variant_dir("cnn_3_sigmoid") / "run.json").read_text()
-    assert '"activation": "sigmoid"' in run and '"test_acc"' in run
+    run = read_record(variant_dir("cnn_3_sigmoid")).summary
+    assert run["activation"] == "sigmoid" and [s["seed"] for s in run["seeds"]] == [0, 1]
+    assert all(0 <= s["test_acc"] <= 1 for s in run["seeds"])
     section = report.build(settings, tmp_path / "reports")
     assert set(section.metrics) == {"mlp_1_relu", "mlp_1_sigmoid", "cnn_3_relu", "cnn_3_sigmoid"}
     for m in section.metrics.values():

@@ -11,6 +11,7 @@ import torch.nn.functional as F
 
 from annstudy.data.prepared import save_prepared
 from annstudy.params import settings_from_raw
+from annstudy.records import read_record
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import KERNELS, conv2d, kernel_bank
 from annstudy.studies.from_scratch import report
@@ -168,6 +169,6 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     assert (tmp_path / "reports/figures/from_scratch_feature_maps.png").is_file()
     maps = np.load("data/from_scratch/conv2d/maps.npy")
     assert maps.shape == (6, len(settings.studies["from_scratch"].kernels), 6, 6)
-    curves = np.loadtxt("data/from_scratch/mlp/curves.tsv", skiprows=1, usecols=(2,), delimiter="\t")
+    curves = read_record("data/from_scratch/mlp").table("curves")["step"].to_numpy()
     steps_per_epoch = math.ceil(180 / 16)
     assert curves.max() == 15 * steps_per_epoch

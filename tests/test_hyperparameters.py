@@ -20,6 +20,7 @@ from annstudy.engine.trainer import per_seed_cross_entropy
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import load_yaml, settings_from_raw, validate
+from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import compare
 from annstudy.studies.hyperparameters import report as report_s4
 from annstudy.studies.hyperparameters import run as s4
@@ -57,7 +58,9 @@ def test_digits_scaling_standardises_the_training_pixels(tmp_path, monkeypatch, 
     assert main(["stage", "hyperparameters", "prepare"]) == 0
     data = load_prepared("data/prepared/digits")
     assert abs(data.train.x.mean().item()) < 1e-5 and abs(data.train.x.std(unbiased=False).item() - 1) < 1e-5
-    assert json.loads((tmp_path / "data/timings/hyperparameters_prepare.json").read_text())["seconds"] >= 0
+    seconds = prepare_stage_seconds(tmp_path / "data/prepared/digits")
+    assert list(seconds) == ["hyperparameters_prepare"] and seconds["hyperparameters_prepare"] >= 0
+    assert not (tmp_path / "data/prepared/digits/live").exists()  # beside the data, not inside: its hash stays
 
 
 # ------------------------------------------------------------------ params -> variants
@@ -162,15 +165,15 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     s4.prepare(settings)
     for axis in ("base", *SMOKE_SWEEPS):
         s4.train_axis(axis, settings)
-    results = json.loads((tmp_path / "data/hyperparameters/train/optimizer/results.json").read_text())
+    results = read_record(tmp_path / "data/hyperparameters/train/optimizer").summary
     assert [v["name"] for v in results["variants"]] == [
         "optimizer_sgd_momentum",
         "optimizer_rmsprop",
         "optimizer_adadelta",
     ]
     assert all(len(v["per_seed"]) == 2 for v in results["variants"])  # smoke: seeds 0, 1
-    epochs = (tmp_path / "data/hyperparameters/train/lr/epochs.tsv").read_text().splitlines()
-    assert len(epochs) == 1 + 2 * 2 * 2  # variants x seeds x epochs
+    epochs = read_record(tmp_path / "data/hyperparameters/train/lr").table("epochs")
+    assert len(epochs) == 2 * 2 * 2  # variants x seeds x epochs
 
     out = tmp_path / "reports"
     section = report_s4.build(settings, out)

@@ -20,6 +20,7 @@ from annstudy.data import image_csv
 from annstudy.data.image_csv import ImageCsvError
 from annstudy.data.prepared import load_prepared
 from annstudy.data.settings import DataSettings, ImageCsvSettings
+from annstudy.records import read_record
 from conftest import ROOT
 
 SPECIES = ("bee", "ant", "wasp")  # sorted: ant, bee, wasp
@@ -199,10 +200,10 @@ def test_smoke_prepare_train_evaluate_report_on_rgb_images(tmp_path, monkeypatch
     for arch in ("mlp_1", "lenet5"):
         assert main(["stage", "architectures", "train", arch]) == 0
         assert main(["stage", "architectures", "evaluate", arch]) == 0
-    run = json.loads(Path("data/architectures/train/mlp_1/run.json").read_text())
+    run = read_record("data/architectures/train/mlp_1").summary
     assert run["params"] == 3 * 12 * 12 * 32 + 32 + 32 * 3 + 3  # RGB input, 3 classes
     assert run["seed_groups"] == [[0, 1]]
-    evaluation = json.loads(Path("data/architectures/eval/mlp_1/eval.json").read_text())
+    evaluation = read_record("data/architectures/eval/mlp_1").summary
     assert len(evaluation["confusion"]) == 3
     assert min(s["test_acc"] for s in evaluation["per_seed"]) > 0.5  # chance is 1/3
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from annstudy.engine.schedules import PlateauSteps
@@ -11,6 +9,7 @@ from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_stacked
 from annstudy.models.zoo import build_model
 from annstudy.params import settings_from_raw, validate
+from annstudy.records import read_record
 from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
@@ -116,7 +115,7 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     settings = settings_from_raw(params)
     for variant in settings.studies["learning_rates"].variants:
         assert STEPS["train"](settings, variant) == variant_dir(variant)
-    diverged = json.loads((variant_dir("lr_1e+30") / "run.json").read_text())
+    diverged = read_record(variant_dir("lr_1e+30")).summary
     assert all(s["diverged"] and s["diverged_step"] >= 1 and s["test_acc"] is None for s in diverged["seeds"])
     section = report.build(settings, tmp_path / "reports")
     m = section.metrics

@@ -108,8 +108,8 @@ def test_one_setting_reruns_only_the_stages_that_read_it(repo, study, change, ex
 
 def test_forced_rerun_gives_identical_metrics(repo):
     sh(repo, "git", "checkout", "params.yaml")
-    path = repo / "data/architectures/eval/mlp_1/eval.json"
-    results = lambda: {k: v for k, v in json.loads(path.read_text()).items() if k != "eval_seconds"}  # noqa: E731
+    path = repo / "data/architectures/eval/mlp_1/live/metrics.json"
+    results = lambda: {k: v for k, v in json.loads(path.read_text()).items() if k != "wall_seconds"}  # noqa: E731
     before = results()
     out = dvc(repo, "repro", "--force", "--single-item", "train@mlp_1")
     assert ran_stages(out) == {"train@mlp_1"}

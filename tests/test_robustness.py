@@ -29,6 +29,7 @@ from annstudy.engine import trainer
 from annstudy.engine.device import configure
 from annstudy.engine.settings import TrainSettings
 from annstudy.params import load_yaml
+from annstudy.records import read_record
 from annstudy.studies.architectures.report import ArchResult, load_results, metrics
 from conftest import ROOT, blobs_dataset, needs_fashion
 from dvc_repo import dvc, make_repo, ran_stages
@@ -176,7 +177,7 @@ def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, mon
     for arch in ("mlp_1", "mlp_2"):
         assert main(["stage", "architectures", "train", arch]) == 0
         assert main(["stage", "architectures", "evaluate", arch]) == 0
-    run = json.loads(Path("data/architectures/train/mlp_1/run.json").read_text())
+    run = read_record("data/architectures/train/mlp_1").summary
     assert all(s["diverged"] and 1 <= s["diverged_step"] <= 2 for s in run["seeds"]), run["seeds"]
     section = report.build(load_settings(), tmp_path / "reports")
     json.dumps(section.metrics, allow_nan=False)
@@ -285,10 +286,10 @@ def test_interrupted_writer_leaves_nothing_that_looks_complete(tmp_path, monkeyp
     assert not target.exists() and stale_temporaries(target) == []
     # SIGKILL: no cleanup runs, the half-written temporary directory stays behind
     stale = Path(tempfile.mkdtemp(prefix=".mlp_1.", suffix=".tmp", dir=target.parent))
-    for name in ("run.json", "curves.tsv"):
-        (stale / name).write_text("{}")
+    (stale / "live").mkdir()
+    (stale / "live/metrics.json").write_text("{}")
     assert stale_temporaries(target) == [stale]
-    with pytest.raises(FileNotFoundError, match=r"train/mlp_1/run.json: missing"):
+    with pytest.raises(FileNotFoundError, match=r"train/mlp_1/live/metrics.json: missing"):
         load_results(("mlp_1",))  # readers only ever open the final name
     with atomic_dir(target) as tmp:  # the next writer of mlp_1 removes it
         write_json(tmp / "run.json", {"arch": "mlp_1"})
@@ -313,10 +314,13 @@ S1_TARGETS = ("evaluate@mlp_1", "evaluate@lenet5")
 def _results(repo: Path) -> dict:
     """Every S1 evaluation and training curve, wall times left out."""
     evals = {
-        p.parent.name: {k: v for k, v in json.loads(p.read_text()).items() if "seconds" not in k}
-        for p in sorted((repo / "data/architectures/eval").glob("*/eval.json"))
+        p.name: {k: v for k, v in read_record(p).summary.items() if "seconds" not in k}
+        for p in sorted((repo / "data/architectures/eval").iterdir())
     }
-    curves = {p.parent.name: p.read_text() for p in sorted((repo / "data/architectures/train").glob("*/curves.tsv"))}
+    curves = {
+        p.name: read_record(p).table("curves").to_dict("list")
+        for p in sorted((repo / "data/architectures/train").iterdir())
+    }
     return {"evaluations": evals, "curves": curves}
 
 

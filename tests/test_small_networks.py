@@ -16,6 +16,7 @@ from annstudy.engine.members import FitSettings, MemberData, evaluate_members, f
 from annstudy.models.small import mlp, mnist1d_cnn, parse_arch
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import settings_from_raw, validate
+from annstudy.records import read_record
 
 # ------------------------------------------------------------------ data
 
@@ -192,5 +193,5 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "regression_bell_surfaces.png" in figures and "spiral_regions.png" in figures
     assert len(figures) == 13
-    split = json.loads((tmp_path / "data/signals/train/results.json").read_text())["sizes"]
+    split = read_record(tmp_path / "data/signals/train").summary["sizes"]
     assert (split["train"], split["val"], split["test"]) == (70, 20, 10)

@@ -91,10 +91,6 @@ def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
-def read_tsv(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t")
-
-
 def save_torch(path: str | Path, obj: Any) -> None:
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)
@@ -102,14 +98,3 @@ def save_torch(path: str | Path, obj: Any) -> None:
 
 def load_torch(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     return torch.load(path, map_location=map_location, weights_only=True)
-
-
-def write_stage_seconds(stage: str, seconds: float, root: str | Path = "data") -> Path:
-    """Record a stage's wall time in ``data/timings/<stage>.json`` for the report's header.
-
-    Beside the stage's data, not inside it: an identical rerun must leave the data's hash
-    unchanged so that nothing downstream reruns.
-    """
-    path = Path(root) / "timings" / f"{stage}.json"
-    write_json(path, {"stage": stage, "seconds": round(seconds, 3)})
-    return path

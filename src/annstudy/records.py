@@ -1,134 +1,260 @@
-"""The on-disk record of one trained configuration (S2 and S3 variants), and reading it back.
+"""The one record format: every stage's numbers go through dvclive and come back through here.
 
-``<out>/``
-    ``curves.tsv``  tidy log-step rows: seed, step, epoch, train_loss, train_acc, val_acc (+ hook metrics)
-    ``epochs.tsv``  end-of-epoch rows on the full validation set: seed, epoch, step, val_loss, val_acc
-    ``run.json``    settings, wall time and per seed: test accuracy (eval mode, full test split),
-                    divergence (with its step), learning-rate changes
+A stage writes ONE dvclive directory, ``<out>/live/``, inside its declared DVC out:
 
-Test accuracy is measured right after training, in the train stage, so no weights need
-to be stored: these studies compare curves and final accuracies, not the weights.
+``live/metrics.json``
+    the dvclive summary: the stage's final numbers (per seed where there are seeds) and its
+    ``wall_seconds``. Not dvclive's "latest value" of every step metric: that is the last
+    row of a table, which the table already holds.
+``live/plots/metrics/<table>/<key>=<value>/<column>.tsv``
+    step metrics (``step<TAB><column>``), one file per column and group of rows: per-seed
+    curves are ``curves/seed=0/train_loss.tsv``; curves averaged over seeds are
+    ``curves/mean/train_loss.tsv`` (a table without keys).
+``live/params.yaml``
+    the layout of each table (step column, key columns, column order, groups in order),
+    so a table reads back as the very frame that was logged.
+
+Byte-stable: no timestamps, no report, no dvc.yaml, no experiment, no git; identical input
+writes identical files except the ``wall_seconds`` field. Floats are written by the csv
+and json modules with ``repr`` and read back by pandas (>= 3: its default parser is exact), so they
+round-trip exactly. Tables round floats to 6 significant digits when logged, the
+precision of the hand-made TSVs they replace (``%.6g``), so the report's numbers stay
+bit-identical; summaries keep full precision.
 """
 
 from __future__ import annotations
 
-import platform
+import contextlib
+import json
+import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import pandas as pd
-import torch
+from dvclive import Live
+from dvclive.serialize import load_yaml
 
-from annstudy.artifacts import atomic_dir, read_json, read_tsv, write_json, write_tsv
-from annstudy.data.prepared import PreparedDataset, load_prepared
-from annstudy.data.registry import prepared_dir
-from annstudy.engine.device import configure, describe, resolve_device
-from annstudy.engine.evaluation import evaluate
-from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import SeedRun
-from annstudy.models.zoo import build_model
-from annstudy.params import Settings
+from annstudy.artifacts import atomic_dir
+
+LIVE = "live"
+_X = "__dvclive_step__"
+TABLE_DIGITS = 6  # significant digits of a logged table float (the old TSVs' %.6g)
 
 
-def load_data(settings: Settings, dataset: str) -> PreparedDataset:
-    """Configure torch (determinism, threads) and load the prepared dataset onto the device."""
-    configure(settings.deterministic, settings.num_threads)
-    return load_prepared(prepared_dir(dataset), resolve_device(settings.device))
+def live_dir(out: str | Path) -> Path:
+    """Where the record of the stage whose out is ``out`` lives."""
+    return Path(out) / LIVE
 
 
-def seed_test_accuracy(
-    run: SeedRun, arch: str, activation: str, data: PreparedDataset, batch_size: int
-) -> float | None:
-    """Eval-mode accuracy of the seed's final weights on the full test split (None if it diverged)."""
-    if run.diverged:
-        return None
-    model = build_model(arch, data.image_shape, len(data.classes), activation).to(data.test.x.device)
-    model.load_state_dict(run.state_dict)
-    return evaluate(model, data.test.x, data.test.y, batch_size).acc
+class _OfflineLive(Live):
+    """dvclive's logger without its repository hooks.
+
+    ``Live.__init__`` opens the DVC repo around the working directory and, in a git repo
+    without one, *runs* ``dvc init`` (dvclive.dvc.get_dvc_repo); it reads git's HEAD and may
+    post to DVC Studio when a token is configured. A stage needs none of that: its record is
+    a plain out of its DVC stage. These hooks are all ``Live`` does with a repository
+    when ``end()``/``next_step()`` are not called (this module never calls them; it writes the
+    summary with ``make_summary``), so nothing outside ``<out>/live`` is touched.
+    """
+
+    def _init_dvc(self) -> None:
+        self._dvc_repo = None
+
+    def _init_test(self) -> None:
+        """``DVCLIVE_TEST=true`` would move the record to a temporary directory; it belongs in the out."""
+        self._dvc_repo = None
+
+    def _init_studio(self) -> None:
+        self._studio_events_to_skip.update({"start", "data", "done"})
 
 
-def write_record(
-    out: Path,
-    runs: list[SeedRun],
-    data: PreparedDataset,
-    cfg: TrainSettings,
-    describe_run: dict,
-    activation: str = "relu",
-    started: float | None = None,
-) -> Path:
-    """Evaluate every seed on the test split and write ``out`` atomically (see module docstring)."""
-    arch = describe_run["arch"]
-    seeds = [
-        {
-            "seed": r.seed,
-            "test_acc": seed_test_accuracy(r, arch, activation, data, cfg.eval_batch_size),
-            "steps": r.steps,
-            "train_seconds": round(r.train_seconds, 3),
-            "diverged": r.diverged,
-            "diverged_step": r.diverged_step,
-            "lr_changes": r.lr_changes,
-        }
-        for r in runs
-    ]
-    curves = _rows(runs, "curve", ["seed", "step", "epoch", "train_loss", "train_acc", "val_acc"])
-    epochs = _rows(runs, "epochs", ["seed", "epoch", "step", "val_loss", "val_acc"])
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "curves.tsv", curves)
-        write_tsv(tmp / "epochs.tsv", epochs)
-        write_json(
-            tmp / "run.json",
-            {
-                **describe_run,
-                "dataset": data.name,
-                "image_shape": list(data.image_shape),
-                "activation": activation,
-                "train": asdict(cfg),
-                "device": describe(data.train.x.device),
-                "threads": torch.get_num_threads(),
-                "wall_seconds": round(time.perf_counter() - started, 3) if started is not None else None,
-                "torch": torch.__version__,
-                "python": platform.python_version(),
-                "seeds": seeds,
-            },
-        )
-    return out
+def open_live(directory: str | Path) -> Live:
+    """A dvclive logger writing into ``directory`` and nowhere else (no dvc.yaml, no experiment).
+
+    ``resume=False``: dvclive first removes what an earlier logger left there (plots, summary,
+    params), so a record never mixes two runs.
+    """
+    return _OfflineLive(str(directory), dvcyaml=False, save_dvc_exp=False, report=None, resume=False)
 
 
-def _rows(runs: list[SeedRun], attr: str, columns: list[str]) -> pd.DataFrame:
-    """All seeds' rows of ``attr`` (curve or epochs) as one frame; the bare columns when there are none."""
-    frame = pd.DataFrame([row for r in runs for row in getattr(r, attr)])
-    return pd.DataFrame(columns=columns) if frame.empty else frame
+@contextlib.contextmanager
+def recording(out: str | Path, started: float | None = None) -> Iterator[Live]:
+    """Open the record of ``out``; on exit write its summary (with the wall time since ``started``)."""
+    live = open_live(live_dir(out))
+    yield live
+    if started is not None:
+        live.summary["wall_seconds"] = round(time.perf_counter() - started, 3)
+    live.make_summary()
 
 
-@dataclass
+def _scalar(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _cell(value: Any, float_column: bool) -> Any:
+    """A table cell as the old TSVs stored it (pandas ``to_csv(float_format="%.6g")``).
+
+    Cells of float columns to 6 significant digits; other cells as they are (pandas applied
+    the format to float columns only), a missing one (None) as NaN (it read back as NaN).
+    """
+    value = _scalar(value)
+    if value is None:
+        return math.nan
+    if float_column and isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{TABLE_DIGITS}g}")
+    return value
+
+
+def _group_path(table: str, keys: Sequence[str], group: Sequence[Any]) -> str:
+    parts = [f"{k}={v}" for k, v in zip(keys, group)] if keys else ["mean"]
+    return "/".join([table, *parts])
+
+
+def log_table(live: Live, table: str, frame: pd.DataFrame, keys: Sequence[str] = (), step: str = "step") -> None:
+    """Log ``frame`` as step metrics: one group of rows per value of ``keys``, dvclive step = ``frame[step]``.
+
+    ``keys=()`` logs a table of one group (a curve averaged over seeds: ``<table>/mean/...``).
+    Within a group the step must be unique: it is the x of every metric.
+    """
+    keys = list(keys)
+    values = [c for c in frame.columns if c not in keys and c != step]
+    if "step" in values:  # dvclive's history files name their x "step": a metric of that name is overwritten
+        raise ValueError(f"table {table!r}: log it with step='step' (a 'step' column cannot be a metric)")
+    summary = live.summary  # log_metric replaces live.summary by an updated copy (funcy.set_in)
+    float_columns = {c for c in values if frame[c].dtype.kind == "f"}
+    if frame.empty:
+        groups = []
+    else:
+        groups = list(dict.fromkeys(map(tuple, frame[keys].itertuples(index=False)))) if keys else [()]
+    for group in groups:
+        rows = frame if not keys else frame[(frame[keys] == pd.Series(group, index=keys)).all(axis=1)]
+        if rows[step].duplicated().any():
+            raise ValueError(f"table {table!r}: step column {step!r} repeats within group {group}")
+        prefix = _group_path(table, keys, group)
+        for cells in rows.to_dict("records"):
+            live.step = int(cells[step])
+            for column in values:
+                live.log_metric(f"{prefix}/{column}", _cell(cells[column], column in float_columns))
+    live.summary, live.step = summary, None  # the summary holds final numbers, not each table's last row
+    layout = {
+        "step": step,
+        "keys": keys,
+        "columns": list(frame.columns),
+        "groups": [[_scalar(v) for v in g] for g in groups],
+    }
+    live.log_param(f"table/{table}", layout)
+
+
+def log_mean(
+    live: Live,
+    table: str,
+    frame: pd.DataFrame,
+    by: Sequence[str] = (),
+    step: str = "step",
+    over: Sequence[str] = ("seed",),
+) -> None:
+    """Log ``<table>_mean``: every numeric column of ``frame`` averaged over ``over`` (the seeds) at each step.
+
+    ``by`` keeps groups apart (S4's variants, S7's two implementations); a diverged seed counts
+    while it lasted, as in the per-seed table.
+    """
+    by, over = list(by), list(over)
+    metrics = [c for c in frame.columns if c not in (*by, step, *over) and frame[c].dtype.kind in "fi"]
+    if frame.empty:
+        log_table(live, f"{table}_mean", pd.DataFrame(columns=[*by, step, *metrics]), keys=by, step=step)
+        return
+    mean = frame.groupby([*by, step], as_index=False, sort=False)[metrics].mean()
+    log_table(live, f"{table}_mean", mean, keys=by, step=step)
+
+
+def log_summary(live: Live, values: dict) -> None:
+    """Put a stage's final numbers into its summary (``metrics.json``), at full precision."""
+    live.summary.update(values)
+
+
+@dataclass(frozen=True)
 class Record:
-    """One configuration read back: its run.json, per-seed log rows and end-of-epoch rows."""
+    """One stage's record read back: its summary and the layout of its tables."""
 
-    name: str
-    run: dict
-    curves: pd.DataFrame
-    epochs: pd.DataFrame
-
-    @property
-    def test_accs(self) -> list[float]:
-        """Test accuracies of the seeds that did not diverge."""
-        return [s["test_acc"] for s in self.run["seeds"] if not s["diverged"]]
-
-    @property
-    def diverged(self) -> list[tuple[int, int]]:
-        """(seed, step) of every diverged seed."""
-        return [(s["seed"], s["diverged_step"]) for s in self.run["seeds"] if s["diverged"]]
+    directory: Path
+    summary: dict
+    layout: dict
 
     @property
     def wall_seconds(self) -> float:
-        return float(self.run.get("wall_seconds") or 0.0)
+        return float(self.summary.get("wall_seconds") or 0.0)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The frame that was logged as ``name`` (columns, row order and dtypes as logged)."""
+        spec = self.layout[f"table/{name}"]
+        frames = [self._group(name, spec, group) for group in spec["groups"]]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return pd.DataFrame(columns=spec["columns"])
+        return pd.concat(frames, ignore_index=True)[spec["columns"]]
+
+    def _group(self, name: str, spec: dict, group: list) -> pd.DataFrame:
+        folder = self.directory / "plots" / "metrics" / _group_path(name, spec["keys"], group)
+        frame = None
+        for column in (c for c in spec["columns"] if c not in spec["keys"] and c != spec["step"]):
+            path = folder / f"{column}.tsv"
+            if not path.is_file():
+                continue
+            # dvclive's header is step<TAB><column>; name the step apart (a table may log a "step" column too)
+            part = pd.read_csv(path, sep="\t", header=0, names=[_X, column])
+            frame = part if frame is None else frame.merge(part, on=_X, how="outer", sort=True)
+        if frame is None:
+            return pd.DataFrame()
+        frame = frame.rename(columns={_X: spec["step"]})
+        for key, value in zip(spec["keys"], group):
+            frame[key] = value
+        return frame
 
 
-def read_record(name: str, directory: Path) -> Record:
-    for path in (directory / "run.json", directory / "curves.tsv", directory / "epochs.tsv"):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
-    return Record(
-        name, read_json(directory / "run.json"), read_tsv(directory / "curves.tsv"), read_tsv(directory / "epochs.tsv")
-    )
+def prepare_record_dir(out: str | Path) -> Path:
+    """Where a prepare stage's record lives: beside its data (``<out>.live``), a second out of the stage.
+
+    Not inside the data: the record holds the wall time, which differs on every run, and a
+    prepared dataset's hash must stay the same when a rerun prepares the same bytes, so that
+    no training stage downstream reruns.
+    """
+    out = Path(out)
+    return out.with_name(f"{out.name}.live")
+
+
+def record_prepare(out: str | Path, stage: str, started: float) -> Path:
+    """Write the record of the prepare stage ``stage`` whose data is ``out``: its name and wall time."""
+    directory = prepare_record_dir(out)
+    with atomic_dir(directory) as tmp:
+        live = open_live(tmp)
+        log_summary(live, {"stage": stage, "wall_seconds": round(time.perf_counter() - started, 3)})
+        live.make_summary()
+    return directory
+
+
+def read_prepare(out: str | Path) -> Record | None:
+    """The record of the prepare stage whose data is ``out`` (None before that stage has run)."""
+    directory = prepare_record_dir(out)
+    return _read(directory) if (directory / "metrics.json").is_file() else None
+
+
+def prepare_stage_seconds(out: str | Path) -> dict[str, float]:
+    """``{stage: wall seconds}`` of the prepare stage whose data is ``out``; empty before it has run."""
+    record = read_prepare(out)
+    return {record.summary["stage"]: record.wall_seconds} if record else {}
+
+
+def read_record(out: str | Path) -> Record:
+    """The record written into ``<out>/live``; a clear error when the stage has not run."""
+    return _read(live_dir(out))
+
+
+def _read(directory: Path) -> Record:
+    summary_path = directory / "metrics.json"
+    if not summary_path.is_file():
+        raise FileNotFoundError(f"{summary_path}: missing (run `dvc repro` to produce it)")
+    params_path = directory / "params.yaml"
+    layout = load_yaml(params_path) if params_path.is_file() else {}
+    return Record(directory, json.loads(summary_path.read_text()), layout or {})

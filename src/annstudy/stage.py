@@ -36,10 +36,10 @@ def study_step(study: str, argv: Sequence[str]) -> int:
             raise ValueError(f"study {study!r} has no step {args.step!r}; choose from {', '.join(steps)}")
         started = time.perf_counter()
         out = steps[args.step](settings, args.item)
-        if args.step == "prepare":  # the other steps record their wall time in their own run records
-            from annstudy.artifacts import write_stage_seconds
+        if args.step == "prepare":  # the other steps record their wall time in their own records
+            from annstudy.records import record_prepare
 
-            write_stage_seconds(f"{study}_prepare", time.perf_counter() - started)
+            record_prepare(out, f"{study}_prepare", started)
         print(f"wrote {out}")
         return 0
 

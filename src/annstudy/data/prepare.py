@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from annstudy.artifacts import write_stage_seconds
 from annstudy.data.prepared import save_prepared
 from annstudy.data.registry import DATASETS, prepared_dir
 from annstudy.data.settings import DataSettings
+from annstudy.records import record_prepare
 
 
 def prepare_dataset(name: str, settings: DataSettings) -> Path:
@@ -19,6 +19,6 @@ def prepare_dataset(name: str, settings: DataSettings) -> Path:
     tensors, meta = DATASETS[name](settings)
     out = Path(prepared_dir(name))
     save_prepared(out, tensors, meta)
-    write_stage_seconds(f"prepare@{name}", time.perf_counter() - started)
+    record_prepare(out, f"prepare@{name}", started)
     print(f"prepared {name} from {meta['source']}: {meta['sizes']} -> {out}")
     return out

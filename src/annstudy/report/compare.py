@@ -23,7 +23,7 @@ import pandas as pd
 
 from annstudy.artifacts import atomic_path
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table, to_html, to_markdown
-from annstudy.report.figures import _save
+from annstudy.report.figures import save_figure
 
 METRICS_FILE = "reports/metrics.json"
 PARAMS_FILE = "params.yaml"
@@ -173,7 +173,7 @@ def curves_figure(repo: Path, experiments: list[Experiment], spec: str, path: Pa
         return None
     ax.set(xlabel=x_label, ylabel=f"{column} (mean over seeds)", title=f"{Path(file).stem}: {column}")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, title="experiment")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def build_comparison(

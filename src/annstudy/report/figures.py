@@ -30,14 +30,14 @@ def arch_colors() -> dict[str, tuple]:
     return {name: palette[i] for i, name in enumerate(ARCHITECTURES)}
 
 
-def _save(fig: plt.Figure, path: Path) -> Path:
+def save_figure(fig: plt.Figure, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
 
 
-def _band(ax, frame: pd.DataFrame, x: str, y: str, color, label: str | None, style: str = "-") -> None:
+def seed_band(ax, frame: pd.DataFrame, x: str, y: str, color, label: str | None, style: str = "-") -> None:
     """Mean over seeds of ``y`` at each ``x`` with a ±1 std band."""
     g = frame.groupby(x)[y]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
@@ -58,9 +58,9 @@ def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, p
         if frame.empty:
             continue
         c = colors[arch]
-        _band(ax_loss, frame, "step", "train_loss", c, arch)
-        _band(ax_acc, frame, "step", "train_acc", c, arch, "-")
-        _band(ax_acc, frame, "step", "val_acc", c, None, "--")
+        seed_band(ax_loss, frame, "step", "train_loss", c, arch)
+        seed_band(ax_acc, frame, "step", "train_acc", c, arch, "-")
+        seed_band(ax_acc, frame, "step", "val_acc", c, None, "--")
         mean = frame.groupby("step")[["train_acc", "val_acc"]].mean()
         ax_gen.plot(mean["train_acc"], mean["val_acc"], "-", color=c, lw=1.4, label=arch)
         ax_gen.plot(mean["train_acc"].iloc[-1], mean["val_acc"].iloc[-1], "o", color=c, ms=6)
@@ -100,7 +100,7 @@ def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, p
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title, fontsize=14)
     fig.tight_layout(rect=(0, 0.04, 1, 0.97))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _is_rgb(images: torch.Tensor) -> bool:
@@ -131,7 +131,7 @@ def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: P
             ax.imshow(tiles[i, 0].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
@@ -155,7 +155,7 @@ def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, titl
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
     plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def misclassified_grid(
@@ -176,4 +176,4 @@ def misclassified_grid(
             ax.set_title(f"{classes[true[i]]}\n→ {classes[pred[i]]}", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

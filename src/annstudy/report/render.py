@@ -15,11 +15,12 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from annstudy.artifacts import atomic_path, read_json, write_json
+from annstudy.artifacts import atomic_path, write_json
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import describe, resolve_device
 from annstudy.params import Settings
+from annstudy.records import prepare_stage_seconds
 from annstudy.report.document import Bullets, Document, Heading, Paragraph, Table, to_html, to_markdown
 from annstudy.report.section import StudySection
 from annstudy.studies import STUDIES, study_part
@@ -36,7 +37,6 @@ PACKAGES = (
     "dvc",
     "dvclive",
 )
-TIMINGS = Path("data/timings")  # wall times of the prepare stages (artifacts.write_stage_seconds)
 
 
 CODE_PATHS = ("src", "stages", "dvc.yaml", "pyproject.toml")  # what decides the numbers, besides params.yaml
@@ -79,9 +79,12 @@ def _checksums(dataset: str) -> list[str]:
     return lines or [f"{dataset}: generated locally ({meta.get('source', 'see its section')})"]
 
 
-def prepare_seconds() -> dict[str, float]:
-    """Wall time of every prepare stage that ran (data/timings/<stage>.json)."""
-    return {path.stem: float(read_json(path)["seconds"]) for path in sorted(TIMINGS.glob("*.json"))}
+def prepare_seconds(sections: list[StudySection]) -> dict[str, float]:
+    """Wall time of the prepare stage of every shared dataset the sections use (their records)."""
+    seconds: dict[str, float] = {}
+    for dataset in sorted({d for s in sections for d in s.datasets}):
+        seconds |= prepare_stage_seconds(prepared_dir(dataset))
+    return seconds
 
 
 def _fmt_seconds(seconds: float) -> str:
@@ -90,7 +93,7 @@ def _fmt_seconds(seconds: float) -> str:
 
 def header(settings: Settings, sections: list[StudySection], report_seconds: float) -> list:
     """Profile, seeds, code, packages, device, checksums and the wall time of every stage."""
-    stages = {**prepare_seconds()}
+    stages = prepare_seconds(sections)
     for s in sections:
         stages |= s.stage_seconds
     stages["report"] = report_seconds

@@ -1,6 +1,6 @@
 """Figures of the S5/S6 small-network studies (built on the helpers of report/figures.py).
 
-Curves are means over seeds with a ±1 std band (``figures._band``); 3D surfaces and
+Curves are means over seeds with a ±1 std band (``figures.seed_band``); 3D surfaces and
 decision regions show one member (named in the title), as an average of networks is
 not a network that was trained.
 """
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from annstudy.report.figures import _band, _save, plt
+from annstudy.report.figures import plt, save_figure, seed_band
 
 PALETTE = sns.color_palette("tab10", 10)
 
@@ -34,7 +34,7 @@ def curves(
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for i, (column, label, *look) in enumerate(series):
         colour, style = (look + [i, "-"][len(look) :])[:2]
-        _band(ax, frame, x, column, PALETTE[colour], label, style)
+        seed_band(ax, frame, x, column, PALETTE[colour], label, style)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     if log:  # a ±1 std band can reach below 0: keep the axis on the means
         lowest = min(frame.groupby(x)[spec[0]].mean().min() for spec in series)
@@ -43,7 +43,7 @@ def curves(
     if logx:
         ax.set_xscale("log")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def panels(
@@ -58,11 +58,11 @@ def panels(
     fig, axes = plt.subplots(1, len(panels), figsize=(6.2 * len(panels), 4.2), squeeze=False)
     for ax, (ylabel, series) in zip(axes[0], panels):
         for i, (column, label) in enumerate(series):
-            _band(ax, frame, x, column, PALETTE[i], label)
+            seed_band(ax, frame, x, column, PALETTE[i], label)
         ax.set(xlabel=xlabel, ylabel=ylabel)
         ax.legend(loc="best", frameon=True)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def fit_1d(
@@ -81,7 +81,7 @@ def fit_1d(
         ax.plot(gx, gy, style, color=PALETTE[i], lw=1.8, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def surfaces(
@@ -99,7 +99,7 @@ def surfaces(
         ax.set(xlabel="x₁", ylabel="x₂", zlabel="y", title=label, zlim=(-0.2, 1.2))
         ax.view_init(elev=25, azim=-60)
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def points_2d(x: np.ndarray, y: np.ndarray, path: Path, title: str) -> Path:
@@ -108,7 +108,7 @@ def points_2d(x: np.ndarray, y: np.ndarray, path: Path, title: str) -> Path:
         ax.scatter(*x[y == k].T, s=7, color=PALETTE[int(k)], label=f"class {k}", lw=0)
     ax.set(xlabel="x₁", ylabel="x₂", title=title, xlim=(-1, 1), ylim=(-1, 1), aspect="equal")
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def decision_regions(
@@ -123,7 +123,7 @@ def decision_regions(
         ax.scatter(*x.T, c=y, cmap=cmap, vmin=-0.5, vmax=classes - 0.5, s=7, edgecolors="k", linewidths=0.2)
         ax.set(xlabel="x₁", ylabel="x₂", title=label, aspect="equal")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def signal_examples(
@@ -142,7 +142,7 @@ def signal_examples(
     for ax in axes[-1]:
         ax.set_xlabel("sample")
     fig.suptitle(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, title: str) -> Path:
@@ -162,4 +162,4 @@ def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, t
     ax.set_xticks(pos, [r[0] for r in rows])
     ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)

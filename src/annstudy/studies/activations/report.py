@@ -8,9 +8,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from annstudy.engine.variants import Variant, read_variant
 from annstudy.models.zoo import build_model
 from annstudy.params import Settings
-from annstudy.records import Record, read_record
 from annstudy.report import figures
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
@@ -25,7 +25,7 @@ STYLES = {"relu": "-", "sigmoid": "--"}
 class VariantResult:
     arch: str
     act: str
-    record: Record
+    record: Variant
 
     @property
     def name(self) -> str:
@@ -67,7 +67,7 @@ def load_results(study: ActivationsSettings, root: str | Path = "data") -> list[
     results = []
     for variant in study.variants:
         arch, act = study.split_variant(variant)
-        results.append(VariantResult(arch, act, read_record(variant, variant_dir(variant, root))))
+        results.append(VariantResult(arch, act, read_variant(variant, variant_dir(variant, root))))
     return results
 
 
@@ -79,8 +79,8 @@ def figure(results: list[VariantResult], path: Path, title: str) -> Path:
         if r.record.curves.empty:
             continue
         label = f"{r.arch} {r.act}"
-        figures._band(ax_loss, r.record.curves, "step", "train_loss", colors[r.arch], label, STYLES.get(r.act, ":"))
-        figures._band(ax_grad, r.record.curves, "step", "grad_norm", colors[r.arch], None, STYLES.get(r.act, ":"))
+        figures.seed_band(ax_loss, r.record.curves, "step", "train_loss", colors[r.arch], label, STYLES.get(r.act, ":"))
+        figures.seed_band(ax_grad, r.record.curves, "step", "grad_norm", colors[r.arch], None, STYLES.get(r.act, ":"))
     ax_loss.set(xlabel="training step (batches of 50)", ylabel="training loss (cross-entropy)", title="Training loss")
     ax_grad.set(
         xlabel="training step (batches of 50)",
@@ -94,7 +94,7 @@ def figure(results: list[VariantResult], path: Path, title: str) -> Path:
     )
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.02, 1, 0.96))
-    return figures._save(fig, path)
+    return figures.save_figure(fig, path)
 
 
 def _fmt_g(s: Summary) -> str:

@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from annstudy.engine.trainer import TrainHooks, train_seeds
+from annstudy.engine.variants import load_data, write_variant
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import first_weighted_layer
 from annstudy.params import Settings
-from annstudy.records import load_data, write_record
 
 STUDY = "activations"
 
@@ -49,7 +49,7 @@ def train_variant(variant: str, settings: Settings, root: str | Path = "data") -
     runs = train_seeds(
         arch, data, cfg, desc=f"{STUDY} {variant}", activation=act, hooks=TrainHooks(step_metrics=first_layer_grad_norm)
     )
-    return write_record(
+    return write_variant(
         variant_dir(variant, root), runs, data, cfg, {"study": STUDY, "variant": variant, "arch": arch}, act, started
     )
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json, read_tsv, write_tsv
+from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data.prepared import PreparedDataset, load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
+from annstudy.records import read_record
 from annstudy.report import figures
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection
@@ -37,8 +38,8 @@ PUBLISHED = {
 @dataclass
 class ArchResult:
     arch: str
-    run: dict  # run.json of the train stage
-    evaluation: dict  # eval.json of the evaluate stage
+    run: dict  # summary of the train stage's record
+    evaluation: dict  # summary of the evaluate stage's record
     curves: pd.DataFrame  # tidy per-seed log
 
     @property
@@ -82,12 +83,8 @@ def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[Arch
     results = []
     for arch in archs:
         tdir, edir = train_dir(arch, root), eval_dir(arch, root)
-        for path in (tdir / "run.json", tdir / "curves.tsv", edir / "eval.json"):
-            if not path.is_file():
-                raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
-        results.append(
-            ArchResult(arch, read_json(tdir / "run.json"), read_json(edir / "eval.json"), read_tsv(tdir / "curves.tsv"))
-        )
+        train, evaluation = read_record(tdir), read_record(edir)
+        results.append(ArchResult(arch, train.summary, evaluation.summary, train.table("curves")))
     return results
 
 
@@ -465,5 +462,5 @@ def build(settings: Settings, out: Path) -> StudySection:
     architecture_tables(doc, results, data.image_shape, len(data.classes))
     write_plot_data(results, out / "plots")
     seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
-    seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("eval_seconds", 0.0)) for r in results}
+    seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("wall_seconds", 0.0)) for r in results}
     return StudySection("architectures", doc.blocks, metrics(results), seconds, [study.dataset])

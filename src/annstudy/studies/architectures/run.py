@@ -4,14 +4,16 @@ Stage outputs (one directory per architecture, so removing an architecture from
 ``studies.architectures.archs`` never touches the others):
 
 ``data/architectures/train/<arch>/``
-    ``curves.tsv``       tidy log-step rows: seed, step, epoch, train_loss, train_acc, val_acc
-    ``curves_mean.tsv``  the same averaged over seeds (what ``dvc plots`` draws)
-    ``epochs.tsv``       end-of-epoch rows on the full validation set: seed, epoch, val_loss, val_acc
     ``weights.pt``       ``{seed: state_dict}``
-    ``run.json``         settings, per-seed wall time / throughput / divergence, parameter count
+    ``live/``            the record (annstudy.records): tables ``curves`` (per seed and log
+                         step: epoch, train_loss, train_acc, val_acc), ``curves_mean`` (the
+                         same averaged over seeds) and ``epochs`` (per seed, end-of-epoch step:
+                         epoch, val_loss, val_acc on the full validation set); summary:
+                         settings, per-seed wall time / throughput / divergence, parameter count
 ``data/architectures/eval/<arch>/``
-    ``eval.json``        per-seed train/val/test loss and accuracy (eval mode, full splits),
-                         best seed, its confusion matrix and misclassified test images
+    ``live/``            the record; summary: per-seed train/val/test loss and accuracy (eval
+                         mode, full splits), best seed, its confusion matrix and misclassified
+                         test images
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, read_json, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
@@ -33,6 +35,7 @@ from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.trainer import SeedRun, train_seeds
 from annstudy.models.zoo import build_model
 from annstudy.params import Settings
+from annstudy.records import log_summary, log_table, read_record, recording
 
 STUDY = "architectures"
 CURVE_METRICS = ("train_loss", "train_acc", "val_acc")
@@ -74,13 +77,13 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
     if curves.empty:
         curves = pd.DataFrame(columns=["seed", "step", "epoch", *CURVE_METRICS])
     out = train_dir(arch, root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "curves.tsv", curves)
-        write_tsv(tmp / "curves_mean.tsv", mean_curve(curves))
-        write_tsv(tmp / "epochs.tsv", _runs_frame(runs, "epochs"))
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        log_table(live, "curves", curves, keys=["seed"])
+        log_table(live, "curves_mean", mean_curve(curves))
+        log_table(live, "epochs", _runs_frame(runs, "epochs"), keys=["seed"])
         save_torch(tmp / "weights.pt", {run.seed: run.state_dict for run in runs})
-        write_json(
-            tmp / "run.json",
+        log_summary(
+            live,
             {
                 "study": STUDY,
                 "arch": arch,
@@ -92,7 +95,6 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 # seeds trained together; a group split in halves after running out of memory
                 "seed_groups": [list(g) for g in dict.fromkeys(r.group for r in runs if r.group)],
                 "threads": torch.get_num_threads(),
-                "wall_seconds": round(time.perf_counter() - started, 3),
                 "torch": torch.__version__,
                 "python": platform.python_version(),
                 "seeds": [
@@ -121,7 +123,7 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
     device, data = _setup(settings)
     src = train_dir(arch, root)
     weights = load_torch(src / "weights.pt")
-    run = read_json(src / "run.json")
+    run = read_record(src).summary
     diverged = {s["seed"]: s["diverged"] for s in run["seeds"]}
     cfg = settings.studies["architectures"].train_for(arch)
     bs = cfg.eval_batch_size
@@ -158,9 +160,9 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
     wrong = np.flatnonzero(preds != truth)[:n_shown]
 
     out = eval_dir(arch, root)
-    with atomic_dir(out) as tmp:
-        write_json(
-            tmp / "eval.json",
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        log_summary(
+            live,
             {
                 "arch": arch,
                 "per_seed": per_seed,
@@ -168,7 +170,6 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
                 "classes": data.classes,
                 "confusion": confusion.tolist(),
                 "misclassified": [{"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong],
-                "eval_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

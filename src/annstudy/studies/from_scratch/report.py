@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from annstudy.artifacts import read_json, read_tsv
 from annstudy.params import Settings
+from annstudy.records import read_record
 from annstudy.report.document import Figure, Heading, Paragraph, Table
-from annstudy.report.figures import _band, _save
+from annstudy.report.figures import save_figure, seed_band
 from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
 from annstudy.studies.from_scratch.run import conv2d_dir, mlp_dir
@@ -24,20 +24,14 @@ IMPL_STYLES = {"numpy": "-", "torch": ":"}
 IMPL_NAMES = {"numpy": "NumPy (scratch/mlp.py)", "torch": "PyTorch twin (autograd + SGD)"}
 
 
-def _require(*paths: Path) -> None:
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
-
-
 def curves_figure(curves: pd.DataFrame, path: Path, title: str) -> Path:
     """Loss and accuracy along training: colour = train/val, line style = NumPy (solid) / PyTorch (dotted)."""
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(13, 4.8))
     for impl, frame in curves.groupby("impl", sort=False):
         for split, color in SPLIT_COLORS.items():
             label = f"{IMPL_NAMES[impl]}: {split}"
-            _band(ax_loss, frame, "epoch", f"{split}_loss", color, label, IMPL_STYLES[impl])
-            _band(ax_acc, frame, "epoch", f"{split}_acc", color, None, IMPL_STYLES[impl])
+            seed_band(ax_loss, frame, "epoch", f"{split}_loss", color, label, IMPL_STYLES[impl])
+            seed_band(ax_acc, frame, "epoch", f"{split}_acc", color, None, IMPL_STYLES[impl])
     ax_loss.set(xlabel="epoch", ylabel="cross-entropy (nats)", title="Loss")
     ax_acc.set(xlabel="epoch", ylabel="accuracy (fraction correct)", title="Accuracy")
     ax_acc.axhline(ACC_BAR, color="gray", lw=1, ls=":")
@@ -45,7 +39,7 @@ def curves_figure(curves: pd.DataFrame, path: Path, title: str) -> Path:
     fig.legend(handles, labels, loc="lower center", ncol=4, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle(title, fontsize=12)
     fig.tight_layout(rect=(0, 0.07, 1, 0.96))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def feature_map_figure(images: np.ndarray, maps: np.ndarray, kernels: list[str], labels: list[str], path: Path) -> Path:
@@ -65,7 +59,7 @@ def feature_map_figure(images: np.ndarray, maps: np.ndarray, kernels: list[str],
                 ax.set_ylabel(labels[row], fontsize=8)
     fig.suptitle("S7 conv2d feature maps (NumPy): rows = test images, columns = kernels", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _impl_summary(runs: pd.DataFrame, impl: str) -> Summary:
@@ -228,10 +222,9 @@ def _metric(s: Summary) -> dict:
 def build(settings: Settings, out: Path) -> StudySection:
     """The S7 section: MLP side by side with PyTorch, gradient check, conv2d check and feature maps."""
     study = settings.studies["from_scratch"]
-    _require(mlp_dir() / "results.json", mlp_dir() / "curves.tsv", conv2d_dir() / "check.json")
-    results = read_json(mlp_dir() / "results.json")
-    conv = read_json(conv2d_dir() / "check.json")
-    mlp, summaries = mlp_blocks(results, read_tsv(mlp_dir() / "curves.tsv"), out)
+    mlp_record = read_record(mlp_dir())  # a clear error when a stage has not run
+    results, conv = mlp_record.summary, read_record(conv2d_dir()).summary
+    mlp, summaries = mlp_blocks(results, mlp_record.table("curves"), out)
     blocks = [
         Heading("S7 From scratch"),
         Paragraph(

@@ -3,12 +3,14 @@
 Stage outputs:
 
 ``data/from_scratch/mlp/``
-    ``curves.tsv``   tidy log rows: impl (numpy | torch), seed, step, epoch, train_loss, train_acc,
-                     val_loss, val_acc
-    ``results.json`` per (impl, seed): test loss/accuracy, train time, divergence; NumPy-vs-torch
-                     prediction agreement; the float64 gradient check; settings and wall time
+    ``live/``        the record (annstudy.records): table ``curves`` per impl (numpy | torch),
+                     seed and step: epoch, train_loss, train_acc, val_loss, val_acc, and
+                     ``curves_mean`` per impl; summary per (impl, seed): test loss/accuracy,
+                     train time, divergence; NumPy-vs-torch prediction agreement; the float64
+                     gradient check; settings and wall time
 ``data/from_scratch/conv2d/``
-    ``check.json``   max |NumPy - F.conv2d| on the kernel bank and on random multi-channel cases
+    ``live/``        the record; summary: max |NumPy - F.conv2d| on the kernel bank and on
+                     random multi-channel cases
     ``images.npy`` [n, H, W], ``kernels.npy`` [O, 3, 3], ``maps.npy`` [n, O, H-2, W-2]: the
                      feature maps of the report's figure (float32)
 
@@ -29,12 +31,13 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from annstudy.artifacts import atomic_dir, write_json, write_tsv
+from annstudy.artifacts import atomic_dir
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.optim import make_optimizer
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import conv2d, kernel_bank
 from annstudy.studies.from_scratch.config import FromScratchSettings
@@ -240,10 +243,12 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
                 checks["trained"] = gradient_check(params, x_check, y_check)
 
     out = mlp_dir(root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "curves.tsv", pd.DataFrame(curves, columns=CURVE_COLUMNS))
-        write_json(
-            tmp / "results.json",
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        table = pd.DataFrame(curves, columns=CURVE_COLUMNS)
+        log_table(live, "curves", table, keys=["impl", "seed"])
+        log_mean(live, "curves", table, by=["impl"])
+        log_summary(
+            live,
             {
                 "study": STUDY,
                 "dataset": study.dataset,
@@ -258,7 +263,6 @@ def train_mlps(settings: Settings, root: str | Path = "data") -> Path:
                     "max_abs_diff": max(c["max_abs_diff"] for c in checks.values()),
                     **checks,
                 },
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out
@@ -299,12 +303,12 @@ def check_conv2d(settings: Settings, root: str | Path = "data") -> Path:
     bank = {"x": list(images.shape), "w": list(kernels.shape), "max_abs_diff": _max_diff(images, kernels)}
 
     out = conv2d_dir(root)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
         np.save(tmp / "images.npy", images[:, 0])
         np.save(tmp / "kernels.npy", kernels[:, 0])
         np.save(tmp / "maps.npy", maps)
-        write_json(
-            tmp / "check.json",
+        log_summary(
+            live,
             {
                 "dtype": "float32",
                 "kernels": list(study.kernels),
@@ -313,7 +317,6 @@ def check_conv2d(settings: Settings, root: str | Path = "data") -> Path:
                 "kernel_bank": bank,
                 "random_cases": cases,
                 "max_abs_diff": max([bank["max_abs_diff"], *(c["max_abs_diff"] for c in cases)]),
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

@@ -10,13 +10,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from annstudy.artifacts import read_json, read_tsv, write_tsv
+from annstudy.artifacts import write_tsv
 from annstudy.data import digits
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.params import Settings
+from annstudy.records import read_record
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.figures import _band, _save
+from annstudy.report.figures import save_figure, seed_band
 from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
@@ -63,12 +64,8 @@ class VariantSummary:
 
 def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary], dict]:
     """The variants of one axis as written by ``hyperparameters_train@<axis>`` (or ``_base``)."""
-    directory = train_dir(axis, root)
-    for path in (directory / "results.json", directory / "epochs.tsv"):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing (run `dvc repro` to produce it)")
-    results = read_json(directory / "results.json")
-    epochs = read_tsv(directory / "epochs.tsv")
+    record = read_record(train_dir(axis, root))  # a clear error when the stage has not run
+    results, epochs = record.summary, record.table("epochs")
     variants = [
         VariantSummary(
             v["name"],
@@ -94,16 +91,16 @@ def curves_figure(axis: str, variants: list[VariantSummary], base: VariantSummar
     fig, ax = plt.subplots(figsize=(8, 5))
     for v, color in zip(variants, _colors(variants)):
         if not v.epochs.empty:
-            _band(ax, v.epochs, "epoch", "val_acc", color, v.label())
+            seed_band(ax, v.epochs, "epoch", "val_acc", color, v.label())
     if axis in ("penalty", "model"):
-        _band(ax, base.epochs, "epoch", "val_acc", "gray", "base", "--")
+        seed_band(ax, base.epochs, "epoch", "val_acc", "gray", "base", "--")
     ax.set(
         xlabel="epoch",
         ylabel="validation accuracy (eval mode, full split)",
         title=f"S4 sweep of the {AXIS_LABELS.get(axis, axis)}: validation accuracy (mean ± std over seeds)",
     )
     ax.legend(title=AXIS_LABELS.get(axis, axis), loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary, path: Path) -> Path:
@@ -137,7 +134,7 @@ def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary
     fig.legend(handles, labels, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
     fig.suptitle("S4: final test accuracy per swept value (mean ± std over seeds)", fontsize=13)
     fig.tight_layout(rect=(0, 0.04, 1, 0.96))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def sweep_table(axis: str, variants: list[VariantSummary]) -> Table:
@@ -315,7 +312,6 @@ def build(settings: Settings, out: Path) -> StudySection:
     write_plot_data(base, sweeps, out / "plots")
     seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
     seconds |= {
-        f"hyperparameters_train@{axis}": float(read_json(train_dir(axis) / "results.json")["wall_seconds"])
-        for axis in sweeps
+        f"hyperparameters_train@{axis}": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
     }
     return StudySection(STUDY, doc.blocks, metrics(base, sweeps), seconds, [digits.NAME])

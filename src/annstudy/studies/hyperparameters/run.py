@@ -5,10 +5,11 @@ Stages (``annstudy stage hyperparameters <step> [axis]``):
 ``prepare``            sklearn digits -> ``data/prepared/digits`` (stratified train/val/test)
 ``train <axis>``       every variant of one axis (``base`` = the base model alone), all seeds
                        stacked, evaluated on the full splits -> ``data/hyperparameters/train/<axis>/``:
-    ``epochs.tsv``     one row per variant, seed and epoch: train_loss, train_acc (train mode,
-                       averaged over the epoch's batches), val_loss, val_acc (eval mode, full split)
-    ``results.json``   per variant: its configuration, wall time and per-seed final
-                       train/val/test loss and accuracy (eval mode), divergence
+    ``live/``          the record (annstudy.records): table ``epochs`` per variant, seed and
+                       epoch: train_loss, train_acc (train mode, averaged over the epoch's
+                       batches), val_loss, val_acc (eval mode, full split), and ``epochs_mean``
+                       per variant; summary: per variant its configuration and per-seed final
+                       train/val/test loss and accuracy (eval mode), divergence; wall time
 
 Digits is tiny (1,797 images): the splits live on the device as tensors, evaluation is one
 full batch, and a variant's seeds train as one stacked network (exact per seed).
@@ -25,7 +26,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from annstudy.artifacts import atomic_dir, write_json, write_tsv
+from annstudy.artifacts import atomic_dir
 from annstudy.data import digits
 from annstudy.data.prepared import PreparedDataset, load_prepared, save_prepared
 from annstudy.data.registry import prepared_dir
@@ -36,6 +37,7 @@ from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_mode
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.hyperparameters.config import HyperparametersSettings, Variant
 
 STUDY = "hyperparameters"
@@ -136,17 +138,18 @@ def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path
     data = load_prepared(prepared_dir(digits.NAME, f"{root}/prepared"), device)
     results = [train_variant(v, study, data) for v in variants]
     out = train_dir(axis, root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", pd.concat([r.epoch_rows() for r in results], ignore_index=True))
-        write_json(
-            tmp / "results.json",
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        epochs = pd.concat([r.epoch_rows() for r in results], ignore_index=True)
+        log_table(live, "epochs", epochs, keys=["variant", "seed"], step="epoch")
+        log_mean(live, "epochs", epochs, by=["variant"], step="epoch")
+        log_summary(
+            live,
             {
                 "study": STUDY,
                 "axis": axis,
                 "dataset": digits.NAME,
                 "device": describe(device),
                 "train": asdict(study.train),
-                "wall_seconds": round(time.perf_counter() - started, 3),
                 "variants": [r.record() for r in results],
             },
         )

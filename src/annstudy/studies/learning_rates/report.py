@@ -8,8 +8,8 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from annstudy.engine.schedules import PlateauSteps
+from annstudy.engine.variants import Variant, read_variant
 from annstudy.params import Settings
-from annstudy.records import Record, read_record
 from annstudy.report import figures
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
@@ -38,7 +38,7 @@ def _label(variant: str) -> str:
     return f"SGD lr {constant_lr(variant):g}"
 
 
-def curves_figure(records: list[Record], colors: dict, path: Path, title: str) -> Path:
+def curves_figure(records: list[Variant], colors: dict, path: Path, title: str) -> Path:
     """Training loss (left, log scale) and validation accuracy (right), one curve per variant.
 
     Diverged seeds are drawn up to their last finite log step and marked with an ×.
@@ -52,8 +52,8 @@ def curves_figure(records: list[Record], colors: dict, path: Path, title: str) -
         if c.empty:  # diverged before the first log step: nothing to draw, but it stays in the legend
             ax_loss.plot([], [], "x", color=colors[rec.name], label=f"{label}, before the first log")
             continue
-        figures._band(ax_loss, c, "epoch", "train_loss", colors[rec.name], label)
-        figures._band(ax_acc, c, "epoch", "val_acc", colors[rec.name], None)
+        figures.seed_band(ax_loss, c, "epoch", "train_loss", colors[rec.name], label)
+        figures.seed_band(ax_acc, c, "epoch", "val_acc", colors[rec.name], None)
         for seed, _step in rec.diverged:
             rows = c[c["seed"] == seed]
             if not rows.empty:
@@ -73,10 +73,10 @@ def curves_figure(records: list[Record], colors: dict, path: Path, title: str) -
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, -0.06))
     fig.suptitle(title, fontsize=13)
     fig.tight_layout(rect=(0, 0.02, 1, 0.96))
-    return figures._save(fig, path)
+    return figures.save_figure(fig, path)
 
 
-def _drops(rec: Record) -> str:
+def _drops(rec: Variant) -> str:
     per_seed = [
         f"seed {s['seed']}: "
         + (", ".join(f"after epoch {c['epoch']} → {c['lr']:g}" for c in s["lr_changes"]) or "none")
@@ -85,7 +85,7 @@ def _drops(rec: Record) -> str:
     return "; ".join(per_seed) if rec.name == SCHEDULED else "—"
 
 
-def _table(records: list[Record]) -> Table:
+def _table(records: list[Variant]) -> Table:
     rows = []
     for rec in records:
         t = summarize(rec.test_accs)
@@ -110,7 +110,7 @@ def _table(records: list[Record]) -> Table:
     )
 
 
-def findings(records: list[Record]) -> list[str]:
+def findings(records: list[Variant]) -> list[str]:
     """Plain statements supported by the numbers: best variant, divergences, scheduled vs Adam."""
     lines = []
     ranked = [(rec, summarize(rec.test_accs)) for rec in records if rec.test_accs]
@@ -144,7 +144,7 @@ def findings(records: list[Record]) -> list[str]:
     return lines
 
 
-def metrics(records: list[Record]) -> dict:
+def metrics(records: list[Variant]) -> dict:
     out = {}
     for rec in records:
         t = summarize(rec.test_accs)
@@ -161,7 +161,7 @@ def metrics(records: list[Record]) -> dict:
 
 def build(settings: Settings, out: Path) -> StudySection:
     study: LearningRatesSettings = settings.studies[STUDY]
-    records = [read_record(v, variant_dir(v)) for v in study.variants]
+    records = [read_variant(v, variant_dir(v)) for v in study.variants]
     colors = _colors(study.variants)
     seeds = len(study.train.seeds)
     fig_dir = out / "figures"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from annstudy.engine.schedules import PlateauSteps
 from annstudy.engine.trainer import TrainHooks, train_seeds
+from annstudy.engine.variants import load_data, write_variant
 from annstudy.params import Settings
-from annstudy.records import load_data, write_record
 from annstudy.studies.learning_rates.config import SCHEDULED
 
 STUDY = "learning_rates"
@@ -39,7 +39,7 @@ def train_variant(variant: str, settings: Settings, root: str | Path = "data") -
     for run in runs:
         if run.diverged:
             print(f"{STUDY} {variant}: seed {run.seed} diverged at step {run.diverged_step}", flush=True)
-    return write_record(
+    return write_variant(
         variant_dir(variant, root),
         runs,
         data,

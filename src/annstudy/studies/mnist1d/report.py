@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.artifacts import read_json, read_tsv
 from annstudy.params import Settings
+from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import summarize
 from annstudy.studies.mnist1d.config import Mnist1dSettings
-from annstudy.studies.mnist1d.run import STUDY, train_dir
+from annstudy.studies.mnist1d.run import STUDY, prepared_dir, train_dir
 
 
 def build(settings: Settings, out: Path) -> StudySection:
@@ -23,7 +23,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     diverged = False
     faithful = settings.profile == "full"  # only the paper's schedule is compared with the paper
     for name in study.models:
-        r = read_json(train_dir(name) / "results.json")
+        r = read_record(train_dir(name)).summary
         per_seed = pd.DataFrame(r["per_seed"])
         ok = per_seed[per_seed["diverged_step"].isna()]
         diverged |= len(ok) < len(per_seed)
@@ -51,7 +51,7 @@ def build(settings: Settings, out: Path) -> StudySection:
             "gap_to_published": None if gap is None else round(gap, 5),
             "within_tolerance": within,
         }
-        frames.append(read_tsv(train_dir(name) / "epochs.tsv").assign(model=name))
+        frames.append(read_record(train_dir(name)).table("epochs").assign(model=name))
         seconds[f"mnist1d_train@{name}"] = r["wall_seconds"]
     doc = Document("")
     doc.add(
@@ -107,4 +107,4 @@ def build(settings: Settings, out: Path) -> StudySection:
     )
     doc.add(Figure(path.relative_to(out), "Train and test accuracy per epoch (the test set is only watched)."))
     metrics["diverged"] = diverged
-    return StudySection(STUDY, doc.blocks, metrics, seconds)
+    return StudySection(STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | seconds)

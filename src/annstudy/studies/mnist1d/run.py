@@ -5,9 +5,10 @@ download; its ``get_dataset`` would fetch a pickle, so it is not used). With the
 package defaults (5,000 series, 80 % train, seed 42) this is the published MNIST-1D.
 
 Outputs: ``data/mnist1d/prepared/data.pt`` (x, y, x_test, y_test);
-``data/mnist1d/train/<model>/``: ``results.json`` (per seed: test accuracy), ``epochs.tsv``
-(per seed and epoch: train and test cost/accuracy; the test set is only watched, never
-used to choose anything), ``batches.tsv`` (cost of every 10th mini-batch).
+``data/mnist1d/train/<model>/``: ``live/``, the record (annstudy.records): summary per seed:
+test accuracy; tables ``epochs`` (per seed and epoch: train and test cost/accuracy; the test
+set is only watched, never used to choose anything), ``epochs_mean``, ``batches`` (cost of
+every 10th mini-batch); ``weights.pt``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, mnist1d_cnn
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 
 STUDY = "mnist1d"
@@ -82,12 +84,13 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
     labels = pd.DataFrame({"seed": list(seeds)})
     epochs = result.epochs_frame(labels).rename(columns={"val_loss": "test_loss", "val_acc": "test_acc"})
     out = train_dir(name, root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", epochs)
-        write_tsv(tmp / "batches.tsv", result.batch_frame(labels, every=10))
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        log_table(live, "epochs", epochs, keys=["seed"], step="epoch")
+        log_mean(live, "epochs", epochs, step="epoch")
+        log_table(live, "batches", result.batch_frame(labels, every=10), keys=["seed"])
         save_torch(tmp / "weights.pt", {s: model.seed_state_dict(i) for i, s in enumerate(seeds)})
-        write_json(
-            tmp / "results.json",
+        log_summary(
+            live,
             {
                 "model": name,
                 "params": model.parameter_count(),
@@ -101,7 +104,6 @@ def train(name: str, settings: Settings, root: str | Path = "data") -> Path:
                     }
                     for i, s in enumerate(seeds)
                 ],
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json, read_tsv
+from annstudy.artifacts import load_torch, read_json
 from annstudy.data.synthetic import nonlinear_function
 from annstudy.params import Settings
+from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
@@ -31,9 +32,9 @@ def _ci(s: Summary) -> str:
 
 
 def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
-    r = read_json(train_dir("linear") / "results.json")
+    r = read_record(train_dir("linear")).summary
     data = load_torch(prepared_dir() / "linear.pt")
-    batches = read_tsv(train_dir("linear") / "batches.tsv")
+    batches = read_record(train_dir("linear")).table("batches")
     rows = [[f"seed {p['seed']}", f"{p['w']:.4f}", f"{p['b']:.4f}", f"{p['train_mse']:.4f}"] for p in r["per_seed"]]
     w, b = summarize(_finite(r["per_seed"], "w")), summarize(_finite(r["per_seed"], "b"))
     rows += [
@@ -87,7 +88,7 @@ def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: d
 
 
 def nonlinear_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
-    r = read_json(train_dir("nonlinear") / "results.json")
+    r = read_record(train_dir("nonlinear")).summary
     meta = read_json(prepared_dir() / "meta.json")
     data = load_torch(prepared_dir() / "nonlinear.pt")
     fits = load_torch(train_dir("nonlinear") / "fits.pt")
@@ -178,7 +179,7 @@ def _choice(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> 
 
 
 def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
-    r = read_json(train_dir("bell") / "results.json")
+    r = read_record(train_dir("bell")).summary
     data = load_torch(prepared_dir() / "bell.pt")
     fits = load_torch(train_dir("bell") / "fits.pt")
     summary = _bell_summary(pd.DataFrame(r["per_seed"]))
@@ -276,5 +277,5 @@ def build(settings: Settings, out: Path) -> StudySection:
     linear_block(doc, study, out, metrics)
     nonlinear_block(doc, study, out, metrics)
     bell_block(doc, study, out, metrics)
-    seconds = {f"regression_train_{p}": read_json(train_dir(p) / "results.json")["wall_seconds"] for p in PARTS}
-    return StudySection(STUDY, doc.blocks, metrics, seconds)
+    seconds = {f"regression_train_{p}": read_record(train_dir(p)).summary["wall_seconds"] for p in PARTS}
+    return StudySection(STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | seconds)

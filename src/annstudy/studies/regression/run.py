@@ -5,9 +5,10 @@ Stage outputs:
 ``data/regression/prepared/``  ``linear.pt``, ``nonlinear.pt``, ``bell.pt`` (x, y tensors; the
     bell file also holds the 10,000-point test set) and ``meta.json`` (sizes, data source)
 ``data/regression/train/<part>/`` (part = linear | nonlinear | bell)
-    ``results.json``  per-seed numbers (learned w, b / training MSE / test MSE, ...)
-    ``epochs.tsv``    per-epoch training MSE per seed (bell: per architecture and data size)
-    ``batches.tsv``   cost of every mini-batch (linear, nonlinear)
+    ``live/``         the record (annstudy.records): summary with the per-seed numbers (learned
+                      w, b / training MSE / test MSE, ...); tables ``epochs`` (training MSE per
+                      seed and epoch; bell: per architecture and data size), ``epochs_mean``,
+                      ``batches`` (cost of every mini-batch; linear, nonlinear)
     ``fits.pt``       predictions on a plotting grid (curve or surface) per seed
 """
 
@@ -20,13 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json
 from annstudy.data.synthetic import bell_2d, linear_1d, nonlinear_1d, read_xy_csv
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, parse_arch
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.regression.config import RegressionSettings
 
 STUDY = "regression"
@@ -227,16 +229,18 @@ def train(part: str, settings: Settings, root: str | Path = "data") -> Path:
     study: RegressionSettings = settings.studies[STUDY]
     out = TRAINERS[part](study, device)
     target = train_dir(part, root)
-    with atomic_dir(target) as tmp:
+    with atomic_dir(target) as tmp, recording(tmp, started) as live:
         if "result" in out:
-            write_tsv(tmp / "epochs.tsv", out["result"].epochs_frame(out["labels"]))
-            write_tsv(tmp / "batches.tsv", out["result"].batch_frame(out["labels"]))
+            keys = list(out["labels"].columns)
+            epochs = out["result"].epochs_frame(out["labels"])
+            log_table(live, "epochs", epochs, keys=keys, step="epoch")
+            log_mean(live, "epochs", epochs, by=[k for k in keys if k != "seed"], step="epoch")
+            log_table(live, "batches", out["result"].batch_frame(out["labels"]), keys=keys)
         else:
-            write_tsv(tmp / "epochs.tsv", out["epochs"])
+            log_table(live, "epochs", out["epochs"], keys=["arch", "data", "seed"], step="epoch")
+            log_mean(live, "epochs", out["epochs"], by=["arch", "data"], step="epoch")
         save_torch(tmp / "fits.pt", out["fits"])
-        write_json(
-            tmp / "results.json", {"part": part, **out["json"], "wall_seconds": round(time.perf_counter() - started, 3)}
-        )
+        log_summary(live, {"part": part, **out["json"]})
     return target
 
 

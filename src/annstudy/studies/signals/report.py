@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json, read_tsv
+from annstudy.artifacts import load_torch
 from annstudy.params import Settings
+from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.document import Document, Figure, Heading, Paragraph
 from annstudy.report.section import StudySection, settings_table
@@ -18,10 +19,10 @@ from annstudy.studies.signals.run import STUDY, prepared_dir, train_dir
 
 def build(settings: Settings, out: Path) -> StudySection:
     study: SignalsSettings = settings.studies[STUDY]
-    r = read_json(train_dir() / "results.json")
+    r = read_record(train_dir()).summary
     data = load_torch(prepared_dir() / "data.pt")
-    epochs = read_tsv(train_dir() / "epochs.tsv")
-    batches = read_tsv(train_dir() / "batches.tsv")
+    epochs = read_record(train_dir()).table("epochs")
+    batches = read_record(train_dir()).table("batches")
     per_seed = pd.DataFrame(r["per_seed"])
     ok = per_seed[per_seed["diverged_step"].isna()]
     test = summarize(ok["test_acc"])
@@ -86,4 +87,6 @@ def build(settings: Settings, out: Path) -> StudySection:
         },
         "diverged": bool(len(ok) < len(per_seed)),
     }
-    return StudySection(STUDY, doc.blocks, metrics, {"signals_train": r["wall_seconds"]})
+    return StudySection(
+        STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | {"signals_train": r["wall_seconds"]}
+    )

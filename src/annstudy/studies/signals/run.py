@@ -5,9 +5,9 @@ turn irregular in timing and shape from a random beat on. Split 70/20/10
 (train/validation/test) in file order of the shuffled set.
 
 Outputs: ``data/signals/prepared/data.pt`` (train/val/test tensors);
-``data/signals/train/``: ``results.json`` (per seed: test accuracy and loss),
-``epochs.tsv`` (per seed and epoch: train/val cost and accuracy), ``batches.tsv``
-(cost of every mini-batch).
+``data/signals/train/``: ``live/``, the record (annstudy.records): summary per seed: test
+accuracy and loss; tables ``epochs`` (per seed and epoch: train/val cost and accuracy),
+``epochs_mean``, ``batches`` (cost of every mini-batch).
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.synthetic import signals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.signals.config import SignalsSettings
 
 STUDY = "signals"
@@ -72,11 +73,13 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     test = evaluate_members(model, "classification", d["x_test"], d["y_test"], shared=True)
     labels = pd.DataFrame({"seed": list(seeds)})
     out = train_dir(root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", result.epochs_frame(labels))
-        write_tsv(tmp / "batches.tsv", result.batch_frame(labels))
-        write_json(
-            tmp / "results.json",
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        epochs = result.epochs_frame(labels)
+        log_table(live, "epochs", epochs, keys=["seed"], step="epoch")
+        log_mean(live, "epochs", epochs, step="epoch")
+        log_table(live, "batches", result.batch_frame(labels), keys=["seed"])
+        log_summary(
+            live,
             {
                 "architecture": "-".join(map(str, sizes)),
                 "params": model.parameter_count(),
@@ -90,7 +93,6 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
                     }
                     for i, s in enumerate(seeds)
                 ],
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json, read_tsv
+from annstudy.artifacts import load_torch
 from annstudy.params import Settings
+from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.section import StudySection, settings_table
@@ -18,10 +19,10 @@ from annstudy.studies.spiral.run import STUDY, prepared_dir, train_dir
 
 def build(settings: Settings, out: Path) -> StudySection:
     study: SpiralSettings = settings.studies[STUDY]
-    r = read_json(train_dir() / "results.json")
+    r = read_record(train_dir()).summary
     data = load_torch(prepared_dir() / "data.pt")
     regions = load_torch(train_dir() / "regions.pt")
-    epochs = read_tsv(train_dir() / "epochs.tsv")
+    epochs = read_record(train_dir()).table("epochs")
     members = pd.DataFrame(r["per_member"])
     ok = members[members["diverged_step"].isna()]
     test, val = summarize(ok["test_acc"]), summarize(ok["val_acc"])
@@ -101,4 +102,6 @@ def build(settings: Settings, out: Path) -> StudySection:
         },
         "diverged": bool(len(ok) < len(members)),
     }
-    return StudySection(STUDY, doc.blocks, metrics, {"spiral_train": r["wall_seconds"]})
+    return StudySection(
+        STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | {"spiral_train": r["wall_seconds"]}
+    )

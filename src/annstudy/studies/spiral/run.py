@@ -6,8 +6,9 @@ pool and trains on the rest; each member stops after ``patience`` epochs without
 validation loss and its best weights are restored; the test set is never seen in training.
 
 Outputs: ``data/spiral/prepared/data.pt`` (x, y, x_test, y_test);
-``data/spiral/train/``: ``results.json`` (per member: stop/best epoch, val/test accuracy),
-``epochs.tsv`` (per member and epoch), ``regions.pt`` (grid predictions of one member).
+``data/spiral/train/``: ``live/`` (the record, annstudy.records: summary per member: stop/best
+epoch, val/test accuracy; tables ``epochs`` per member and epoch, ``epochs_mean``),
+``regions.pt`` (grid predictions of one member).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json, write_tsv
+from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.synthetic import spirals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
+from annstudy.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.spiral.config import SpiralSettings
 
 STUDY = "spiral"
@@ -93,14 +95,16 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
         grid_pred = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)[0].argmax(-1)
     labels = pd.DataFrame(members, columns=["seed", "fold"])
     out = train_dir(root)
-    with atomic_dir(out) as tmp:
-        write_tsv(tmp / "epochs.tsv", result.epochs_frame(labels))
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        epochs = result.epochs_frame(labels)
+        log_table(live, "epochs", epochs, keys=["seed", "fold"], step="epoch")
+        log_mean(live, "epochs", epochs, step="epoch", over=["seed", "fold"])
         save_torch(
             tmp / "regions.pt",
             {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[0])},
         )
-        write_json(
-            tmp / "results.json",
+        log_summary(
+            live,
             {
                 "architecture": "-".join(map(str, sizes)),
                 "per_member": [
@@ -117,7 +121,6 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
                     }
                     for i, (s, k) in enumerate(members)
                 ],
-                "wall_seconds": round(time.perf_counter() - started, 3),
             },
         )
     return out
