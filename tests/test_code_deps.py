@@ -139,6 +139,11 @@ def test_an_import_by_name_outside_the_registry_is_refused(tiny):
 # ------------------------------------------------------------------ annstudy's dvc.yaml
 
 
+@pytest.fixture(scope="module")
+def deps() -> dict[str, list[str]]:
+    return computed_deps(ROOT)
+
+
 def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
     assert differences(ROOT) == []
     assert main(["deps", "--check", "--repo", str(ROOT)]) == 0
@@ -146,15 +151,14 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
     assert len(listed_deps(ROOT)) == 23  # stage groups (foreach/matrix stages share one list)
 
 
-def test_only_the_report_stage_depends_on_report_code():
-    for stage, deps in computed_deps(ROOT).items():
-        report_code = [d for d in deps if d.startswith("src/annstudy/report") or d.endswith("/report.py")]
+def test_only_the_report_stage_depends_on_report_code(deps):
+    for stage, code in deps.items():
+        report_code = [d for d in code if d.startswith("src/annstudy/report") or d.endswith("/report.py")]
         assert bool(report_code) == (stage == "report"), (stage, report_code)
-    assert "src/annstudy/report" in computed_deps(ROOT)["report"]
+    assert "src/annstudy/report" in deps["report"]
 
 
-def test_engine_code_is_a_training_dep_not_a_prepare_dep():
-    deps = computed_deps(ROOT)
+def test_engine_code_is_a_training_dep_not_a_prepare_dep(deps):
     # params validation checks optimizer names and builds TrainSettings: those files only. (A study's
     # own prepare step, e.g. spiral_prepare, lives in its run module next to training: engine whole.)
     engine = [d for d in deps["prepare"] if d.startswith("src/annstudy/engine")]
@@ -165,13 +169,13 @@ def test_engine_code_is_a_training_dep_not_a_prepare_dep():
         assert "src/annstudy/engine" in deps[stage], stage
 
 
-def test_a_stage_lists_its_study_and_every_config_but_no_other_run():
-    deps = computed_deps(ROOT)["spiral_train"]
-    studies = [d.removeprefix("src/annstudy/studies/") for d in deps if d.startswith("src/annstudy/studies/")]
+def test_a_stage_lists_its_study_and_every_config_but_no_other_run(deps):
+    spiral = deps["spiral_train"]
+    studies = [d.removeprefix("src/annstudy/studies/") for d in spiral if d.startswith("src/annstudy/studies/")]
     configs = {d.split("/")[0] for d in studies if d.endswith("/config.py")}
     assert len(configs) == 9  # params validation imports every study's config
     assert [d for d in studies if not d.endswith(("/config.py", "/__init__.py"))] == ["__init__.py", "spiral/run.py"]
-    assert deps[0] == "stages/spiral.py"
+    assert spiral[0] == "stages/spiral.py"
 
 
 def test_write_restores_the_deps_and_keeps_comments_and_layout(tmp_path):
