@@ -3,5 +3,6 @@
 import sys
 
 from annstudy.stage import study_step
+from annstudy.studies.architectures import run
 
-raise SystemExit(study_step("architectures", sys.argv[1:]))
+raise SystemExit(study_step(run, sys.argv[1:]))

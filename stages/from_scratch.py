@@ -3,5 +3,6 @@
 import sys
 
 from annstudy.stage import study_step
+from annstudy.studies.from_scratch import run
 
-raise SystemExit(study_step("from_scratch", sys.argv[1:]))
+raise SystemExit(study_step(run, sys.argv[1:]))

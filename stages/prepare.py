@@ -1,7 +1,15 @@
 """DVC stage `prepare@<dataset>`: `python stages/prepare.py <dataset>` (annstudy/data/prepare.py)."""
 
 import sys
+from argparse import Namespace
 
-from annstudy.stage import prepare
+from annstudy.data.prepare import prepare_dataset
+from annstudy.params import Settings
+from annstudy.stage import run_stage
 
-raise SystemExit(prepare(sys.argv[1:]))
+
+def prepare(settings: Settings, args: Namespace) -> None:
+    prepare_dataset(args.dataset, settings.data)
+
+
+raise SystemExit(run_stage(sys.argv[1:], prepare, "dataset"))

@@ -1,7 +1,18 @@
-"""DVC stage `report`: `python stages/report.py` (annstudy/report/render.py and each study's report.py)."""
+"""DVC stage `report`: `python stages/report.py [--out reports]` (annstudy/report/render.py, which
+reads each study's report.py). The only stage that imports the report code, so the only one
+a report change reruns."""
 
 import sys
+from argparse import Namespace
+from pathlib import Path
 
-from annstudy.stage import report
+from annstudy.params import Settings
+from annstudy.report.render import build_report
+from annstudy.stage import run_stage
 
-raise SystemExit(report(sys.argv[1:]))
+
+def report(settings: Settings, args: Namespace) -> str:
+    return f"report: {build_report(settings, Path(args.out)).resolve()}"
+
+
+raise SystemExit(run_stage(sys.argv[1:], report, out="reports"))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from annstudy.codedeps import computed_deps
 from annstudy.report.browser import check_report, find_chromium
 from conftest import needs_fashion
 from dvc_repo import dvc, edit_params, make_repo, ran_stages, sh
@@ -71,6 +72,31 @@ def test_second_repro_is_a_no_op(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == set()
     assert "up to date" in dvc(repo, "status")
+
+
+def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
+    """dvc.yaml's code deps are the stages' imports (annstudy/codedeps.py): a report fix reruns the
+    report alone, a change to the training loop the training stages but not the dataset's prepare."""
+
+    def changed_by(path: str) -> set[str]:
+        file = repo / path
+        original = file.read_text()
+        file.write_text(original + "# an edit\n")
+        try:
+            return set(json.loads(dvc(repo, "status", "--json")))
+        finally:
+            file.write_text(original)
+
+    assert changed_by("src/annstudy/report/stats.py") == {"report"}
+    assert changed_by("src/annstudy/studies/spiral/report.py") == {"report"}
+    assert changed_by("src/annstudy/studies/spiral/run.py") == {"spiral_prepare", "spiral_train", "report"}
+    engine = changed_by("src/annstudy/engine/trainer.py")
+    importers = {stage for stage, deps in computed_deps(repo).items() if "src/annstudy/engine" in deps}
+    assert {name.split("@")[0] for name in engine} == importers
+    assert "prepare@fashion_mnist" not in engine
+    assert {"train@mlp_1", "train@lenet5", "activations_train@mlp_1-relu", "hyperparameters_train@lr"} <= engine
+    assert len(engine) == 30  # every stage of the smoke pipeline (31) but prepare@fashion_mnist
+    assert json.loads(dvc(repo, "status", "--json")) == {}
 
 
 def test_dvc_metrics_and_plots_read_the_outputs(repo):

@@ -69,8 +69,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
     """A step of a study, as ``stages/<study>.py <step> [item]`` runs it (annstudy/stage.py)."""
     from annstudy.stage import study_step
 
-    study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
-    return study_step(args.study, ["--params", args.params, args.step, *([args.item] if args.item else [])])
+    run = study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
+    return study_step(run, ["--params", args.params, args.step, *([args.item] if args.item else [])])
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -133,6 +133,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deps(args: argparse.Namespace) -> int:
+    """dvc.yaml's code deps, from the stages' imports (annstudy/codedeps.py): print, check or rewrite."""
+    from annstudy.codedeps import computed_deps, differences, write_deps
+
+    root = Path(args.repo)
+    if args.write:
+        changed = write_deps(root)
+        print(f"dvc.yaml: code deps rewritten for {len(changed)} stages{': ' if changed else ''}{', '.join(changed)}")
+    elif args.check:
+        problems = differences(root)
+        print("\n".join(problems) or "dvc.yaml: every stage lists exactly the code it imports")
+        return 1 if problems else 0
+    else:
+        for stage, deps in computed_deps(root).items():
+            print(f"{stage}:", *(f"  - {d}" for d in deps), sep="\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annstudy", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -175,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE:COLUMN",
         help="plots TSV column overlaid per experiment (repeatable; default: S4 base validation accuracy)",
     )
+    p = add("deps", cmd_deps, "print each stage's code deps from its imports; --check or --write dvc.yaml's")
+    p.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml's code deps differ, listing how")
+    p.add_argument("--write", action="store_true", help="rewrite dvc.yaml's code deps (comments and layout kept)")
+    p.add_argument("--repo", default=".", help="the repository (default: .)")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser

@@ -1,76 +1,65 @@
 """What a DVC stage runs: ``stages/<study>.py <step> [item]``, ``stages/prepare.py``, ``stages/report.py``.
 
-A stage imports only what its work needs: params validation, its own study's ``run``
-module and the shared packages that module imports (so dvc.yaml can list exactly those
-as the stage's code dependencies; tests/test_code_deps.py keeps them in sync).
+Every stage script imports this module, so it holds only what they all share: arguments,
+params validation and error handling (:func:`run_stage`), and the steps of a study
+(:func:`study_step`). Each script imports the code of its own work itself (its study's
+``run`` module, ``annstudy.data.prepare``, ``annstudy.report.render``): a stage's imports
+are its code dependencies in dvc.yaml (annstudy/codedeps.py), so a training stage must not
+import the report code, even inside a function it never calls.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
-from pathlib import Path
-from typing import Sequence
+from types import ModuleType
+from typing import Callable, Sequence
 
 from annstudy.errors import guarded
-from annstudy.params import load_settings
+from annstudy.params import Settings, load_settings
+
+# The work of a stage: (settings, arguments) -> the line to print when done, if any.
+Work = Callable[[Settings, argparse.Namespace], str | None]
 
 
-def _args(argv: Sequence[str], *positional: str) -> argparse.Namespace:
+def _args(argv: Sequence[str], positional: Sequence[str], options: dict[str, str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
+    for name, default in options.items():
+        parser.add_argument(f"--{name}", default=default, help=f"(default: {default})")
     for name in positional:
         parser.add_argument(name, nargs="?" if name == "item" else None, default=None)
     return parser.parse_args(list(argv))
 
 
-def study_step(study: str, argv: Sequence[str]) -> int:
-    """``<step> [item]`` of ``study``: ``annstudy.studies.<study>.run.STEPS[step](settings, item)``."""
-    args = _args(argv, "step", "item")
+def run_stage(argv: Sequence[str], work: Work, *positional: str, **options: str) -> int:
+    """``[--params P] [--<option> V] <positional>...``: validate params.yaml, then ``work``, guarded
+    (an expected failure is one ``error:`` line and exit code 2, annstudy/errors.py)."""
+    args = _args(argv, positional, options)
 
-    def work() -> int:
-        settings = load_settings(args.params)
-        steps = importlib.import_module(f"annstudy.studies.{study}.run").STEPS
-        if args.step not in steps:
-            raise ValueError(f"study {study!r} has no step {args.step!r}; choose from {', '.join(steps)}")
+    def guarded_work() -> int:
+        done = work(load_settings(args.params), args)
+        if done:
+            print(done)
+        return 0
+
+    return guarded(guarded_work)
+
+
+def study_step(run: ModuleType, argv: Sequence[str]) -> int:
+    """``<step> [item]`` of a study: ``run.STEPS[step](settings, item)``, ``run`` its module
+    ``annstudy.studies.<study>.run``, which the stage script imports."""
+    study = run.__name__.split(".")[-2]
+
+    def step(settings: Settings, args: argparse.Namespace) -> str:
+        if args.step not in run.STEPS:
+            raise ValueError(f"study {study!r} has no step {args.step!r}; choose from {', '.join(run.STEPS)}")
         started = time.perf_counter()
-        out = steps[args.step](settings, args.item)
+        out = run.STEPS[args.step](settings, args.item)
         if args.step == "prepare":  # the other steps record their wall time in their own records
             from annstudy.records import record_prepare
 
             record_prepare(out, f"{study}_prepare", started)
-        print(f"wrote {out}")
-        return 0
+        return f"wrote {out}"
 
-    return guarded(work)
-
-
-def prepare(argv: Sequence[str]) -> int:
-    """``prepare@<dataset>``: raw files -> data/prepared/<dataset>/ (annstudy.data)."""
-    args = _args(argv, "dataset")
-
-    def work() -> int:
-        from annstudy.data.prepare import prepare_dataset
-
-        prepare_dataset(args.dataset, load_settings(args.params).data)
-        return 0
-
-    return guarded(work)
-
-
-def report(argv: Sequence[str]) -> int:
-    """``report``: every study's section -> reports/ (annstudy.report.render)."""
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--out", default="reports")
-    args = parser.parse_args(list(argv))
-
-    def work() -> int:
-        from annstudy.report.render import build_report
-
-        path = build_report(load_settings(args.params), Path(args.out))
-        print(f"report: {path.resolve()}")
-        return 0
-
-    return guarded(work)
+    return run_stage(argv, step, "step", "item")

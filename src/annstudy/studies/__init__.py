@@ -31,7 +31,11 @@ STUDIES: tuple[str, ...] = (
 
 def study_part(study: str, part: str) -> ModuleType:
     """``annstudy.studies.<study>.<part>`` (part: config, run or report), imported on demand
-    so that a stage imports only its own study's work."""
+    so that a stage imports only its own study's work.
+
+    annstudy's only import by name, which reading the imports cannot see: annstudy/codedeps.py
+    (dvc.yaml's code deps) reads the calls instead. ``part`` must be a literal there; a literal
+    ``study`` imports that study's part, any other that part of every study."""
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}; choose from {', '.join(STUDIES)}")
     return importlib.import_module(f"annstudy.studies.{study}.{part}")
