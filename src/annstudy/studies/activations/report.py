@@ -8,7 +8,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from annstudy.engine.variants import Variant, read_variant
 from annstudy.models.zoo import build_model
 from annstudy.params import Settings
 from annstudy.report import figures
@@ -17,6 +16,7 @@ from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import STUDY, variant_dir
+from annstudy.variants import Variant, read_variant
 
 STYLES = {"relu": "-", "sigmoid": "--"}
 

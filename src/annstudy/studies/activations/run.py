@@ -15,10 +15,10 @@ import torch
 from torch import nn
 
 from annstudy.engine.trainer import TrainHooks, train_seeds
-from annstudy.engine.variants import load_data, write_variant
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import first_weighted_layer
 from annstudy.params import Settings
+from annstudy.variants import load_data, write_variant
 
 STUDY = "activations"
 

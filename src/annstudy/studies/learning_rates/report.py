@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 
 from annstudy.engine.schedules import PlateauSteps
-from annstudy.engine.variants import Variant, read_variant
 from annstudy.params import Settings
 from annstudy.report import figures
 from annstudy.report.document import Figure, Heading, Paragraph, Table
@@ -16,6 +15,7 @@ from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import summarize
 from annstudy.studies.learning_rates.config import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.studies.learning_rates.run import STUDY, variant_dir
+from annstudy.variants import Variant, read_variant
 
 
 def stage_name(variant: str) -> str:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from annstudy.engine.schedules import PlateauSteps
 from annstudy.engine.trainer import TrainHooks, train_seeds
-from annstudy.engine.variants import load_data, write_variant
 from annstudy.params import Settings
 from annstudy.studies.learning_rates.config import SCHEDULED
+from annstudy.variants import load_data, write_variant
 
 STUDY = "learning_rates"
 
