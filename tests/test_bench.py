@@ -35,5 +35,27 @@ def test_bench_prints_the_three_ways_and_the_speedup(tmp_path, monkeypatch, caps
     lines = capsys.readouterr().out.strip().splitlines()
     ways = [m.group(1) for line in lines if (m := re.match(r"  (\([abc]\) [a-z ,]+?)\s{2,}[\d,]+ samples/s", line))]
     assert ways == ["(a) reference loop", "(b) annstudy, one seed", "(c) annstudy, vectorized"]
+    shares = [float(m.group(1)) for line in lines if (m := re.search(r"GFLOP/s\s+(\d+\.\d\d) % of peak$", line))]
+    assert len(shares) == 3 and all(0 < s <= 100 for s in shares), lines
+    assert any(line.startswith("  training FLOPs per sample 0.10 M") for line in lines), lines
     assert re.fullmatch(r"speedup vectorized/reference: \d+\.\d\d", lines[-1])
     assert (tmp_path / "tv/FashionMNIST/raw/train-images-idx3-ubyte").stat().st_size == 47_040_016
+
+
+def test_training_flops_are_counted_exactly_for_an_mlp():
+    """mlp_1 on 28x28: forward 2*784*32 + 2*32*10 per sample; backward a weight gradient for
+    both layers and an input gradient for the second only (the images need none)."""
+    import torch
+
+    from annstudy.bench import training_flops_per_sample
+
+    expected = 2 * (2 * 784 * 32) + 3 * (2 * 32 * 10)
+    assert training_flops_per_sample("mlp_1", (1, 28, 28), torch.device("cpu")) == expected
+
+
+def test_measured_peak_is_a_plausible_float32_rate():
+    import torch
+
+    from annstudy.bench import measured_peak_flops
+
+    assert 1e9 < measured_peak_flops(torch.device("cpu")) < 1e14

@@ -6,8 +6,11 @@
 (b) annstudy, one seed at a time (:func:`annstudy.engine.trainer.train_seed`);
 (c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`).
 
-Throughput is samples per second per seed-model (seeds x steps x batch / wall time); the
-last line is ``speedup vectorized/reference: X.XX``.
+Throughput is samples per second per seed-model (seeds x steps x batch / wall time). Each
+way also gets its achieved FLOP/s (the model's counted training FLOPs per sample times the
+rate) as a share of the machine's float32 peak, measured in the same run by a large matrix
+product: the same numerics the study uses (TF32 off), so the % says how much of what this
+machine can do in float32 the loop uses. The last line is ``speedup vectorized/reference: X.XX``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,47 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.samples / self.seconds
+
+
+def training_flops_per_sample(arch: str, image_shape: tuple[int, ...], device: torch.device) -> float:
+    """FLOPs of one training step (forward + backward) per sample, counted by PyTorch.
+
+    Counted on a batch of 50 by :class:`torch.utils.flop_counter.FlopCounterMode`
+    (matrix products and convolutions, 2 FLOPs per multiply-add); elementwise work is
+    left out, so the achieved FLOP/s derived from it is a lower bound.
+    """
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = build_model(arch, image_shape).to(device)
+    x = torch.randn(50, *image_shape, device=device)
+    y = torch.zeros(50, dtype=torch.long, device=device)
+    with FlopCounterMode(display=False) as counter:
+        F.cross_entropy(model(x), y).backward()
+    return counter.get_total_flops() / 50
+
+
+def measured_peak_flops(device: torch.device) -> float:
+    """float32 FLOP/s of a large matrix product on ``device``: best of three, after a warm-up."""
+    n = 4096 if device.type == "cuda" else 1536
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(4):
+        _sync(device)
+        started = time.perf_counter()
+        for _ in range(5):
+            a @ b
+        _sync(device)
+        best = min(best, (time.perf_counter() - started) / 5)
+    return 2 * n**3 / best
+
+
+def print_timing(t: Timing, flops_per_sample: float, peak: float) -> None:
+    achieved = t.rate * flops_per_sample
+    print(
+        f"  {t.name:<28}{t.rate:>12,.0f} samples/s per seed-model"
+        f"{achieved / 1e9:>10,.1f} GFLOP/s{100 * achieved / peak:>7.2f} % of peak",
+        flush=True,
+    )
 
 
 def torchvision_root(mirror: str | None, cache: Path) -> Path:
@@ -80,8 +124,14 @@ def reference(root: Path, arch: str, seeds: list[int], steps: int, device: torch
     return Timing("(a) reference loop", time.perf_counter() - started, len(seeds) * steps * 50)
 
 
-def bench_config(seeds: list[int], steps: int, channels_last: bool) -> TrainSettings:
-    """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end."""
+def bench_config(
+    seeds: list[int], steps: int, channels_last: bool, log_every: int = 0, val_subset: int = 1000
+) -> TrainSettings:
+    """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end.
+
+    ``log_every`` > 0 logs (and validates on ``val_subset`` images, 0 = all) that often
+    instead: the study's own logging cost, which the reference loop does not pay.
+    """
     return TrainSettings(
         optimizer="adam",
         lr=1e-3,
@@ -90,8 +140,8 @@ def bench_config(seeds: list[int], steps: int, channels_last: bool) -> TrainSett
         eval_batch_size=2000,
         seeds=tuple(seeds),
         epochs=1,
-        log_every=steps,
-        val_subset=1000,
+        log_every=log_every or steps,
+        val_subset=val_subset,
         train_limit=steps * 50,
         train_eval_subset=0,
         channels_last=channels_last,
@@ -107,30 +157,37 @@ def run_bench(
     data_dir: str,
     cache: str,
     channels_last: bool = True,
+    log_every: int = 0,
+    val_subset: int = 1000,
 ) -> list[Timing]:
     configure(deterministic=False, num_threads=0)
     device = resolve_device(device_name)
     seed_list = list(range(seeds))
     root = torchvision_root(mirror, Path(cache))
     data = load_prepared(data_dir, device)
-    # The reference loop does not evaluate: keep (b) and (c)'s validation to a token 50 images.
-    data.val = Split(data.val.x[:50], data.val.y[:50])
-    cfg = bench_config(seed_list, steps, channels_last)
+    if not log_every:  # the reference loop does not evaluate: keep (b) and (c)'s to a token 50 images
+        data.val = Split(data.val.x[:50], data.val.y[:50])
+    cfg = bench_config(seed_list, steps, channels_last, log_every, val_subset)
+    flops = training_flops_per_sample(arch, data.image_shape, device)
+    peak = measured_peak_flops(device)
     print(f"bench {arch}: {seeds} seeds x {steps} steps of batch 50 on {describe(device)}, torch {torch.__version__}")
+    if log_every:
+        print(f"  (b) and (c) validate on {val_subset or len(data.val)} images every {log_every} steps")
+    print(f"  training FLOPs per sample {flops / 1e6:,.2f} M; float32 peak (measured GEMM) {peak / 1e12:,.2f} TFLOP/s")
 
     timings = [reference(root, arch, seed_list, steps, device)]
-    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    print_timing(timings[-1], flops, peak)
     started = time.perf_counter()
     for seed in seed_list:
         train_seed(lambda: build_model(arch, data.image_shape), data, cfg, seed)
     _sync(device)
     timings.append(Timing("(b) annstudy, one seed", time.perf_counter() - started, seeds * steps * 50))
-    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    print_timing(timings[-1], flops, peak)
     started = time.perf_counter()
     train_stacked(arch, data, cfg)
     _sync(device)
     timings.append(Timing("(c) annstudy, vectorized", time.perf_counter() - started, seeds * steps * 50))
-    print(f"  {timings[-1].name:<28}{timings[-1].rate:>12,.0f} samples/s per seed-model", flush=True)
+    print_timing(timings[-1], flops, peak)
     ref = timings[0].rate
     print(f"speedup one-seed/reference: {timings[1].rate / ref:.2f}")
     print(f"speedup vectorized/one-seed: {timings[2].rate / timings[1].rate:.2f}")

@@ -98,16 +98,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     data_dir = prepared_dir("fashion_mnist")
     if not Path(data_dir, "meta.json").is_file():
         cmd_prepare(argparse.Namespace(params=args.params, dataset="fashion_mnist"))
-    run_bench(
-        args.arch,
-        args.seeds,
-        args.steps,
-        args.device,
-        settings.data.mirror,
-        data_dir,
-        args.cache,
-        channels_last=settings.studies["architectures"].train.channels_last,
-    )
+    from annstudy.models.zoo import ARCHITECTURES
+
+    archs = list(ARCHITECTURES) if args.arch == "all" else args.arch.split(",")
+    for arch in archs:
+        run_bench(
+            arch,
+            args.seeds,
+            args.steps,
+            args.device,
+            settings.data.mirror,
+            data_dir,
+            args.cache,
+            channels_last=settings.studies["architectures"].train.channels_last,
+            log_every=args.log_every,
+            val_subset=args.val_subset,
+        )
     return 0
 
 
@@ -174,10 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("step")
     p.add_argument("item", nargs="?", default=None, help="the foreach item (architecture, variant, ...)")
     p = add("bench", cmd_bench, "benchmark: reference loop vs one seed at a time vs vectorized seeds")
-    p.add_argument("--arch", default="mlp_1")
+    p.add_argument("--arch", default="mlp_1", help="an architecture, a comma-separated list, or all")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=200, help="training steps (batches of 50) per seed")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--log-every", type=int, default=0, help="log and validate every N steps (default: once)")
+    p.add_argument("--val-subset", type=int, default=1000, help="validation images per log with --log-every (0 = all)")
     p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")
     p = add("screenshot", cmd_screenshot, "render the HTML report in headless Chromium, check it, save a PNG")
     p.add_argument("--html", default="reports/report.html")

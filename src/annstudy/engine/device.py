@@ -44,6 +44,7 @@ def seed_everything(seed: int) -> None:
 
 
 def describe(device: torch.device) -> str:
+    """The device as the report states it, with the numerics a GPU could silently change."""
     if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
+        return f"cuda ({torch.cuda.get_device_name(device)}; float32, TF32 off, no AMP)"
     return f"cpu ({torch.get_num_threads()} threads)"
