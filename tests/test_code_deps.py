@@ -261,12 +261,6 @@ def test_shared_packages_know_no_study():
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="params/__init__.py imports every study config at import time, and each config imports "
-    "annstudy.params.schema, which runs params/__init__.py: `import annstudy.studies.architectures.config` "
-    "alone fails (to fix with the params rewrite)",
-)
 def test_no_import_time_cycle_between_modules():
     """What runs when a module is imported (module-level imports, with their parent packages, and
     imports by name at module level) forms no cycle, so any annstudy module can be imported first."""

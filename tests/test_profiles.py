@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from annstudy.models.zoo import ARCHITECTURES
 from annstudy.params import STUDIES, resolve_study, settings_from_raw, validate
-from annstudy.params.schema import profile_keys
 from annstudy.report.section import settings_table
+from annstudy.schema import profile_keys
 
 
 def test_every_profile_supplies_every_null_study_key(params):

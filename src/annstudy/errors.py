@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Callable
 
-from annstudy.params.schema import ParamsError
+from annstudy.schema import ParamsError
 
 
 def one_line(text: str) -> str:

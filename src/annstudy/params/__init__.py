@@ -8,7 +8,7 @@ command exits non-zero.
 Each study owns a section ``studies.<name>``: the pydantic model ``CONFIG`` of
 ``annstudy.studies.<name>.config``, found through the registry :data:`annstudy.studies.STUDIES`
 (this module knows no study by name). Profiles fill in the study keys left at ``null``
-(declared with :func:`~annstudy.params.schema.from_profile`): ``profiles.<profile>.<study>.<key>``,
+(declared with :func:`~annstudy.schema.from_profile`): ``profiles.<profile>.<study>.<key>``,
 or ``profiles.<profile>.seeds`` for the seeds every study shares; an explicit study value
 always wins. :func:`load_settings` returns the resolved, typed :class:`Settings`.
 
@@ -27,7 +27,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from annstudy.data.settings import DataSettings, ImageCsvSettings
-from annstudy.params.schema import (
+from annstudy.schema import (
     Flag,
     Fraction,
     ListOf,

@@ -9,9 +9,9 @@ from pydantic import Field, ValidationInfo, model_validator
 
 from annstudy.data.registry import DATASETS
 from annstudy.engine.optim import OPTIMIZERS
-from annstudy.engine.settings import TrainSettings
+from annstudy.engine.settings import TrainSettings, train_settings
 from annstudy.models.zoo import ARCHITECTURES
-from annstudy.params.schema import (
+from annstudy.schema import (
     Fraction,
     ListOf,
     MappingOf,
@@ -27,7 +27,6 @@ from annstudy.params.schema import (
     positive_int,
     written,
 )
-from annstudy.params.training import train_settings
 
 architecture = one_of(lambda: list(ARCHITECTURES), "architecture")
 Optimizer = OneOf(lambda: list(OPTIMIZERS), "optimizer")

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.engine.settings import TrainSettings
-from annstudy.params.schema import (
+from annstudy.schema import (
     Fraction,
     NonNegativeInt,
     NonNegativeNumber,

@@ -15,8 +15,8 @@ from typing import Annotated
 
 from pydantic import Field
 
-from annstudy.engine.settings import TrainSettings
-from annstudy.params.schema import (
+from annstudy.engine.settings import TrainSettings, train_settings
+from annstudy.schema import (
     ListOf,
     NonNegativeInt,
     NonNegativeNumber,
@@ -30,7 +30,6 @@ from annstudy.params.schema import (
     list_of,
     positive_number,
 )
-from annstudy.params.training import train_settings
 from annstudy.studies.architectures.config import architecture
 
 SCHEDULED, ADAM, CONSTANT_PREFIX = "scheduled", "adam", "lr_"

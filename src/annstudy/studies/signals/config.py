@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from annstudy.engine.optim import OPTIMIZERS
-from annstudy.params.schema import (
+from annstudy.schema import (
     Fraction,
     NonNegativeInt,
     NonNegativeNumber,
