@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from annstudy.engine.evaluation import per_seed_cross_entropy
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import TrainHooks, per_seed_cross_entropy, train_seed, train_stacked
+from annstudy.engine.trainer import TrainHooks, train_seed, train_stacked
 from annstudy.models.stacked import build_stacked
 from annstudy.models.zoo import build_model
 from annstudy.params import settings_from_raw, validate

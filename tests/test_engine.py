@@ -133,3 +133,12 @@ def test_one_loop_shared_data_is_not_copied_per_member():
     xb, yb = data.batch(torch.tensor([[0, 5], [5, 19]]))
     assert xb.shape == (2, 2, 3) and torch.equal(xb[1, 0], x[5]) and yb.tolist() == [[y[0], y[5]], [y[5], y[19]]]
     assert data.n == 20
+
+
+def test_allocator_keeps_freed_memory_on_glibc():
+    """configure() turns off glibc's unmap-on-free for large blocks (no page faults per step)."""
+    import platform
+
+    from annstudy.engine.device import keep_freed_memory
+
+    assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")

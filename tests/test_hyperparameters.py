@@ -15,8 +15,8 @@ import yaml
 from annstudy.cli import main
 from annstudy.data import digits
 from annstudy.data.prepared import load_prepared
+from annstudy.engine.evaluation import per_seed_cross_entropy
 from annstudy.engine.penalty import weight_penalty
-from annstudy.engine.trainer import per_seed_cross_entropy
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import load_yaml, settings_from_raw, validate

@@ -61,7 +61,10 @@ def test_settings_table_shows_the_effective_settings(params):
     rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
     assert [r[0] for r in rows][:4] == ["dataset", "archs", "train.optimizer", "train.lr"] and len(rows) == 19
     assert dict(map(tuple, rows))["train.seeds"] == "0, 1, 2"
-    assert dict(map(tuple, rows))["epochs_by_arch"] == "mlp_1 2, mlp_2 2, lenet5 2"
+    assert dict(map(tuple, rows))["epochs_by_arch"] == "—"  # quick: one budget for all architectures
+    params["profiles"]["quick"]["architectures"]["epochs_by_arch"] = {"mlp_1": 2, "lenet5": 2}
+    rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
+    assert dict(map(tuple, rows))["epochs_by_arch"] == "mlp_1 2, lenet5 2"
     params["studies"]["architectures"]["epochs"] = 3  # an explicit value: the per-architecture epochs go
     rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
     assert dict(map(tuple, rows))["epochs_by_arch"] == "—" and dict(map(tuple, rows))["train.epochs"] == "3"

@@ -247,3 +247,27 @@ def test_no_template_copy_rides_along():
 def test_unstackable_layer_is_named():
     with pytest.raises(TypeError, match="cannot stack layer LSTM"):
         stack_seeds(lambda: nn.Sequential(nn.LSTM(3, 3)), [0, 1])
+
+
+@pytest.mark.parametrize(
+    "arch, size, channels_last", [("cnn_bn4", 16, True), ("lenet5", 12, False), ("mlp_2", 8, False)]
+)
+def test_stacked_evaluation_equals_each_model_alone(arch, size, channels_last):
+    """The evaluate stage's one grouped pass gives each seed's own predictions, accuracy and loss."""
+    from annstudy.engine.evaluation import evaluate, evaluate_stacked
+
+    data = blobs_dataset(size=size, n_per_class=30)
+    models = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        models.append(build_model(arch, (1, size, size), 3).eval())
+    stacked = StackedNet(models)
+    if channels_last:
+        stacked.use_channels_last()
+    results = evaluate_stacked(stacked, data.test.x, data.test.y, batch_size=7)
+    assert len(results) == 3 and stacked.training  # its mode restored
+    for model, got in zip(models, results):
+        alone = evaluate(model, data.test.x, data.test.y, batch_size=50)
+        assert torch.equal(got.preds, alone.preds)
+        assert got.acc == alone.acc
+        assert got.loss == pytest.approx(alone.loss, rel=1e-6)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import platform
 import random
 
 import numpy as np
@@ -18,12 +20,33 @@ def resolve_device(setting: str) -> torch.device:
     return torch.device(setting)
 
 
+def keep_freed_memory() -> bool:
+    """Tell glibc's allocator to keep freed blocks instead of returning them to the OS.
+
+    Stacked training frees and re-allocates the same large activation tensors every step;
+    by default glibc serves blocks over its mmap threshold with fresh mappings and unmaps
+    them on free, so every step page-faults its memory back in. Measured on 2 CPU cores,
+    cnn_4 with 10 stacked seeds: 2.2 M minor page faults and 4.4 s of system time per 60
+    steps, against 0.25 M and 0.8 s with this. The process keeps its peak memory, which
+    a stage needs anyway. Changes no number. Returns whether glibc took the settings.
+    """
+    if platform.system() != "Linux":
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc (e.g. musl): its allocator has other knobs
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4  # mallopt parameters of <malloc.h>
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**30))
+
+
 def configure(deterministic: bool, num_threads: int) -> None:
-    """Process-wide numerics: thread count and deterministic algorithms.
+    """Process-wide numerics and memory: thread count, deterministic algorithms, allocator.
 
     Bit-identical reruns need a fixed thread count as well as seeds: reductions
     split across threads may add in a different order.
     """
+    keep_freed_memory()
     if num_threads > 0:
         torch.set_num_threads(num_threads)
     if deterministic:

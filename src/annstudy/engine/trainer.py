@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.device import seed_everything
-from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.evaluation import evaluate, fixed_subset, per_seed_cross_entropy
 from annstudy.engine.optim import make_optimizer
 from annstudy.engine.settings import TrainSettings
 from annstudy.models.stacked import StackedNet, build_stacked
@@ -188,11 +188,6 @@ def member_losses(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor
     if kind == "cross_entropy":
         return per_seed_cross_entropy(out, y).mean(1)
     raise ValueError(f"unknown loss {kind!r}; choose from {', '.join(LOSSES)}")
-
-
-def per_seed_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of every sample of every seed: logits [S, B, K], targets [S, B] -> [S, B]."""
-    return F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(targets.shape)
 
 
 class _EarlyStopping:

@@ -31,8 +31,9 @@ from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
-from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.evaluation import evaluate_stacked, fixed_subset
 from annstudy.engine.trainer import SeedRun, train_seeds
+from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
 from annstudy.params import Settings
 from annstudy.records import log_summary, log_table, read_record, recording
@@ -117,6 +118,17 @@ def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
 
 
+def _stacked_from_weights(arch: str, data: PreparedDataset, states: list[dict], channels_last: bool) -> StackedNet:
+    """The trained seeds as one stacked network: evaluation runs all seeds in one grouped pass."""
+    models = []
+    for state in states:
+        model = build_model(arch, data.image_shape, len(data.classes))
+        model.load_state_dict(state)
+        models.append(model)
+    stacked = StackedNet(models)
+    return stacked.use_channels_last() if channels_last else stacked
+
+
 def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "data") -> Path:
     """Evaluate every seed's final weights on the val/test splits and the (subset of the) train split."""
     started = time.perf_counter()
@@ -131,25 +143,19 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
     x_train, y_train = data.train.x[train_idx], data.train.y[train_idx]
     n_shown = settings.studies["architectures"].misclassified_shown
 
+    seeds = [int(seed) for seed in weights]
+    stacked = _stacked_from_weights(arch, data, list(weights.values()), cfg.channels_last).to(device)
+    splits = {"train": (x_train, y_train), "val": (data.val.x, data.val.y), "test": (data.test.x, data.test.y)}
+    results = {split: evaluate_stacked(stacked, x, y, bs) for split, (x, y) in splits.items()}
     per_seed, test_preds = [], {}
-    for seed, state in weights.items():
-        model = build_model(arch, data.image_shape, len(data.classes)).to(device)
-        model.load_state_dict(state)
-        row: dict = {"seed": int(seed), "diverged": diverged.get(int(seed), False)}
-        for split, (x, y) in {
-            "train": (x_train, y_train),
-            "val": (data.val.x, data.val.y),
-            "test": (data.test.x, data.test.y),
-        }.items():
-            result = evaluate(model, x, y, bs)
-            row[f"{split}_loss"] = _finite_or_none(result.loss)
-            row[f"{split}_acc"] = result.acc
-            if split == "test":
-                test_preds[int(seed)] = result.preds
+    for i, seed in enumerate(seeds):
+        row: dict = {"seed": seed, "diverged": diverged.get(seed, False)}
+        for split in splits:
+            row[f"{split}_loss"] = _finite_or_none(results[split][i].loss)
+            row[f"{split}_acc"] = results[split][i].acc
+        test_preds[seed] = results["test"][i].preds
         per_seed.append(row)
-        print(
-            f"evaluate {arch}: seed {seed} ({len(per_seed)}/{len(weights)}) test acc {row['test_acc']:.4f}", flush=True
-        )
+        print(f"evaluate {arch}: seed {seed} test acc {row['test_acc']:.4f}", flush=True)
 
     # Best seed by test accuracy (studies.md: "first-layer weights of the best-test seed").
     best = max(per_seed, key=lambda r: (not r["diverged"], r["test_acc"], -r["seed"]))
