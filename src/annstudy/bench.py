@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from annstudy.data.fashion_mnist import SHA256, read_verified, resolve_mirror
 from annstudy.data.prepared import Split, load_prepared
 from annstudy.engine.device import configure, describe, resolve_device
+from annstudy.engine.flops import training_flops_per_sample
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
 from annstudy.models.zoo import build_model
@@ -39,23 +40,6 @@ class Timing:
     @property
     def rate(self) -> float:
         return self.samples / self.seconds
-
-
-def training_flops_per_sample(arch: str, image_shape: tuple[int, ...], device: torch.device) -> float:
-    """FLOPs of one training step (forward + backward) per sample, counted by PyTorch.
-
-    Counted on a batch of 50 by :class:`torch.utils.flop_counter.FlopCounterMode`
-    (matrix products and convolutions, 2 FLOPs per multiply-add); elementwise work is
-    left out, so the achieved FLOP/s derived from it is a lower bound.
-    """
-    from torch.utils.flop_counter import FlopCounterMode
-
-    model = build_model(arch, image_shape).to(device)
-    x = torch.randn(50, *image_shape, device=device)
-    y = torch.zeros(50, dtype=torch.long, device=device)
-    with FlopCounterMode(display=False) as counter:
-        F.cross_entropy(model(x), y).backward()
-    return counter.get_total_flops() / 50
 
 
 def measured_peak_flops(device: torch.device) -> float:

@@ -32,6 +32,7 @@ from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate_stacked, fixed_subset
+from annstudy.engine.flops import training_flops_per_sample
 from annstudy.engine.trainer import SeedRun, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
@@ -77,6 +78,7 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
     curves = _runs_frame(runs, "curve")
     if curves.empty:
         curves = pd.DataFrame(columns=["seed", "step", "epoch", *CURVE_METRICS])
+    flops = training_flops_per_sample(arch, data.image_shape, device, len(data.classes))
     out = train_dir(arch, root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
         log_table(live, "curves", curves, keys=["seed"])
@@ -98,12 +100,17 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,
                 "python": platform.python_version(),
+                # what `dvc repro` really got (validation at log steps included), for docs/benchmarks.md
+                "train_mflop_per_sample": round(flops / 1e6, 4),
                 "seeds": [
                     {
                         "seed": r.seed,
                         "train_seconds": round(r.train_seconds, 3),
                         "steps": r.steps,
                         "samples_per_second": round(r.samples / r.train_seconds, 1) if r.train_seconds else None,
+                        "gflop_per_second": round(r.samples * flops / r.train_seconds / 1e9, 2)
+                        if r.train_seconds
+                        else None,
                         "diverged": r.diverged,
                         "diverged_step": r.diverged_step,
                     }
@@ -112,6 +119,14 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
             },
         )
     return out
+
+
+def _throughput(samples: int, seconds: float, flop_per_sample: float) -> dict[str, float | None]:
+    """Samples/s per seed-model and the GFLOP/s they mean (None for a run that took no time)."""
+    if not seconds:
+        return {"samples_per_second": None, "gflop_per_second": None}
+    rate = samples / seconds
+    return {"samples_per_second": round(rate, 1), "gflop_per_second": round(rate * flop_per_sample / 1e9, 2)}
 
 
 def _finite_or_none(value: float) -> float | None:
