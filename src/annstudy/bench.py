@@ -1,10 +1,12 @@
-"""`annstudy bench`: the same configuration trained three ways, measured in one run.
+"""`annstudy bench`: the same configuration trained several ways, measured in one run.
 
 (a) reference: the exercises' plain loop — torchvision ``FashionMNIST`` with ``ToTensor``
     (+ ``Normalize`` to [-1, 1]), ``DataLoader(batch_size=50, shuffle=True)``, one seed after
     another, ``loss.item()`` every step;
+(a2) the same loop over the prepared tensors (``TensorDataset``): no per-image decoding;
 (b) annstudy, one seed at a time (:func:`annstudy.engine.trainer.train_seed`);
-(c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`).
+(c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`), warm
+    (after the others in this process) and cold (a fresh process, as a DVC stage runs).
 
 Throughput is samples per second per seed-model (seeds x steps x batch / wall time). Each
 way also gets its achieved FLOP/s (the model's counted training FLOPs per sample times the
@@ -15,6 +17,8 @@ machine can do in float32 the loop uses. The last line is ``speedup vectorized/r
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from annstudy.data.fashion_mnist import SHA256, read_verified, resolve_mirror
-from annstudy.data.prepared import Split, load_prepared
+from annstudy.data.prepared import PreparedDataset, Split, load_prepared
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.flops import training_flops_per_sample
 from annstudy.engine.settings import TrainSettings
@@ -108,6 +112,51 @@ def reference(root: Path, arch: str, seeds: list[int], steps: int, device: torch
     return Timing("(a) reference loop", time.perf_counter() - started, len(seeds) * steps * 50)
 
 
+def tensor_reference(data: PreparedDataset, arch: str, seeds: list[int], steps: int) -> Timing:
+    """What a careful student writes: the prepared tensors in a ``TensorDataset`` + ``DataLoader``
+    (no per-image decoding), one plain model per seed, one seed after another."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    dataset = TensorDataset(data.train.x, data.train.y)
+    started = time.perf_counter()
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = build_model(arch, data.image_shape).to(data.train.x.device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for step, (x, y) in enumerate(DataLoader(dataset, batch_size=50, shuffle=True)):
+            if step == steps:
+                break
+            loss = F.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            loss.item()
+    return Timing("(a2) TensorDataset loop", time.perf_counter() - started, len(seeds) * steps * 50)
+
+
+def stacked_once(arch: str, seeds: int, steps: int, data_dir: str, channels_last: bool, device_name: str) -> float:
+    """Seconds of one stacked training run in this process: run in a fresh one, it is what a
+    stage pays (oneDNN/cuDNN primitives created for each new shape, the allocator growing)."""
+    configure(deterministic=False, num_threads=0)
+    device = resolve_device(device_name)
+    data = load_prepared(data_dir, device)
+    data.val = Split(data.val.x[:50], data.val.y[:50])
+    cfg = bench_config(list(range(seeds)), steps, channels_last)
+    started = time.perf_counter()
+    train_stacked(arch, data, cfg)
+    _sync(device)
+    return time.perf_counter() - started
+
+
+def cold_stacked(arch: str, seeds: int, steps: int, data_dir: str, channels_last: bool, device_name: str) -> Timing:
+    """:func:`stacked_once` in a fresh Python process (start-up and data loading not counted)."""
+    call = f"stacked_once({arch!r}, {seeds}, {steps}, {data_dir!r}, {channels_last}, {device_name!r})"
+    code = f"from annstudy.bench import stacked_once; print({call})"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds = float(out.stdout.strip().splitlines()[-1])
+    return Timing("(c) vectorized, cold", seconds, seeds * steps * 50)
+
+
 def bench_config(
     seeds: list[int], steps: int, channels_last: bool, log_every: int = 0, val_subset: int = 1000
 ) -> TrainSettings:
@@ -161,6 +210,8 @@ def run_bench(
 
     timings = [reference(root, arch, seed_list, steps, device)]
     print_timing(timings[-1], flops, peak)
+    timings.append(tensor_reference(data, arch, seed_list, steps))
+    print_timing(timings[-1], flops, peak)
     started = time.perf_counter()
     for seed in seed_list:
         train_seed(lambda: build_model(arch, data.image_shape), data, cfg, seed)
@@ -172,10 +223,18 @@ def run_bench(
     _sync(device)
     timings.append(Timing("(c) annstudy, vectorized", time.perf_counter() - started, seeds * steps * 50))
     print_timing(timings[-1], flops, peak)
+    if not log_every:
+        timings.append(cold_stacked(arch, seeds, steps, data_dir, channels_last, device_name))
+        print_timing(timings[-1], flops, peak)
+        print(f"cold/warm vectorized: {timings[-1].seconds / timings[-2].seconds:.2f}")
+    warm = next(t for t in timings if t.name == "(c) annstudy, vectorized")
+    tensor = next(t for t in timings if t.name.startswith("(a2)"))
+    print(f"speedup vectorized/TensorDataset loop: {warm.rate / tensor.rate:.2f}")
     ref = timings[0].rate
-    print(f"speedup one-seed/reference: {timings[1].rate / ref:.2f}")
-    print(f"speedup vectorized/one-seed: {timings[2].rate / timings[1].rate:.2f}")
-    print(f"speedup vectorized/reference: {timings[2].rate / ref:.2f}")
+    one = next(t for t in timings if t.name == "(b) annstudy, one seed")
+    print(f"speedup one-seed/reference: {one.rate / ref:.2f}")
+    print(f"speedup vectorized/one-seed: {warm.rate / one.rate:.2f}")
+    print(f"speedup vectorized/reference: {warm.rate / ref:.2f}")
     return timings
 
 
