@@ -93,11 +93,18 @@ def test_transform_matches_torchvision():
     from torchvision import transforms
 
     images = _batch(0)[b"data"].reshape(-1, 3, 32, 32)[:5]
-    pipeline = transforms.Compose(
-        [transforms.ToTensor(), transforms.Normalize(cifar10.MEAN, cifar10.STD), transforms.Grayscale()]
-    )
+    pipeline = transforms.Compose([transforms.ToTensor(), transforms.Grayscale(), transforms.Normalize(0.5, 0.5)])
     expected = torch.stack([pipeline(Image.fromarray(img.transpose(1, 2, 0))) for img in images])
     assert torch.allclose(cifar10.to_gray(images), expected, atol=1e-5)
+
+
+def test_gray_values_span_minus_one_to_one():
+    """studies.md: inputs in [-1, 1], cifar10_gray after its gray conversion (black -1, white ~1)."""
+    black_white = np.stack([np.zeros((3, 32, 32), np.uint8), np.full((3, 32, 32), 255, np.uint8)])
+    gray = cifar10.to_gray(black_white)
+    assert gray[0].eq(-1).all() and gray[1].sub(0.9998).abs().max() < 1e-4  # weights sum to 0.9999
+    gray = cifar10.to_gray(_batch(0)[b"data"].reshape(-1, 3, 32, 32))
+    assert gray.min() >= -1 and gray.max() <= 1 and gray.min() < -0.5 and gray.max() > 0.5
 
 
 def test_wrong_md5_names_file_expected_and_found(tiny, tmp_path, monkeypatch):

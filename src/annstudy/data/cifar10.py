@@ -6,9 +6,11 @@ same files already under ``data.download_root``, else torchvision's download the
 with ``null``, the download. The archive is checked by its MD5 (the one torchvision and
 the CIFAR page publish), an extracted directory file by file.
 
-The transform is the exercises' ``ToTensor -> Normalize(mean, std) -> Grayscale``,
-vectorised over the whole split: Grayscale of the *normalised* RGB tensor
-(0.2989 R + 0.587 G + 0.114 B, torchvision's weights). Images are stored as float32.
+The transform is ``ToTensor -> Grayscale -> scale to [-1, 1]`` (studies.md: every dataset in
+[-1, 1], cifar10_gray after its gray conversion), vectorised over the whole split:
+0.2989 R + 0.587 G + 0.114 B (torchvision's weights) of the [0, 1] image, then 2 g - 1, which
+is torchvision's ``Normalize(0.5, 0.5)``. Graying a mean/std-normalised RGB tensor instead (an
+earlier version) gave inputs of about ±2. Images are stored as float32.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ NAME = "cifar10_gray"
 ARCHIVE = "cifar-10-python.tar.gz"
 FOLDER = "cifar-10-batches-py"
 IMAGE_SHAPE = (1, 32, 32)
-MEAN = (0.4914, 0.4822, 0.4465)
-STD = (0.247, 0.243, 0.261)
 GRAY_WEIGHTS = (0.2989, 0.587, 0.114)  # torchvision.transforms.functional.rgb_to_grayscale
 TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -154,12 +154,11 @@ def load_batches(read: Callable[[str], bytes], names: tuple[str, ...]) -> tuple[
 
 
 def to_gray(images: np.ndarray) -> torch.Tensor:
-    """uint8 RGB [N, 3, H, W] -> ToTensor -> Normalize(MEAN, STD) -> Grayscale: float32 [N, 1, H, W]."""
+    """uint8 RGB [N, 3, H, W] -> ToTensor -> Grayscale -> [-1, 1]: float32 [N, 1, H, W]."""
     x = torch.from_numpy(images).float() / 255.0
-    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
-    x = (x - mean) / std
     weights = torch.tensor(GRAY_WEIGHTS).view(1, 3, 1, 1)
-    return (x * weights).sum(dim=1, keepdim=True)
+    gray = (x * weights).sum(dim=1, keepdim=True)
+    return gray * 2.0 - 1.0
 
 
 def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
@@ -196,7 +195,7 @@ def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
         "scaling": {
             "scale": 1.0,
             "offset": 0.0,
-            "description": f"ToTensor → Normalize({MEAN}, {STD}) → Grayscale (stored as float32)",
+            "description": "ToTensor → Grayscale → 2·g − 1, in [-1, 1] (stored as float32)",
         },
     }
     return tensors, meta
