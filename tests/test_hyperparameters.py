@@ -137,8 +137,9 @@ def test_penalty_gradient_is_exact_per_seed(kind):
     penalty = weight_penalty(kind, lam)
     (per_seed_cross_entropy(stacked(x), y).mean(1) + penalty(stacked)).sum().backward()
     for s, model in enumerate(_lone_models(seeds, hidden=(16,))):
-        weights = [model[1].weight, model[3].weight]
-        norm = sum(w.abs().sum() if kind == "l1" else w.square().sum() for w in weights)
+        params = list(model.parameters())  # the lab: every parameter, biases included
+        assert len(params) == 4
+        norm = sum(w.abs().sum() if kind == "l1" else w.square().sum() for w in params)
         (F.cross_entropy(model(x[s]), y[s]) + lam * norm).backward()
         torch.testing.assert_close(stacked.layers[1].weight.grad[s].t(), model[1].weight.grad, rtol=1e-5, atol=1e-7)
         torch.testing.assert_close(stacked.layers[3].bias.grad[s, 0], model[3].bias.grad, rtol=1e-5, atol=1e-7)
