@@ -172,3 +172,21 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     curves = read_record("data/from_scratch/mlp").table("curves")["step"].to_numpy()
     steps_per_epoch = math.ceil(180 / 16)
     assert curves.max() == 15 * steps_per_epoch
+
+
+def test_sigmoid_mse_network_gradients_match_autograd_and_it_learns():
+    """S4's Exercise 1 in NumPy: hand-derived gradients equal autograd's (float64) and GD learns."""
+    import numpy as np
+
+    from annstudy.scratch import sigmoid_net
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 30)
+    x = rng.normal(size=(90, 1, 4, 4)) * 0.3
+    x[np.arange(90), 0, y, :] += 1.0  # class c lights up row c
+    weights = sigmoid_net.init_weights(16, 3, seed=1, dtype=np.float64)
+    assert weights.shape == (17, 3)  # the bias is the last row
+    assert sigmoid_net.autograd_difference(weights, x, y, 3) < 1e-15
+    run = sigmoid_net.train(x, y, x, y, lr=5.0, steps=200, seed=0)
+    assert len(run.losses) == 201 and run.losses[-1] < run.losses[0] / 3
+    assert run.test_acc == 1.0

@@ -166,6 +166,7 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     s4.prepare(settings)
     for axis in ("base", *SMOKE_SWEEPS):
         s4.train_axis(axis, settings)
+    s4.numpy_exercise(settings)
     results = read_record(tmp_path / "data/hyperparameters/train/optimizer").summary
     assert [v["name"] for v in results["variants"]] == [
         "optimizer_sgd_momentum",
@@ -189,7 +190,9 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
         "optimizer_adadelta",
         "l1",
         "complex",
+        "numpy_sigmoid",
     }
+    assert m["numpy_sigmoid"]["test_acc_mean"] > 0.9 and m["numpy_sigmoid"]["autograd_max_diff"] < 1e-12
     assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
     assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
     assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]

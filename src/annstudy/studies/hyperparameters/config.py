@@ -112,6 +112,8 @@ class HyperparametersSettings(StudyConfig):
     complex_hidden: Sizes = Field(description='hidden layers of the "complex" model')
     complex_dropout: Fraction = Field(description='dropout of the "complex" model')
     sweeps: Sweeps = Field(description="axis -> values, each trained with the rest at base")
+    numpy_lr: PositiveNumber = Field(description="learning rate of the lab's Exercise 1 in NumPy (sigmoid, MSE)")
+    numpy_steps: PositiveInt = Field(description="full-batch gradient steps of Exercise 1 in NumPy")
     seeds: Seeds = from_profile("seeds, trained together as one stacked network")
     epochs: PositiveInt = from_profile("epochs of every variant")
 

@@ -240,6 +240,24 @@ def write_plot_data(base: VariantSummary, sweeps: dict[str, list[VariantSummary]
     write_tsv(out / "hyperparameters_val_acc.tsv", pd.DataFrame(columns).rename_axis("epoch").reset_index())
 
 
+def numpy_exercise(record: dict) -> tuple[Paragraph, dict]:
+    """The lab's Exercise 1 in NumPy: its test accuracy over seeds and the worst autograd difference."""
+    per_seed = record["per_seed"]
+    acc = summarize([r["test_acc"] for r in per_seed])
+    worst = max(r["autograd_diff"] for r in per_seed)
+    accs = ", ".join(f"{r['test_acc']:.4f}" for r in per_seed)
+    mses = ", ".join(f"{r['final_mse']:.4f}" for r in per_seed)
+    text = (
+        f"The lab's Exercise 1 from scratch in NumPy (input + bias → fully connected → sigmoid, MSE "
+        f"against one-hot labels, full-batch gradient descent at lr {record['lr']:g} for {record['steps']} "
+        f"steps, `scratch/sigmoid_net.py`): test accuracy **{acc.fmt()}** over {len(per_seed)} seeds "
+        f"(per seed {accs}), final training MSE {mses}. Its gradients equal torch autograd's "
+        f"to {worst:.1e} (float64, largest absolute difference over every weight and seed)."
+    )
+    metrics = {"test_acc_mean": round(acc.mean, 5), "test_acc_std": round(acc.std, 5), "autograd_max_diff": worst}
+    return Paragraph(text), metrics
+
+
 def build(settings: Settings, out: Path) -> StudySection:
     """The S4 section: data and settings, base result, one subsection per sweep, summary figure."""
     study: HyperparametersSettings = settings.studies[STUDY]
@@ -299,6 +317,9 @@ def build(settings: Settings, out: Path) -> StudySection:
                 "small regularizer: expect it within noise of Adam on this small model."
             )
         )
+    numpy_record = read_record(train_dir("numpy")).summary
+    numpy_text, numpy_metrics = numpy_exercise(numpy_record)
+    doc.add(Heading("Exercise 1 in NumPy", level=3), numpy_text)
     if sweeps:
         path = summary_figure(sweeps, base, fig_dir / "hyperparameters_summary.png")
         doc.add(
@@ -311,7 +332,9 @@ def build(settings: Settings, out: Path) -> StudySection:
         )
     write_plot_data(base, sweeps, out / "plots")
     seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
+    seconds["hyperparameters_numpy"] = float(numpy_record["wall_seconds"])
     seconds |= {
         f"hyperparameters_train@{axis}": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
     }
-    return StudySection(STUDY, doc.blocks, metrics(base, sweeps), seconds, [digits.NAME])
+    all_metrics = metrics(base, sweeps) | {"numpy_sigmoid": numpy_metrics}
+    return StudySection(STUDY, doc.blocks, all_metrics, seconds, [digits.NAME])

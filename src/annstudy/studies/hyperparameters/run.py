@@ -38,6 +38,7 @@ from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
 from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.scratch import sigmoid_net
 from annstudy.studies.hyperparameters.config import HyperparametersSettings, Variant
 
 STUDY = "hyperparameters"
@@ -156,6 +157,39 @@ def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path
     return out
 
 
+def numpy_exercise(settings: Settings, root: str | Path = "data") -> Path:
+    """The lab's Exercise 1 in NumPy, one run per seed: curves, test accuracy, autograd check."""
+    started = time.perf_counter()
+    study: HyperparametersSettings = settings.studies[STUDY]
+    data = load_prepared(prepared_dir(digits.NAME, f"{root}/prepared"), torch.device("cpu"))
+    x, y = data.train.x.numpy(), data.train.y.numpy()
+    x_test, y_test = data.test.x.numpy(), data.test.y.numpy()
+    rows, per_seed = [], []
+    for seed in study.seeds:
+        run = sigmoid_net.train(x, y, x_test, y_test, study.numpy_lr, study.numpy_steps, seed)
+        diff = sigmoid_net.autograd_difference(run.weights, x, y, len(data.classes))
+        last = len(run.losses) - 1  # the curve every 10 steps and at the end
+        rows += [
+            {"seed": seed, "step": i, "train_mse": v} for i, v in enumerate(run.losses) if i % 10 == 0 or i == last
+        ]
+        per_seed.append({"seed": seed, "test_acc": run.test_acc, "final_mse": run.losses[-1], "autograd_diff": diff})
+        print(f"{STUDY} numpy: seed {seed} test acc {run.test_acc:.4f}, autograd diff {diff:.1e}", flush=True)
+    out = train_dir("numpy", root)
+    with atomic_dir(out) as tmp, recording(tmp, started) as live:
+        curves = pd.DataFrame(rows)
+        log_table(live, "curves", curves, keys=["seed"])
+        log_mean(live, "curves", curves, by=[])
+        log_summary(
+            live,
+            {"study": STUDY, "lr": study.numpy_lr, "steps": study.numpy_steps, "per_seed": per_seed},
+        )
+    return out
+
+
+def _numpy_step(settings: Settings, item: str | None) -> Path:
+    return numpy_exercise(settings)
+
+
 def _prepare_step(settings: Settings, item: str | None) -> Path:
     return prepare(settings)
 
@@ -167,4 +201,4 @@ def _train_step(settings: Settings, axis: str | None) -> Path:
 
 
 # `annstudy stage hyperparameters <step> [axis]` (annstudy/stage.py)
-STEPS = {"prepare": _prepare_step, "train": _train_step}
+STEPS = {"prepare": _prepare_step, "train": _train_step, "numpy": _numpy_step}
