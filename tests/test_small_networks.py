@@ -188,6 +188,7 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     assert "test_mse_mean" in metrics["regression"]["bell_2-300-100-20-1"]
     assert "bell_small_2-10-1" in metrics["regression"] and metrics["regression"]["nonlinear"]["source"] == "csv"
     assert 0 <= metrics["spiral"]["mlp"]["test_acc_mean"] <= 1
+    assert 0 <= metrics["spiral"]["best_fold"]["test_acc"] <= 1 and len(metrics["spiral"]["best_fold"]["folds"]) == 2
     assert metrics["mnist1d"]["cnn"]["published_acc"] == 0.94
     assert sections[0].blocks[0].text == "S5 Regression"
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
@@ -195,3 +196,20 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     assert len(figures) == 13
     split = read_record(tmp_path / "data/signals/train").summary["sizes"]
     assert (split["train"], split["val"], split["test"]) == (70, 20, 10)
+
+
+def test_spiral_keeps_the_fold_with_the_lowest_validation_loss_per_seed():
+    import pandas as pd
+
+    from annstudy.studies.spiral.report import best_folds
+
+    members = pd.DataFrame(
+        {
+            "seed": [0, 0, 0, 1, 1, 1],
+            "fold": [0, 1, 2, 0, 1, 2],
+            "val_loss": [0.3, 0.1, 0.2, 0.05, 0.4, 0.06],
+            "test_acc": [0.90, 0.95, 0.99, 0.93, 0.80, 0.97],  # test never chooses
+        }
+    )
+    best = best_folds(members)
+    assert best["fold"].tolist() == [1, 0] and best["test_acc"].tolist() == [0.95, 0.93]
