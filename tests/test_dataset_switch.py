@@ -6,6 +6,8 @@ existed, so switching S1-S3 to another dataset left S7 without its Fashion-MNIST
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from conftest import needs_fashion
@@ -25,6 +27,30 @@ def test_switching_s1_to_image_csv_keeps_from_scratch_on_fashion_mnist(tmp_path)
     stages = dvc(repo, "stage", "list", "--name-only").split()
     assert [s for s in stages if s.startswith("prepare@")] == ["prepare@image_csv", "prepare@fashion_mnist"]
     out = dvc(repo, "repro", "train@mlp_1", "from_scratch_mlp")
-    assert ran_stages(out) == {"prepare@image_csv", "prepare@fashion_mnist", "train@mlp_1", "from_scratch_mlp"}
+    assert ran_stages(out) == {
+        *("inputs@image_csv", "inputs@fashion_mnist"),
+        *("prepare@image_csv", "prepare@fashion_mnist", "train@mlp_1", "from_scratch_mlp"),
+    }
     assert (repo / "data/architectures/train/mlp_1/weights.pt").is_file()
     assert (repo / "data/from_scratch/mlp/live/metrics.json").is_file()
+
+
+def test_editing_one_label_reruns_prepare_and_downstream(tmp_path):
+    """The user's CSV is a dependency (through inputs@image_csv's fingerprint): before, DVC said
+    'up to date' after a label changed (issue 18, probe 2)."""
+    labels = write_insects(tmp_path / "insects", per_class=60)
+
+    def use_insects(params: dict) -> None:
+        params["data"]["image_csv"].update(csv=str(labels), filename_column="file", label_column="species")
+
+    repo = make_repo(tmp_path / "repo", edit=use_insects, archs=["mlp_1"], dataset="image_csv")
+    first = dvc(repo, "repro", "train@mlp_1")
+    assert ran_stages(first) == {"inputs@image_csv", "prepare@image_csv", "train@mlp_1"}
+    assert ran_stages(dvc(repo, "repro", "train@mlp_1")) == {"inputs@image_csv"}  # same fingerprint: nothing else
+    lines = labels.read_text().splitlines()
+    assert lines[1].endswith(",bee,field photo")
+    labels.write_text("\n".join([lines[0], lines[1].replace(",bee,", ",ant,"), *lines[2:]]) + "\n")
+    again = dvc(repo, "repro", "train@mlp_1")
+    assert ran_stages(again) == {"inputs@image_csv", "prepare@image_csv", "train@mlp_1"}
+    counts = json.loads((repo / "data/prepared/image_csv/meta.json").read_text())["class_counts"]
+    assert counts == {"ant": 61, "bee": 59, "wasp": 60}
