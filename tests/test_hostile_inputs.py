@@ -10,6 +10,7 @@ import pytest
 
 from annstudy.data import image_csv
 from annstudy.data.image_csv import ImageCsvError, read_image_file
+from annstudy.params import validate
 from test_image_csv import data_settings, rewrite, write_insects
 
 
@@ -87,3 +88,84 @@ def test_a_file_that_is_no_image_is_named_without_python_object_reprs(insects):
     (insects.parent / "ant_1.png").write_text("hello, not an image\n")
     message = _refused(insects, r"row \d+: .*ant_1.png is not an image Pillow can read")
     assert "BytesIO" not in message and "<" not in message
+
+
+def test_an_image_size_beyond_memory_is_refused_at_validation(params):
+    params["data"]["image_csv"]["image_size"] = [100000, 100000]
+    assert validate(params) == [
+        "data.image_csv.image_size: item 0: must be at most 2048 pixels, got 100000 "
+        "(one 100000 x 100000 image is 37.3 GiB as float32)"
+    ]
+    params["data"]["image_csv"]["image_size"] = [2048, 64]
+    assert validate(params) == []
+
+
+def test_the_memory_of_a_large_input_is_stated_and_checked(tmp_path):
+    line = image_csv.check_memory(60_000, (1, 28, 28), tmp_path / "labels.csv", available=2**33)
+    assert line.endswith("labels.csv: 60,000 images of 1x28x28: 45 MiB as uint8, 179 MiB more as float32 in training")
+    with pytest.raises(ImageCsvError, match=r"1,000,000 images of 3x512x512: .*this machine has 8.0 GiB"):
+        image_csv.check_memory(1_000_000, (3, 512, 512), tmp_path / "labels.csv", available=2**33)
+
+
+@pytest.mark.parametrize(
+    "damage, expected",
+    [
+        (lambda d: (d / "tensors.pt").write_bytes(b""), r"tensors.pt: damaged \(.*\); rebuild it with `dvc repro -f"),
+        (
+            lambda d: (d / "tensors.pt").write_bytes((d / "tensors.pt").read_bytes()[:500]),
+            r"tensors.pt: damaged \(.*\); rebuild it with `dvc repro -f prepare@fashion_mnist`",
+        ),
+        (lambda d: (d / "meta.json").write_text("{not json"), r"meta.json: damaged \(Expecting property name"),
+        (lambda d: (d / "meta.json").write_bytes(b"\xff\xfe"), r"meta.json: damaged \(.*utf-8"),
+        (lambda d: (d / "meta.json").write_text("[]"), r"meta.json: damaged \(not the meta.json of a prepared"),
+    ],
+)
+def test_a_damaged_prepared_dataset_is_named_with_its_fix(tmp_path, damage, expected):
+    from annstudy.data.prepared import PreparedDataError, load_prepared
+    from conftest import write_prepared_blobs
+
+    write_prepared_blobs(tmp_path, "fashion_mnist", size=8, n_per_class=4)
+    folder = tmp_path / "data/prepared/fashion_mnist"
+    damage(folder)
+    with pytest.raises(PreparedDataError, match=expected) as err:
+        load_prepared(folder)
+    assert str(err.value).startswith(str(folder)) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("x,y\n0,1\n1,1e39\n", r"xy.csv: row 3: y=1e39 overflows float32, the training precision"),
+        ("x,y\n-4e38,1\n1,2\n", r"xy.csv: row 2: x=-4e38 overflows float32"),
+        ("x,x,y\n0,0,1\n1,1,2\n", r"xy.csv: row 1: column x appears more than once"),
+        ("x,y\n0,1\n1\n", r"xy.csv: row 3: x and y must be numbers, got \['1'\]"),
+    ],
+)
+def test_regression_csv_problems_name_the_row(tmp_path, text, expected):
+    from annstudy.data.synthetic import read_xy_csv
+
+    path = tmp_path / "xy.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=expected):
+        read_xy_csv(path)
+
+
+def test_a_regression_csv_that_is_not_utf8_is_named(tmp_path):
+    from annstudy.data.synthetic import read_xy_csv
+
+    path = tmp_path / "xy.csv"
+    path.write_bytes(b"x,y\n0,\xe91\n1,2\n")
+    with pytest.raises(ValueError, match=r"xy.csv: not UTF-8 text \(byte 6: invalid continuation byte\)"):
+        read_xy_csv(path)
+
+
+def test_a_memory_error_is_one_line(capsys):
+    from annstudy.errors import guarded
+
+    def work() -> int:
+        raise MemoryError
+
+    assert guarded(work) == 2
+    assert capsys.readouterr().err == (
+        "error: out of memory; lower the sizes in params.yaml (data, batch sizes) or use a larger machine\n"
+    )

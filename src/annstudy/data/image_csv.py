@@ -181,6 +181,33 @@ def read_image_file(path: Path, where: str) -> bytes:
             raise ImageCsvError(f"{where}: cannot read image file {path} ({err})") from None
 
 
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(n_images: int, shape: tuple[int, int, int], csv_path: Path, available: int | None = None) -> str:
+    """The memory ``n_images`` images of ``shape`` need, as one line; an error when it exceeds the RAM.
+
+    Prepare holds them as uint8 (1 byte a value), training as float32 (4 bytes) on top.
+    """
+    values = n_images * shape[0] * shape[1] * shape[2]
+    need = values * 5
+    line = (
+        f"{csv_path}: {n_images:,} images of {shape[0]}x{shape[1]}x{shape[2]}: {values / 2**20:,.0f} MiB as uint8, "
+        f"{values * 4 / 2**20:,.0f} MiB more as float32 in training"
+    )
+    available = physical_memory() if available is None else available
+    if available and need > available:
+        raise ImageCsvError(
+            f"{line}; this machine has {available / 2**30:,.1f} GiB: lower data.image_csv.image_size or use fewer rows"
+        )
+    return line
+
+
 def split_indices(labels: np.ndarray, test_fraction: float, val_fraction: float, seed: int):
     """Stratified (train, val, test) indices: test from everything, then val from the rest."""
     rest, test = stratified_split(labels, test_fraction, seed, "data.image_csv.test_fraction")
@@ -200,6 +227,9 @@ def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
     rows = read_rows(csv_path, image_dir, cfg.filename_column, cfg.label_column)
     classes = check_classes(rows, csv_path, cfg.label_column)
     index = {name: i for i, name in enumerate(classes)}
+    memory = check_memory(len(rows), cfg.image_shape, csv_path)
+    if len(rows) * cfg.image_shape[0] * cfg.image_shape[1] * cfg.image_shape[2] * 5 > 2**30:
+        print(memory, flush=True)  # a large input says what it will cost before the long decode
 
     images, digest = [], hashlib.sha256()
     for row in tqdm(rows, desc="decode images", unit="img", mininterval=2.0, disable=len(rows) < 1000):
