@@ -169,3 +169,8 @@ def test_a_memory_error_is_one_line(capsys):
     assert capsys.readouterr().err == (
         "error: out of memory; lower the sizes in params.yaml (data, batch sizes) or use a larger machine\n"
     )
+
+
+def test_an_image_csv_that_is_not_utf8_is_named(insects):
+    insects.write_bytes(insects.read_bytes().replace(b"field photo", b"f\xe9ld photo"))
+    _refused(insects, r"labels.csv: cannot read the CSV as UTF-8 text")
