@@ -54,3 +54,16 @@ def test_editing_one_label_reruns_prepare_and_downstream(tmp_path):
     assert ran_stages(again) == {"inputs@image_csv", "prepare@image_csv", "train@mlp_1"}
     counts = json.loads((repo / "data/prepared/image_csv/meta.json").read_text())["class_counts"]
     assert counts == {"ant": 61, "bee": 59, "wasp": 60}
+
+
+def test_cifar10_gray_for_s1_gives_two_prepare_stages(tmp_path):
+    """The README's `dataset=cifar10_gray` line: S7 keeps its own prepare@fashion_mnist (the stage graph only;
+    preparing CIFAR-10 needs its archive, tests/test_cifar10.py)."""
+    repo = make_repo(tmp_path / "repo", archs=["mlp_1"], dataset="cifar10_gray")
+    stages = dvc(repo, "stage", "list", "--name-only").split()
+    assert [s for s in stages if s.split("@")[0] in ("inputs", "prepare")] == [
+        *("inputs@cifar10_gray", "inputs@fashion_mnist", "inputs@regression"),
+        *("prepare@cifar10_gray", "prepare@fashion_mnist"),
+    ]
+    dag = dvc(repo, "dag", "--md", "from_scratch_mlp")
+    assert "prepare@fashion_mnist" in dag and "cifar10_gray" not in dag
