@@ -10,7 +10,9 @@ import pytest
 from annstudy.codedeps import computed_deps
 from annstudy.report.browser import check_report, find_chromium
 from conftest import needs_fashion
-from dvc_repo import dvc, edit_params, make_repo, ran_stages, sh
+from dvc_repo import dvc, edit_params, make_repo, out_of_date, ran_stages, sh
+
+INPUTS = {"inputs@fashion_mnist", "inputs@regression"}  # fingerprints of the user's files: run on every repro
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 
@@ -23,6 +25,7 @@ def repo(tmp_path_factory) -> Path:
 def test_repro_produces_report_and_metrics(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == {
+        *INPUTS,
         "prepare@fashion_mnist",
         "train@mlp_1",
         "train@lenet5",
@@ -70,8 +73,8 @@ def test_repro_produces_report_and_metrics(repo):
 
 def test_second_repro_is_a_no_op(repo):
     out = dvc(repo, "repro")
-    assert ran_stages(out) == set()
-    assert "up to date" in dvc(repo, "status")
+    assert ran_stages(out) == INPUTS  # they look at the user's files; their unchanged bytes rerun nothing
+    assert out_of_date(repo) == {}
 
 
 def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
@@ -83,7 +86,7 @@ def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
         original = file.read_text()
         file.write_text(original + "# an edit\n")
         try:
-            return set(json.loads(dvc(repo, "status", "--json")))
+            return set(out_of_date(repo))
         finally:
             file.write_text(original)
 
@@ -95,8 +98,8 @@ def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
     assert {name.split("@")[0] for name in engine} == importers
     assert "prepare@fashion_mnist" not in engine
     assert {"train@mlp_1", "train@lenet5", "activations_train@mlp_1-relu", "hyperparameters_train@lr"} <= engine
-    assert len(engine) == 30  # every stage of the smoke pipeline (31) but prepare@fashion_mnist
-    assert json.loads(dvc(repo, "status", "--json")) == {}
+    assert len(engine) == 30  # every stage of the smoke pipeline (33) but prepare@fashion_mnist and the inputs@
+    assert out_of_date(repo) == {}
 
 
 def test_dvc_metrics_and_plots_read_the_outputs(repo):
@@ -129,7 +132,7 @@ def test_one_setting_reruns_only_the_stages_that_read_it(repo, study, change, ex
     constant-rate and scheduled S3 runs alone, a bell setting the other regression fits."""
     sh(repo, "git", "checkout", "params.yaml")
     edit_params(repo, lambda p: p["studies"][study].update(change))
-    assert set(json.loads(dvc(repo, "status", "--json"))) == expected | {"report"}
+    assert set(out_of_date(repo)) == expected | {"report"}
 
 
 def test_forced_rerun_gives_identical_metrics(repo):
@@ -147,7 +150,7 @@ def test_removing_an_architecture_does_not_retrain_the_others(repo):
     dvc(repo, "repro")
     edit_params(repo, archs=["mlp_1"])
     out = dvc(repo, "repro")
-    assert ran_stages(out) == {"report"}
+    assert ran_stages(out) == {"report", *INPUTS}
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     assert set(metrics["architectures"]) == {"mlp_1"}
 
@@ -158,7 +161,7 @@ def test_dvc_exp_run_with_set_param(repo):
     sh(repo, "git", "add", "-A")  # the experiment's baseline: this commit, with its results
     sh(repo, "git", "commit", "-qm", "results")
     out = dvc(repo, "exp", "run", "-S", "studies.architectures.archs=[lenet5]")
-    assert ran_stages(out) == {"report"}
+    assert ran_stages(out) == {"report", *INPUTS}
     shown = dvc(repo, "exp", "show", "--json")
     assert "test_acc_mean" in shown and "lenet5" in shown
     # The compact view: only what differs between the baseline and the experiment, i.e. the

@@ -15,11 +15,13 @@ from annstudy.records import (
     log_mean,
     log_summary,
     log_table,
+    merge_timing,
     prepare_record_dir,
     prepare_stage_seconds,
     read_record,
     record_prepare,
     recording,
+    split_timing,
 )
 
 CURVES = pd.DataFrame(
@@ -95,18 +97,57 @@ def test_nothing_outside_the_live_directory_is_touched(git_repo):
     assert subprocess.run(["git", "rev-parse", "--verify", "HEAD"], capture_output=True).returncode != 0  # no commit
 
 
-def test_identical_input_writes_identical_bytes_but_the_wall_time(git_repo):
+def test_identical_input_writes_identical_bytes_the_clock_apart(git_repo):
+    """Only live/timing.json (hidden from DVC by .dvcignore) differs: the out's hash is the input's."""
     _write(git_repo / "a")
     _write(git_repo / "b")
     a, b = git_repo / "a/live", git_repo / "b/live"
     names = sorted(str(p.relative_to(a)) for p in a.rglob("*") if p.is_file())
-    assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file()) and len(names) == 10
+    assert names == sorted(str(p.relative_to(b)) for p in b.rglob("*") if p.is_file()) and len(names) == 11
     for name in names:
-        if name != "metrics.json":
+        if name != "timing.json":
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
-    first, second = ({k: v for k, v in json.loads((d / "metrics.json").read_text()).items()} for d in (a, b))
-    assert set(first) == {"seeds", "wall_seconds"}
-    assert first.pop("wall_seconds") >= 0 and second.pop("wall_seconds") >= 0 and first == second
+    assert json.loads((a / "metrics.json").read_text())["wall_seconds"] is None
+    assert set(json.loads((a / "timing.json").read_text())) == {"wall_seconds"}
+    assert "timing.json" in (Path(__file__).parents[1] / ".dvcignore").read_text().splitlines()
+
+
+def test_the_clock_is_split_out_at_any_depth_and_merged_back():
+    summary = {
+        "arch": "mlp_1",
+        "wall_seconds": 2.5,
+        "seeds": [{"seed": 0, "train_seconds": 1.25, "samples_per_second": 800.0}, {"seed": 1, "train_seconds": 0.0}],
+        "variants": [{"name": "a", "seconds": 3.0, "per_seed": [{"seed": 0}]}],
+    }
+    stable, timing = split_timing(summary)
+    assert stable == {
+        "arch": "mlp_1",
+        "wall_seconds": None,
+        "seeds": [{"seed": 0, "train_seconds": None, "samples_per_second": None}, {"seed": 1, "train_seconds": None}],
+        "variants": [{"name": "a", "seconds": None, "per_seed": [{"seed": 0}]}],
+    }
+    assert timing == {
+        "wall_seconds": 2.5,
+        "seeds": {"0": {"train_seconds": 1.25, "samples_per_second": 800.0}, "1": {"train_seconds": 0.0}},
+        "variants": {"0": {"seconds": 3.0}},
+    }
+    assert merge_timing(*split_timing(summary)) == summary
+    assert split_timing({"seed": 0}) == ({"seed": 0}, None)
+    # restored from DVC's cache: no timing.json, the stage did not run
+    restored = merge_timing(stable, None)
+    assert restored["wall_seconds"] == 0.0 and restored["seeds"][0] == {
+        "seed": 0,
+        "train_seconds": 0.0,
+        "samples_per_second": None,
+    }
+    assert restored["variants"][0]["seconds"] == 0.0
+
+
+def test_a_record_without_its_timing_reads_back_as_zero_seconds(git_repo):
+    _write(git_repo / "out")
+    (git_repo / "out/live/timing.json").unlink()
+    record = read_record(git_repo / "out")
+    assert record.wall_seconds == 0.0 and record.summary["seeds"][0]["test_acc"] == 0.30000000000000004
 
 
 def test_a_rerun_replaces_the_old_record(git_repo):

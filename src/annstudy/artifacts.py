@@ -11,6 +11,7 @@ so its ``.<name>.<random>.tmp`` sibling stays behind: no reader ever opens such 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -91,9 +92,24 @@ def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:
         frame.to_csv(tmp, sep="\t", index=False, float_format="%.6g")
 
 
+def torch_bytes(obj: Any) -> bytes:
+    """``obj`` serialized by ``torch.save`` into memory.
+
+    ``torch.save`` to a file names the zip archive's records after that file: saving to the
+    random temporary sibling would store its name (``.weights.pt.x1y2z3ab.tmp/data.pkl``) in
+    the bytes, and two runs with identical tensors would differ. In memory the archive is
+    always ``archive/``: same tensors, same bytes.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
 def save_torch(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` atomically; byte-identical for identical tensors (see :func:`torch_bytes`)."""
+    data = torch_bytes(obj)
     with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+        tmp.write_bytes(data)
 
 
 def load_torch(path: str | Path, map_location: str | torch.device = "cpu") -> Any:

@@ -35,6 +35,12 @@ def guarded(work: Callable[[], int]) -> int:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"error: {one_line(str(message))}", file=sys.stderr)
         return 2
+    except MemoryError:  # validation bounds what it can (image sizes); the data can still outgrow the machine
+        print(
+            "error: out of memory; lower the sizes in params.yaml (data, batch sizes) or use a larger machine",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:  # outputs are written atomically (artifacts.py): nothing partial was kept
         print("error: interrupted; no partial output was kept, rerun to finish", file=sys.stderr)
         return 130

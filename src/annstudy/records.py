@@ -13,9 +13,16 @@ A stage writes ONE dvclive directory, ``<out>/live/``, inside its declared DVC o
 ``live/params.yaml``
     the layout of each table (step column, key columns, column order, groups in order),
     so a table reads back as the very frame that was logged.
+``live/timing.json``
+    the clock: every summary field named in :data:`TIMING_KEYS` (``wall_seconds``,
+    ``train_seconds``, ``samples_per_second``, ``seconds``), at its place in the summary, whose
+    ``metrics.json`` holds ``null`` there instead. ``.dvcignore`` hides this file from DVC.
 
-Byte-stable: no timestamps, no report, no dvc.yaml, no experiment, no git; identical input
-writes identical files except the ``wall_seconds`` field. Floats are written by the csv
+Byte-stable: no timestamps, no report, no dvc.yaml, no experiment, no git, no clock in a hashed
+file: identical input writes identical bytes, so a forced or resumed stage leaves its out's
+hash, and the stages downstream, as they were. The clock lives in ``timing.json``, which DVC
+neither hashes nor caches: a stage whose out DVC restores from its cache did not run, and reads
+back as having taken 0 s (``samples_per_second`` None). Floats are written by the csv
 and json modules with ``repr`` and read back by pandas (>= 3: its default parser is exact), so they
 round-trip exactly. Tables round floats to 6 significant digits when logged, the
 precision of the hand-made TSVs they replace (``%.6g``), so the report's numbers stay
@@ -39,6 +46,8 @@ from dvclive.serialize import load_yaml
 from annstudy.artifacts import atomic_dir
 
 LIVE = "live"
+TIMING = "timing.json"
+TIMING_KEYS = frozenset({"wall_seconds", "train_seconds", "samples_per_second", "seconds"})
 _X = "__dvclive_step__"
 TABLE_DIGITS = 6  # significant digits of a logged table float (the old TSVs' %.6g)
 
@@ -86,7 +95,50 @@ def recording(out: str | Path, started: float | None = None) -> Iterator[Live]:
     yield live
     if started is not None:
         live.summary["wall_seconds"] = round(time.perf_counter() - started, 3)
+    live.summary, timing = split_timing(live.summary)
     live.make_summary()
+    (live_dir(out) / TIMING).write_text(json.dumps(timing or {}, indent=2) + "\n")
+
+
+def split_timing(value: Any) -> tuple[Any, Any]:
+    """``value`` without its clock, and the clock alone: ``(stable, timing)``.
+
+    ``stable`` is ``value`` with every field of :data:`TIMING_KEYS` set to None, at any depth;
+    ``timing`` holds those fields at the same place (a list's items under their index), or is
+    None when there are none. :func:`merge_timing` puts them back.
+    """
+    if isinstance(value, dict):
+        stable, timing = {}, {}
+        for key, item in value.items():
+            if key in TIMING_KEYS:
+                stable[key], timing[key] = None, item
+            else:
+                stable[key], inner = split_timing(item)
+                if inner is not None:
+                    timing[key] = inner
+        return stable, timing or None
+    if isinstance(value, list):
+        pairs = [split_timing(item) for item in value]
+        timing = {str(i): inner for i, (_, inner) in enumerate(pairs) if inner is not None}
+        return [stable for stable, _ in pairs], timing or None
+    return value, None
+
+
+def merge_timing(stable: Any, timing: Any) -> Any:
+    """``stable`` with the clock of ``timing`` put back; None (no timing.json): 0 s, no throughput."""
+    if isinstance(stable, dict):
+        timing = timing or {}
+        merged = {}
+        for key, item in stable.items():
+            if key in TIMING_KEYS and item is None:
+                merged[key] = timing.get(key, 0.0 if key.endswith("seconds") else None)
+            else:
+                merged[key] = merge_timing(item, timing.get(key))
+        return merged
+    if isinstance(stable, list):
+        timing = timing or {}
+        return [merge_timing(item, timing.get(str(i))) for i, item in enumerate(stable)]
+    return stable
 
 
 def _scalar(value: Any) -> Any:
@@ -257,4 +309,6 @@ def _read(directory: Path) -> Record:
         raise FileNotFoundError(f"{summary_path}: missing (run `dvc repro` to produce it)")
     params_path = directory / "params.yaml"
     layout = load_yaml(params_path) if params_path.is_file() else {}
-    return Record(directory, json.loads(summary_path.read_text()), layout or {})
+    timing_path = directory / TIMING
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else None
+    return Record(directory, merge_timing(json.loads(summary_path.read_text()), timing), layout or {})

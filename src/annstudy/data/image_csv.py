@@ -9,6 +9,10 @@ reads compact uint8 tensors like any other dataset.
 A bad input stops prepare with a :class:`ImageCsvError` naming the CSV row (numbered
 as a spreadsheet shows it: the header is row 1) and the problem, before anything is
 written, so nothing downstream ever sees a partial dataset.
+
+The CSV is not trusted: every file name is resolved (``..`` and symlinks followed) and must
+stay inside the image folder, must be a regular file (a FIFO would block the read forever, a
+device never ends) and at most :data:`MAX_IMAGE_BYTES` long, checked before a byte is read.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
 
 NAME = "image_csv"
 MIN_PER_CLASS = 3  # one image each for train, validation and test
+MAX_IMAGE_BYTES = 64 * 2**20  # one image file; a 12-megapixel photo is under 10 MiB as JPEG
 
 
 class ImageCsvError(ValueError):
@@ -62,6 +69,24 @@ def _column(header: list[str], name: str, key: str, csv_path: Path) -> int:
     return header.index(name)
 
 
+def _unique_header(header: list[str], csv_path: Path) -> None:
+    repeated = sorted({name for name in header if name and header.count(name) > 1})
+    if repeated:
+        raise ImageCsvError(f"{csv_path}: row 1: column {repeated[0]!r} appears more than once in the header")
+
+
+def confined(image_dir: Path, name: str, where: str) -> Path:
+    """``image_dir / name`` resolved (``..``, symlinks), refused unless it stays inside ``image_dir``."""
+    root = image_dir.resolve()
+    try:
+        path = (image_dir / name).resolve()
+    except (OSError, RuntimeError, ValueError) as err:  # a symlink loop, a NUL byte
+        raise ImageCsvError(f"{where}: cannot resolve image path {name!r} ({err})") from None
+    if not path.is_relative_to(root):
+        raise ImageCsvError(f"{where}: image path {name!r} leaves the image folder {image_dir} (it is {path})")
+    return path
+
+
 def read_rows(csv_path: Path, image_dir: Path, filename_column: str, label_column: str) -> list[Row]:
     """The CSV's image rows (blank lines skipped), each with a file name and a non-empty label."""
     reader = csv.reader(io.StringIO(_read_text(csv_path), newline=""))
@@ -70,6 +95,7 @@ def read_rows(csv_path: Path, image_dir: Path, filename_column: str, label_colum
         header = [cell.strip() for cell in next(reader, [])]
         if not any(header):
             raise ImageCsvError(f"{csv_path}: row 1: empty; expected a header naming the columns")
+        _unique_header(header, csv_path)
         file_col = _column(header, filename_column, "filename_column", csv_path)
         label_col = _column(header, label_column, "label_column", csv_path)
         for cells in reader:
@@ -84,7 +110,7 @@ def read_rows(csv_path: Path, image_dir: Path, filename_column: str, label_colum
                 raise ImageCsvError(f"{where}: empty {filename_column!r} cell")
             if not label:
                 raise ImageCsvError(f"{where}: empty {label_column!r} cell (every image needs a class)")
-            rows.append(Row(number, image_dir / name, label))
+            rows.append(Row(number, confined(image_dir, name, where), label))
     except csv.Error as err:
         raise ImageCsvError(f"{csv_path}: row {reader.line_num}: malformed CSV ({err})") from None
     if not rows:
@@ -114,20 +140,72 @@ def check_classes(rows: list[Row], csv_path: Path, label_column: str) -> list[st
 def decode(row: Row, csv_path: Path, size: tuple[int, int], color: str) -> tuple[np.ndarray, bytes]:
     """(image as uint8 [H, W, C], the file's bytes) of one row."""
     where = f"{csv_path}: row {row.number}"
-    try:
-        data = row.path.read_bytes()
-    except FileNotFoundError:
-        raise ImageCsvError(f"{where}: image file {row.path} not found") from None
-    except (OSError, ValueError) as err:  # a directory, a name too long or with a NUL byte, ...
-        raise ImageCsvError(f"{where}: cannot read image file {row.path} ({err})") from None
+    data = read_image_file(row.path, where)
     try:
         with Image.open(io.BytesIO(data)) as image:
             converted = image.convert("L" if color == "gray" else "RGB")
             resized = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(resized, dtype=np.uint8)
+    except Image.UnidentifiedImageError:
+        raise ImageCsvError(f"{where}: {row.path} is not an image Pillow can read (PNG, JPEG, ...)") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ImageCsvError(f"{where}: {row.path} is not a readable image ({err})") from None
     return (array[..., None] if array.ndim == 2 else array), data
+
+
+def read_image_file(path: Path, where: str) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_IMAGE_BYTES`, both checked before reading.
+
+    Opened without blocking and checked on the open descriptor: a FIFO cannot hang the open,
+    and a file swapped after a check cannot slip past it.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise ImageCsvError(f"{where}: image file {path} not found") from None
+    except (OSError, ValueError) as err:  # a folder, a name too long or with a NUL byte, ...
+        raise ImageCsvError(f"{where}: cannot read image file {path} ({err})") from None
+    info = os.fstat(fd)
+    problem = None
+    if not stat.S_ISREG(info.st_mode):
+        problem = "is not a regular file (a folder, FIFO, device or socket)"
+    elif info.st_size > MAX_IMAGE_BYTES:
+        problem = f"is {info.st_size / 2**20:,.0f} MiB; an image file may be at most {MAX_IMAGE_BYTES // 2**20} MiB"
+    if problem is not None:
+        os.close(fd)
+        raise ImageCsvError(f"{where}: {path} {problem}")
+    with os.fdopen(fd, "rb") as f:
+        try:
+            return f.read(MAX_IMAGE_BYTES)
+        except OSError as err:
+            raise ImageCsvError(f"{where}: cannot read image file {path} ({err})") from None
+
+
+def physical_memory() -> int:
+    """Bytes of RAM on this machine (0 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def check_memory(n_images: int, shape: tuple[int, int, int], csv_path: Path, available: int | None = None) -> str:
+    """The memory ``n_images`` images of ``shape`` need, as one line; an error when it exceeds the RAM.
+
+    Prepare holds them as uint8 (1 byte a value), training as float32 (4 bytes) on top.
+    """
+    values = n_images * shape[0] * shape[1] * shape[2]
+    need = values * 5
+    line = (
+        f"{csv_path}: {n_images:,} images of {shape[0]}x{shape[1]}x{shape[2]}: {values / 2**20:,.0f} MiB as uint8, "
+        f"{values * 4 / 2**20:,.0f} MiB more as float32 in training"
+    )
+    available = physical_memory() if available is None else available
+    if available and need > available:
+        raise ImageCsvError(
+            f"{line}; this machine has {available / 2**30:,.1f} GiB: lower data.image_csv.image_size or use fewer rows"
+        )
+    return line
 
 
 def split_indices(labels: np.ndarray, test_fraction: float, val_fraction: float, seed: int):
@@ -149,6 +227,9 @@ def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:
     rows = read_rows(csv_path, image_dir, cfg.filename_column, cfg.label_column)
     classes = check_classes(rows, csv_path, cfg.label_column)
     index = {name: i for i, name in enumerate(classes)}
+    memory = check_memory(len(rows), cfg.image_shape, csv_path)
+    if len(rows) * cfg.image_shape[0] * cfg.image_shape[1] * cfg.image_shape[2] * 5 > 2**30:
+        print(memory, flush=True)  # a large input says what it will cost before the long decode
 
     images, digest = [], hashlib.sha256()
     for row in tqdm(rows, desc="decode images", unit="img", mininterval=2.0, disable=len(rows) < 1000):

@@ -7,6 +7,7 @@ once, on the device, so training never touches per-sample Python.
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,8 +58,35 @@ def save_prepared(
         write_json(tmp / "meta.json", meta)
 
 
+class PreparedDataError(ValueError):
+    """A prepared file is damaged (truncated, emptied, edited): the message names it and the fix."""
+
+
+def _damaged(path: Path, err: BaseException) -> PreparedDataError:
+    detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+    name = path.parent.name
+    return PreparedDataError(f"{path}: damaged ({detail}); rebuild it with `dvc repro -f prepare@{name}`")
+
+
 def load_meta(data_dir: str | Path) -> dict[str, Any]:
-    return read_json(Path(data_dir) / "meta.json")
+    path = Path(data_dir) / "meta.json"
+    try:
+        meta = read_json(path)
+    except ValueError as err:  # not JSON, not UTF-8
+        raise _damaged(path, err) from None
+    if not isinstance(meta, dict) or not {"name", "scaling"} <= set(meta):
+        raise _damaged(path, ValueError("not the meta.json of a prepared dataset"))
+    return meta
+
+
+def _load_tensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        raw = load_torch(path)
+    except (EOFError, RuntimeError, OSError, ValueError, pickle.UnpicklingError) as err:  # empty, truncated, other
+        raise _damaged(path, err) from None
+    if not isinstance(raw, dict):
+        raise _damaged(path, ValueError("not a dict of tensors"))
+    return raw
 
 
 def load_prepared(data_dir: str | Path, device: str | torch.device = "cpu") -> PreparedDataset:
@@ -67,7 +95,10 @@ def load_prepared(data_dir: str | Path, device: str | torch.device = "cpu") -> P
     if not (data_dir / "meta.json").is_file() or not (data_dir / "tensors.pt").is_file():
         raise FileNotFoundError(f"{data_dir}: no prepared dataset here (run the prepare stage first)")
     meta = load_meta(data_dir)
-    raw = load_torch(data_dir / "tensors.pt")
+    raw = _load_tensors(data_dir / "tensors.pt")
+    missing = [f"{k}_{s}" for s in ("train", "val", "test") for k in ("x", "y") if f"{k}_{s}" not in raw]
+    if missing:
+        raise _damaged(data_dir / "tensors.pt", ValueError(f"no tensors {', '.join(missing)}"))
     scale, offset = meta["scaling"]["scale"], meta["scaling"]["offset"]
 
     def split(name: str) -> Split:

@@ -8,6 +8,7 @@ study reruns offline and bit-identically. Each generator draws from its own
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,33 +43,63 @@ def nonlinear_1d(n: int, noise: float, seed: int) -> XY:
     return XY(x[:, None].astype(np.float32), y.astype(np.float32))
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # training runs in float32: a larger value would be inf
+LARGE_CSV_ROWS = 1_000_000  # from here on, prepare says what the data will cost
+
+
+def _xy_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason}); save the CSV as UTF-8") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the CSV ({err.strerror or err})") from None
+
+
+def _xy_value(cell: str, name: str, where: str, row: list[str]) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        raise ValueError(f"{where}: x and y must be numbers, got {row}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: x and y must be finite, got {row}")
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(
+            f"{where}: {name}={cell.strip()} overflows float32, the training precision (|{name}| < 3.4e38)"
+        )
+    return value
+
+
 def read_xy_csv(path: str | Path) -> XY:
     """A user's 1D regression data: a CSV with a header naming columns ``x`` and ``y``.
 
-    Errors name the file and, for a bad value, the row (1 = the header line).
+    Errors name the file and, for a bad value, the row (1 = the header line): a value must be
+    finite in float32 (1e39 is finite in float64 but inf once training casts it).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"data.regression_csv: file not found: {path}")
-    with path.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = [h.strip().lower() for h in next(reader, [])]
-        if "x" not in header or "y" not in header:
-            raise ValueError(f"{path}: needs columns x and y in its header row, got {header}")
-        ix, iy = header.index("x"), header.index("y")
-        xs, ys = [], []
-        for row_no, row in enumerate(reader, start=2):
-            if not any(cell.strip() for cell in row):
-                continue
-            try:
-                x, y = float(row[ix]), float(row[iy])
-            except (ValueError, IndexError):
-                raise ValueError(f"{path}: row {row_no}: x and y must be numbers, got {row}") from None
-            if not (math.isfinite(x) and math.isfinite(y)):
-                raise ValueError(f"{path}: row {row_no}: x and y must be finite, got {row}")
-            xs.append(x), ys.append(y)
+    reader = csv.reader(io.StringIO(_xy_text(path), newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "x" not in header or "y" not in header:
+        raise ValueError(f"{path}: needs columns x and y in its header row, got {header}")
+    if header.count("x") > 1 or header.count("y") > 1:
+        raise ValueError(f"{path}: row 1: column {'x' if header.count('x') > 1 else 'y'} appears more than once")
+    ix, iy = header.index("x"), header.index("y")
+    xs, ys = [], []
+    for row_no, row in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        where = f"{path}: row {row_no}"
+        if len(row) <= max(ix, iy):
+            raise ValueError(f"{where}: x and y must be numbers, got {row}")
+        xs.append(_xy_value(row[ix], "x", where, row)), ys.append(_xy_value(row[iy], "y", where, row))
     if len(xs) < 2:
         raise ValueError(f"{path}: needs at least 2 data rows, got {len(xs)}")
+    if len(xs) >= LARGE_CSV_ROWS:
+        print(
+            f"{path}: {len(xs):,} rows: {len(xs) * 8 / 2**20:,.0f} MiB as float32, every epoch visits each", flush=True
+        )
     order = np.argsort(xs)
     return XY(np.asarray(xs, np.float32)[order, None], np.asarray(ys, np.float32)[order])
 

@@ -66,6 +66,19 @@ def load_yaml(text: str, name: str | Path = "params.yaml") -> Any:
 # ------------------------------------------------------------------ the models
 
 
+MAX_IMAGE_SIDE = 2048  # pixels: one 2048 x 2048 RGB image is 48 MiB as float32, a batch of 64 is 3 GiB
+
+
+def image_side(v: Any) -> str | None:
+    """A side of ``data.image_csv.image_size``: bounded, since every image is held at that size in memory."""
+    if (problem := positive_int(v)) is not None:
+        return problem
+    if v > MAX_IMAGE_SIDE:
+        gib = v * v * 4 / 2**30
+        return f"must be at most {MAX_IMAGE_SIDE} pixels, got {v} (one {v} x {v} image is {gib:,.1f} GiB as float32)"
+    return None
+
+
 class ImageCsv(Section):
     """``data.image_csv``: a bring-your-own image dataset (dataset ``image_csv``, data/image_csv.py)."""
 
@@ -73,7 +86,7 @@ class ImageCsv(Section):
     image_dir: Text | None = Field(description="folder the file names are relative to (null: the CSV's)")
     filename_column: Text = Field(description="CSV column with the image file name")
     label_column: Text = Field(description="CSV column with the class label")
-    image_size: ListOf(positive_int, unique=False, length=2) = Field(description="[H, W] every image is resized to")
+    image_size: ListOf(image_side, unique=False, length=2) = Field(description="[H, W] every image is resized to")
     color: OneOf(["gray", "rgb"], "color") = Field(description="gray (1 channel) or rgb (3 channels)")
     test_fraction: Fraction = Field(description="test share (equal per class)")
 

@@ -1,0 +1,18 @@
+"""DVC stage `inputs@<dataset>`: `python stages/inputs.py <dataset>` (annstudy/data/inputs.py)."""
+
+import sys
+from argparse import Namespace
+
+from annstudy.artifacts import write_json
+from annstudy.data.inputs import fingerprint, inputs_path
+from annstudy.params import Settings
+from annstudy.stage import run_stage
+
+
+def inputs(settings: Settings, args: Namespace) -> str:
+    out = inputs_path(args.dataset)
+    write_json(out, {"dataset": args.dataset, **fingerprint(args.dataset, settings.data)})
+    return f"wrote {out}"
+
+
+raise SystemExit(run_stage(sys.argv[1:], inputs, "dataset"))
