@@ -48,6 +48,26 @@ class Figure:
 
 
 @dataclass
+class Contents:
+    """Where the list of sections goes (after the findings, so they come first on the page)."""
+
+
+@dataclass
+class Callout:
+    """A banner the reader must not miss (a profile too small for the study's conclusions)."""
+
+    text: str
+
+
+@dataclass
+class Details:
+    """Blocks a reader opens on demand: collapsed ``<details>`` in HTML, a plain subsection in Markdown."""
+
+    summary: str
+    blocks: list
+
+
+@dataclass
 class Document:
     title: str
     blocks: list = field(default_factory=list)
@@ -76,13 +96,34 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _headings(blocks: list) -> list[Heading]:
+    """Level-2 headings, those inside a :class:`Details` included (the contents list them all)."""
+    found = []
+    for b in blocks:
+        if isinstance(b, Heading) and b.level == 2:
+            found.append(b)
+        elif isinstance(b, Details):
+            found += _headings(b.blocks)
+    return found
+
+
 def to_markdown(doc: Document) -> str:
     out = [f"# {doc.title}", ""]
-    headings = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
-    if headings:
-        out += ["**Contents**", ""] + [f"- [{h.text}](#{h.anchor})" for h in headings] + [""]
-    for b in doc.blocks:
-        if isinstance(b, Heading):
+    out += _markdown_blocks(doc.blocks, _headings(doc.blocks))
+    return "\n".join(out)
+
+
+def _markdown_blocks(blocks: list, contents: list[Heading]) -> list[str]:
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, Contents):
+            if contents:
+                out += ["**Contents**", ""] + [f"- [{h.text}](#{h.anchor})" for h in contents] + [""]
+        elif isinstance(b, Callout):
+            out += [f"> **Note.** {b.text}", ""]
+        elif isinstance(b, Details):
+            out += [f"**{b.summary}**", ""] + _markdown_blocks(b.blocks, contents)
+        elif isinstance(b, Heading):
             out += [f"{'#' * b.level} {b.text}", ""]
         elif isinstance(b, Paragraph):
             out += [b.text, ""]
@@ -97,31 +138,39 @@ def to_markdown(doc: Document) -> str:
             out.append("")
         elif isinstance(b, Figure):
             out += [f"![{b.caption}]({b.path.as_posix()})", "", f"*{b.caption}*", ""]
-    return "\n".join(out)
+    return out
 
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1400px;margin:2rem auto;
 padding:0 1rem;color:#222;line-height:1.5}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2.2rem}
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
+.table-wrap{overflow-x:auto;max-width:100%;margin:1rem 0}
+table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3;white-space:nowrap}td.num{text-align:right;white-space:nowrap}
 figure{margin:1.2rem 0;text-align:center}img{max-width:100%;height:auto}
 figcaption,caption{font-size:.9rem;color:#555;text-align:left}code{background:#f4f4f4;padding:0 .2rem}
 nav ul{columns:2}
+.banner{border-left:4px solid #b35900;background:#fff4e5;padding:.6rem 1rem;margin:1rem 0}
+details{margin:1rem 0}summary{cursor:pointer;font-weight:600}
+td.status-supported{color:#1a6b1a}td.status-did-not-train,td.status-confounded{color:#a33}
 """
 
 
-def to_html(doc: Document, base: Path) -> str:
-    """Self-contained HTML: figures under ``base`` are embedded as data URIs."""
-    body = [f"<h1>{html.escape(doc.title)}</h1>"]
-    headings = [b for b in doc.blocks if isinstance(b, Heading) and b.level == 2]
-    if headings:
-        items = "".join(f'<li><a href="#{h.anchor}">{html.escape(h.text)}</a></li>' for h in headings)
-        body.append(f"<nav><strong>Contents</strong><ul>{items}</ul></nav>")
-    for b in doc.blocks:
-        if isinstance(b, Heading):
+def _html_blocks(blocks: list, base: Path, contents: list[Heading]) -> list[str]:
+    body = []
+    for b in blocks:
+        if isinstance(b, Contents):
+            if contents:
+                items = "".join(f'<li><a href="#{h.anchor}">{html.escape(h.text)}</a></li>' for h in contents)
+                body.append(f"<nav><strong>Contents</strong><ul>{items}</ul></nav>")
+        elif isinstance(b, Callout):
+            body.append(f'<div class="banner" role="note"><strong>Note.</strong> {_inline_md_to_html(b.text)}</div>')
+        elif isinstance(b, Details):
+            inner = "\n".join(_html_blocks(b.blocks, base, contents))
+            body.append(f"<details><summary>{html.escape(b.summary)}</summary>\n{inner}\n</details>")
+        elif isinstance(b, Heading):
             body.append(f'<h{b.level} id="{b.anchor}">{html.escape(b.text)}</h{b.level}>')
         elif isinstance(b, Paragraph):
             body.append(f"<p>{_inline_md_to_html(b.text)}</p>")
@@ -130,8 +179,10 @@ def to_html(doc: Document, base: Path) -> str:
         elif isinstance(b, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
-            cap = f"<caption>{html.escape(b.caption)}</caption>" if b.caption else ""
-            body.append(f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+            cap = f"<caption>{_inline_md_to_html(b.caption)}</caption>" if b.caption else ""
+            body.append(
+                f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+            )
         elif isinstance(b, Figure):
             data = base64.b64encode((base / b.path).read_bytes()).decode("ascii")
             alt = html.escape(b.caption, quote=True)
@@ -139,6 +190,12 @@ def to_html(doc: Document, base: Path) -> str:
                 f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
                 f"<figcaption>{html.escape(b.caption)}</figcaption></figure>"
             )
+    return body
+
+
+def to_html(doc: Document, base: Path) -> str:
+    """Self-contained HTML: figures under ``base`` are embedded as data URIs."""
+    body = [f"<h1>{html.escape(doc.title)}</h1>", *_html_blocks(doc.blocks, base, _headings(doc.blocks))]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
