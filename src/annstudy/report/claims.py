@@ -194,3 +194,15 @@ def against(
         )
     statistic = f"{summarize(arm.values).mean * 100:.1f} % vs {threshold * 100:.1f} %"
     return Claim(statement, statistic, test, len(arm.values), (arm.budget,), status, reason)
+
+
+def training(arm: Arm) -> Claim:
+    """Whether a run trained at all: the did-not-train rule applied to one arm, stated either way."""
+    why = did_not_train(arm)
+    test = f"final loss vs ln C (margin {LOSS_MARGIN:g}), accuracy vs chance (+{CHANCE_MARGIN * 100:g} points)"
+    loss = f"final loss {arm.final_loss:.3f}" if arm.final_loss is not None else "no loss"
+    acc = f"accuracy {arm.accuracy * 100:.1f} %" if arm.accuracy is not None else "no accuracy"
+    if why:
+        statement = f"{arm.label} did not train: it never left the uniform guess over {arm.classes} classes"
+        return Claim(statement, f"{loss}, {acc}", test, len(arm.values), (arm.budget,), Status.DID_NOT_TRAIN, why)
+    return Claim(f"{arm.label} trained", f"{loss}, {acc}", test, len(arm.values), (arm.budget,), Status.SUPPORTED)
