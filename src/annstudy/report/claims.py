@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Sequence
 
-from annstudy.report.stats import seeds_needed, summarize, welch_p
+from annstudy.report.stats import Accuracy, pct, seeds_needed, summarize, welch_p
 
 LOSS_MARGIN = 0.05  # nats: final cross-entropy within this of ln C counts as "never left the uniform guess"
 CHANCE_MARGIN = 0.02  # accuracy within 2 points of 1 / C counts as chance
@@ -173,6 +173,7 @@ def against(
     interval: tuple[float, float],
     test: str,
     confounders: Sequence[str] = (),
+    statistic: str | None = None,
 ) -> Claim:
     """A one-arm claim about a bar or a published value: supported when ``interval`` lies wholly on one side.
 
@@ -192,8 +193,26 @@ def against(
             Status.NOT_SIGNIFICANT,
             f"the interval [{low * 100:.1f}, {high * 100:.1f}] contains {threshold * 100:.1f} %",
         )
-    statistic = f"{summarize(arm.values).mean * 100:.1f} % vs {threshold * 100:.1f} %"
+    if statistic is None:
+        statistic = f"{summarize(arm.values).mean * 100:.1f} % vs {threshold * 100:.1f} %"
     return Claim(statement, statistic, test, len(arm.values), (arm.budget,), status, reason)
+
+
+def accuracy_bar(
+    label: str,
+    acc: Accuracy,
+    bar: float,
+    budget: str,
+    classes: int,
+    what: str,
+    confounders: Sequence[str] = (),
+    verbs: tuple[str, str] = ("reaches", "misses"),
+) -> Claim:
+    """``label`` reaches / misses ``what`` (a bar, chance, a published figure) given both uncertainties of ``acc``."""
+    verb = verbs[0] if acc.mean >= bar else verbs[1]
+    arm = Arm(label, acc.values, budget, None, acc.mean, classes)
+    test = f"seed spread and Wilson interval over {acc.n_test:,} test images together"
+    return against(f"{label} {verb} {what} ({pct(bar)})", arm, bar, acc.interval, test, confounders)
 
 
 def training(arm: Arm) -> Claim:

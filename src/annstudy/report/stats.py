@@ -117,6 +117,16 @@ class Accuracy:
         """Which uncertainty is larger: the spread over seeds or the test-set sampling error."""
         return "the seed spread" if self.seed_half > self.sampling_half else "test-set sampling"
 
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Both uncertainties at once: the union of the seed interval (or range) and the Wilson interval."""
+        if self.n < MIN_SEEDS_FOR_INTERVAL:
+            seed_low, seed_high = min(self.values), max(self.values)
+        else:
+            seed_low, seed_high = self.summary.ci_low, self.summary.ci_high
+        low, high = self.sampling
+        return (min(seed_low, low), max(seed_high, high))
+
     def fmt(self) -> str:
         """``87.3 % [86.8, 87.9]`` (t-interval, n >= 3) or ``87.3 % (seeds 87.0, 87.6)`` (n <= 2)."""
         if self.n == 0:
