@@ -180,3 +180,6 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     assert result.broken_images == []
     assert result.overflowing == [] and result.page_width <= result.window_width
     assert shot.stat().st_size > 50_000  # a real full-page PNG, not a blank one
+    phone = check_report(repo / "reports/report.html", tmp_path / "report_390.png", width=390)
+    assert phone.images == figures and phone.broken_images == []
+    assert phone.overflowing == [] and phone.page_width == phone.window_width == 390  # tables scroll in their box

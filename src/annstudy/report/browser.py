@@ -2,7 +2,8 @@
 
 Checks what a reader would notice first: every image loaded (decoded, non-zero size) and
 nothing wider than the window (no horizontal scrolling of the page; wide tables scroll
-inside their own box). Uses Playwright driving the system's Chromium (Debian: ``chromium``).
+inside their own box), on a desktop (1,280 px) and on a phone (390 px) window. Uses
+Playwright driving the system's Chromium (Debian: ``chromium``).
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ class BrowserCheck:
     @property
     def ok(self) -> bool:
         return not self.broken_images and not self.overflowing and self.page_width <= self.window_width
+
+
+WIDTHS = (1280, 390)  # a laptop window and a phone (iPhone 12-15 CSS width)
+
+
+def screenshot_path(base: Path, width: int) -> Path:
+    """``docs/report_screenshot.png`` for the first width, ``..._390.png`` for the others."""
+    return base if width == WIDTHS[0] else base.with_name(f"{base.stem}_{width}{base.suffix}")
 
 
 def find_chromium() -> str | None:

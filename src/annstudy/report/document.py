@@ -145,12 +145,14 @@ CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1400px;margin:2rem auto;
 padding:0 1rem;color:#222;line-height:1.5}
 h1{border-bottom:2px solid #444}h2{border-bottom:1px solid #ccc;margin-top:2.2rem}
-.table-wrap{overflow-x:auto;max-width:100%;margin:1rem 0}
+.table-wrap{overflow-x:auto;max-width:100%;margin:0 0 1rem}
 table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3;white-space:nowrap}td.num{text-align:right;white-space:nowrap}
 figure{margin:1.2rem 0;text-align:center}img{max-width:100%;height:auto}
-figcaption,caption{font-size:.9rem;color:#555;text-align:left}code{background:#f4f4f4;padding:0 .2rem}
+figcaption,.caption{font-size:.9rem;color:#555;text-align:left;margin-bottom:.3rem}
+@media (max-width:600px){td:not(.num){min-width:8rem}}
+code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}p,li{overflow-wrap:break-word}
 nav ul{columns:2}
 .banner{border-left:4px solid #b35900;background:#fff4e5;padding:.6rem 1rem;margin:1rem 0}
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600}
@@ -179,9 +181,10 @@ def _html_blocks(blocks: list, base: Path, contents: list[Heading]) -> list[str]
         elif isinstance(b, Table):
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
-            cap = f"<caption>{_inline_md_to_html(b.caption)}</caption>" if b.caption else ""
+            # the caption stays outside the scroll box: on a phone it wraps to the screen, not to the table
+            cap = f'<p class="caption">{_inline_md_to_html(b.caption)}</p>' if b.caption else ""
             body.append(
-                f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
+                f'{cap}<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
             )
         elif isinstance(b, Figure):
             data = base64.b64encode((base / b.path).read_bytes()).decode("ascii")
