@@ -26,7 +26,13 @@ def test_not_significant_when_the_difference_is_below_the_smallest_that_matters(
     b = tuple(v - 0.004 for v in a)  # 0.4 points apart, p = 0.56: more seeds would only pin down a negligible gap
     claim = compare("a vs b", arm("a", a), arm("b", b))
     assert claim.status is Status.NOT_SIGNIFICANT and claim.statistic == "a − b = +0.4 points"
-    assert claim.reason == "the observed difference is below the smallest that matters here (0.01)"
+    assert claim.reason == "the observed difference is below the smallest that matters here (1 point)"
+    # a difference that matters, p just above 0.05, and seeds enough to detect it: not significant, with why
+    ten = arm("a", a)
+    status, reason = judge([ten, ten], 0.06, 0.02, 0.01, min_effect=0.01)
+    assert seeds_needed(0.02, 0.01) == 4
+    assert status is Status.NOT_SIGNIFICANT
+    assert reason == "p ≥ 0.05 although about 4 seeds per arm would detect the observed difference (10 run)"
     # the same gap in a metric where any difference matters is underpowered instead
     loose = compare("a vs b", arm("a", a), arm("b", b), min_effect=0.0)
     assert math.ceil(2 * ((1.959964 + 0.841621) * summarize(a).std / 0.004) ** 2) == 219

@@ -123,7 +123,9 @@ def judge(
             if needed
             else "at least 2 seeds per arm are needed for a test"
         )
-    return Status.NOT_SIGNIFICANT, ""
+    return Status.NOT_SIGNIFICANT, (
+        f"p ≥ {ALPHA:g} although about {needed} seeds per arm would detect the observed difference ({n} run)"
+    )
 
 
 def pooled_std(a: Sequence[float], b: Sequence[float]) -> float:
@@ -160,6 +162,8 @@ def compare(
     if min_effect is None:
         min_effect = MIN_ACCURACY_EFFECT if unit == "points" else 0.0
     status, reason = judge((a, b), p, diff, pooled_std(a.values, b.values), confounders, min_effect)
+    if unit == "points":  # say the smallest difference that matters in the unit the reader sees
+        reason = reason.replace(f"({min_effect:g})", f"({min_effect * 100:g} point{'s' if min_effect != 0.01 else ''})")
     shown = f"{diff * 100:+.1f} points" if unit == "points" else f"{diff:+.3g} {unit}"
     statistic = f"{a.label} − {b.label} = {shown}"
     n = min(len(a.values), len(b.values))

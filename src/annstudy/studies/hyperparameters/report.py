@@ -195,7 +195,8 @@ def choice(axis: str, variants: list[VariantSummary], budget: str, n_test: int) 
         return None
     best, second = ranked[0], ranked[1]
     label = AXIS_LABELS.get(axis, axis)
-    ahead = "ahead of" if best.test.mean >= second.test.mean else "behind"
+    gap = best.test.mean - second.test.mean
+    ahead = "level with" if abs(gap) < 0.0005 else ("ahead of" if gap > 0 else "behind")
     claim = compare(
         f"best {label} on validation: {best.label()} ({pct(best.val_mean)} val); on test it is {ahead} the "
         f"validation runner-up {second.label()} ({pct(second.val_mean)} val)",
@@ -288,7 +289,9 @@ def build(settings: Settings, out: Path) -> StudySection:
     for axis, variants in sweeps.items():
         label = AXIS_LABELS.get(axis, axis)
         path = curves_figure(axis, variants, base, fig_dir / f"hyperparameters_{axis}.png")
-        found = choice(axis, variants, budget, n_test)
+        # a penalty or a model is chosen against the base (no penalty, the plain MLP) as well
+        candidates = [*variants, base] if axis in ("penalty", "model") else variants
+        found = choice(axis, candidates, budget, n_test)
         findings += [found] if found else []
         doc.add(
             Heading(f"Sweep: {label}", level=3),

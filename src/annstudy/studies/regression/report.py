@@ -300,6 +300,13 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
     metrics["diverged"] = bool(diverged)
     found = bell_findings(summary, r.get("small_archs", []), study.bell_noise**2)
     doc.add(*[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found])
+    doc.add(
+        Paragraph(
+            "**Not answered: which network the data alone would pick.** The bell stage records no validation "
+            "MSE (every training point is used for fitting), so no choice can be made on held-out data; the "
+            "test MSE above answers only the question where the true function is known."
+        )
+    )
     return found
 
 
