@@ -118,7 +118,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from annstudy.report.browser import WIDTHS, check_report, screenshot_path
+    from annstudy.report.browser import DARK_BACKGROUND, WIDTHS, check_report, screenshot_path
 
     ok = True
     for width in WIDTHS:
@@ -129,6 +129,12 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
             f"{shot}: {result.images} images, broken {result.broken_images or 'none'}, page {result.page_width}px "
             f"in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
         )
+    shot = Path(args.out).with_stem(f"{Path(args.out).stem}_dark")
+    dark = check_report(Path(args.html), shot, width=WIDTHS[-1], color_scheme="dark")
+    ok &= dark.ok and dark.background == DARK_BACKGROUND
+    print(
+        f"{shot}: dark mode at {WIDTHS[-1]} px, background {dark.background}, overflowing {dark.overflowing or 'none'}"
+    )
     return 0 if ok else 1
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,11 +157,32 @@ code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}p,li{overflow-wra
 nav ul{columns:2}
 .banner{border-left:4px solid #b35900;background:#fff4e5;padding:.6rem 1rem;margin:1rem 0}
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600}
-td.status-supported{color:#1a6b1a}td.status-did-not-train,td.status-confounded{color:#a33}
+a.anchor{color:inherit;text-decoration:none;font-weight:600}
+img{cursor:zoom-in}img.zoom{position:fixed;inset:0;margin:auto;max-width:98vw;max-height:98vh;z-index:10;
+cursor:zoom-out;background:#fff;box-shadow:0 0 0 100vmax rgba(0,0,0,.6)}
+@media (prefers-color-scheme:dark){body{background:#121212;color:#ddd}h1{border-color:#aaa}h2{border-color:#444}
+th{background:#2a2a2a}th,td{border-color:#444}code{background:#2a2a2a}figcaption,.caption{color:#aaa}
+.banner{background:#3a2a10;border-color:#e08a2c}a{color:#8ab4f8}img{background:#fff}}
 """
 
+# click to enlarge, without a second copy of the image: toggles a class on the clicked figure
+ZOOM_JS = "document.addEventListener('click',e=>{if(e.target.tagName==='IMG')e.target.classList.toggle('zoom')});"
 
-def _html_blocks(blocks: list, base: Path, contents: list[Heading]) -> list[str]:
+
+def compact_png(data: bytes) -> bytes:
+    """A 256-colour palette copy of a PNG for embedding (plots have few colours; about a third of the
+    bytes), or the original when that is not smaller. report.md keeps linking the full-colour files."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    palette = image.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    palette.save(out, format="PNG", optimize=True)
+    return out.getvalue() if out.tell() < len(data) else data
+
+
+def _html_blocks(blocks: list, base: Path, contents: list[Heading], counter: list[int] | None = None) -> list[str]:
+    counter = counter if counter is not None else [0, 0]  # figures and tables numbered so far
     body = []
     for b in blocks:
         if isinstance(b, Contents):
@@ -170,7 +192,7 @@ def _html_blocks(blocks: list, base: Path, contents: list[Heading]) -> list[str]
         elif isinstance(b, Callout):
             body.append(f'<div class="banner" role="note"><strong>Note.</strong> {_inline_md_to_html(b.text)}</div>')
         elif isinstance(b, Details):
-            inner = "\n".join(_html_blocks(b.blocks, base, contents))
+            inner = "\n".join(_html_blocks(b.blocks, base, contents, counter))
             body.append(f"<details><summary>{html.escape(b.summary)}</summary>\n{inner}\n</details>")
         elif isinstance(b, Heading):
             body.append(f'<h{b.level} id="{b.anchor}">{html.escape(b.text)}</h{b.level}>')
@@ -182,16 +204,22 @@ def _html_blocks(blocks: list, base: Path, contents: list[Heading]) -> list[str]
             head = "".join(f"<th>{html.escape(h)}</th>" for h in b.header)
             rows = "".join("<tr>" + "".join(_td(c) for c in row) + "</tr>" for row in b.rows)
             # the caption stays outside the scroll box: on a phone it wraps to the screen, not to the table
-            cap = f'<p class="caption">{_inline_md_to_html(b.caption)}</p>' if b.caption else ""
+            counter[1] += 1
+            n = counter[1]
+            label = f'<a class="anchor" href="#table-{n}">Table {n}.</a> '
+            cap = f'<p class="caption" id="table-{n}">{label}{_inline_md_to_html(b.caption)}</p>'
             body.append(
                 f'{cap}<div class="table-wrap"><table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>'
             )
         elif isinstance(b, Figure):
-            data = base64.b64encode((base / b.path).read_bytes()).decode("ascii")
+            data = base64.b64encode(compact_png((base / b.path).read_bytes())).decode("ascii")
             alt = html.escape(b.caption, quote=True)
+            counter[0] += 1
+            n = counter[0]
             body.append(
-                f'<figure><img src="data:image/png;base64,{data}" alt="{alt}">'
-                f"<figcaption>{html.escape(b.caption)}</figcaption></figure>"
+                f'<figure id="figure-{n}"><img src="data:image/png;base64,{data}" alt="{alt}" title="click to enlarge">'
+                f'<figcaption><a class="anchor" href="#figure-{n}">Figure {n}.</a> {html.escape(b.caption)}'
+                "</figcaption></figure>"
             )
     return body
 
@@ -204,5 +232,5 @@ def to_html(doc: Document, base: Path) -> str:
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(body)
-        + "\n</body></html>\n"
+        + f"\n<script>{ZOOM_JS}</script>\n</body></html>\n"
     )

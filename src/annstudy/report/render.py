@@ -131,6 +131,16 @@ def findings_table(sections: list[StudySection]) -> Table:
     )
 
 
+def reproduce(section: StudySection) -> Paragraph:
+    """The command that reruns the section's stages and where its headline numbers land."""
+    # a foreach group by its name: `dvc repro train` reruns every train@<arch>
+    stages = " ".join(dict.fromkeys(name.split("@")[0] for name in section.stage_seconds)) or section.study
+    keys = ", ".join(f"`{k}`" for k in list(section.metrics)[:8]) + (" …" if len(section.metrics) > 8 else "")
+    return Paragraph(
+        f"*Reproduce:* `dvc repro {stages} report` · *metrics:* `reports/metrics.json` → `{section.study}`: {keys}"
+    )
+
+
 def banner(settings: Settings, sections: list[StudySection]) -> Callout | None:
     """Say up front when the run cannot support the studies' conclusions (small profile, weak claims)."""
     statuses = [f.claim.status for s in sections for f in s.findings]
@@ -208,7 +218,7 @@ def build_report(settings: Settings, out: Path) -> Path:
     note = banner(settings, sections)
     doc.add(Heading("Key findings"), *([note] if note else []), findings_table(sections), Contents())
     for s in sections:
-        doc.add(*s.blocks)
+        doc.add(*s.blocks, reproduce(s))
     appendix = header(settings, sections, time.perf_counter() - started)
     for s in sections:
         if s.appendix:
