@@ -35,7 +35,8 @@ def build(settings: Settings, out: Path) -> StudySection:
     claim = accuracy_bar(
         label, acc, study.target_acc, f"≤ {study.max_epochs} epochs (early stopping)", study.arms, "the target"
     )
-    findings = [Finding("What test accuracy does the validated fold model reach?", claim, acc.fmt_full())]
+    key = f"{pct(acc.mean)} (Wilson, {n_test} points: {acc.fmt_sampling()})"
+    findings = [Finding("What test accuracy does the validated fold model reach?", claim, key)]
     per_fold = ok.groupby("fold").agg(
         val_acc=("val_acc", "mean"),
         test_acc=("test_acc", "mean"),
