@@ -175,7 +175,7 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     dvc(repo, "repro")
     shot = tmp_path / "report.png"
     result = check_report(repo / "reports/report.html", shot)
-    figures = (repo / "reports/report.html").read_text().count("<figure>")
+    figures = (repo / "reports/report.html").read_text().count("<figure id=")
     assert result.images == figures >= 4  # panel, weight grid(s), confusion matrix, errors
     assert result.broken_images == []
     assert result.overflowing == [] and result.page_width <= result.window_width

@@ -86,3 +86,15 @@ def test_compact_png_is_smaller_and_keeps_the_picture(tmp_path):
     b = np.asarray(Image.open(io.BytesIO(small)).convert("RGB"), dtype=float)
     assert a.shape == b.shape == (400, 600, 3)
     assert np.abs(a - b).mean() < 2.0  # mean absolute error per channel, out of 255
+
+
+def test_forest_plot_draws_one_row_per_result(tmp_path):
+    from annstudy.report.figures import ForestRow, forest_plot
+
+    rows = [
+        ForestRow("a (2 epochs)", 0.84, (0.83, 0.85), (0.832, 0.847), (0.87, 0.88)),
+        ForestRow("b (1 epoch)", 0.88, (0.87, 0.89), (0.873, 0.886), (0.85, 0.85)),
+    ]
+    path = forest_plot(rows, tmp_path / "forest.png", "t")
+    image = Image.open(path)
+    assert image.size[0] > 800 and image.size[1] > 300 and path.stat().st_size > 10_000

@@ -29,6 +29,15 @@ from annstudy.studies.architectures.run import CURVE_METRICS, eval_dir, train_di
 PUBLISHED_SOURCE = "studies.md, S1 'Published ranges to compare against' (from the exercises)"
 PUBLISHED_DATASET = "fashion_mnist"
 BARS = {"mlp": 0.80, "cnn": 0.85}  # the exercise's bars: >= 0.80 plain ANN, >= 0.85 CNN
+PUBLISHED_RANGES = {  # the same ranges as numbers, for the forest plot
+    "mlp_1": (0.87, 0.88),
+    "mlp_2": (0.87, 0.88),
+    "cnn_3": (0.89, 0.92),
+    "cnn_4": (0.89, 0.92),
+    "cnn_5": (0.89, 0.92),
+    "lenet5": (0.89, 0.92),
+    "cnn_bn4": (0.85, 0.85),  # a bar, not a range
+}
 PUBLISHED = {
     "mlp_1": "0.87–0.88 (MLP); exercise bar ≥ 0.80",
     "mlp_2": "0.87–0.88 (MLP)",
@@ -319,6 +328,19 @@ def architecture_tables(
     )
 
 
+def forest(results: list[ArchResult], dataset: str, n_test: int, path: Path) -> Path:
+    """One row per architecture that trained, with the published range when the dataset has one."""
+    rows = []
+    for r in results:
+        if r.test.n == 0:
+            continue
+        acc = r.accuracy(n_test)
+        seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
+        ref = PUBLISHED_RANGES.get(r.arch) if dataset == PUBLISHED_DATASET else None
+        rows.append(figures.ForestRow(f"{r.arch} ({r.budget})", acc.mean, seed, acc.sampling, ref))
+    return figures.forest_plot(rows, path, f"S1 test accuracy on {dataset}")
+
+
 def chosen_predictions(r: ArchResult, data: PreparedDataset, batch_size: int) -> tuple[list, list]:
     """Confusion matrix and misclassified indices of the validation-chosen seed (its stored weights on test).
 
@@ -361,6 +383,11 @@ def section(
             f"**Verdict rule** (from the final eval-mode accuracies, means over seeds): *underfitting* when "
             f"train accuracy < {study.underfit_train_acc:g}; otherwise *overfitting* when train − val "
             f"accuracy > {study.overfit_gap:g}; otherwise *generalizing*."
+        ),
+        Figure(
+            forest(results, study.dataset, n_test, fig_dir / "architectures_forest.png").relative_to(out),
+            "Test accuracy per architecture: the seed interval over the test-set sampling interval; gray: the "
+            "published range for this dataset (studies.md), dotted: the exercise's bar.",
         ),
         Heading("Is A better than B?", level=3),
         matrix,
