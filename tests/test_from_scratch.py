@@ -148,7 +148,8 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     data = blobs_dataset(n_per_class=60)
     tensors = {f"{k}_{s}": getattr(getattr(data, s), k) for s in ("train", "val", "test") for k in ("x", "y")}
-    meta = {**data.meta, "scaling": {"scale": 1.0, "offset": 0.0}}
+    sizes = {s: len(getattr(data, s).y) for s in ("train", "val", "test")}  # the report's Wilson interval needs it
+    meta = {**data.meta, "scaling": {"scale": 1.0, "offset": 0.0}, "sizes": sizes}
     save_prepared("data/prepared/fashion_mnist", tensors, meta)
     params["profile"] = "smoke"
     params["device"] = "cpu"
@@ -165,6 +166,9 @@ def test_smoke_stages_and_report_section(params, tmp_path, monkeypatch):
     assert m["grad_check"]["max_abs_diff"] <= 1e-6
     assert m["conv2d"]["max_abs_diff"] <= 1e-5
     assert section.blocks[0].text == "S7 From scratch"
+    # the NumPy MLP's bar, then the two exact checks: every one computed as supported by report/claims.py
+    assert [f.claim.status.value for f in section.findings] == ["supported"] * 3
+    assert section.findings[1].claim.statement == "the NumPy gradients agree with torch autograd"
     assert (tmp_path / "reports/figures/from_scratch_mlp_curves.png").is_file()
     assert (tmp_path / "reports/figures/from_scratch_feature_maps.png").is_file()
     maps = np.load("data/from_scratch/conv2d/maps.npy")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annstudy.codedeps import computed_deps
-from annstudy.report.browser import check_report, find_chromium
+from annstudy.report.browser import DARK_BACKGROUND, check_report, find_chromium
 from conftest import needs_fashion
 from dvc_repo import dvc, edit_params, make_repo, out_of_date, ran_stages, sh
 
@@ -178,8 +178,13 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     dvc(repo, "repro")
     shot = tmp_path / "report.png"
     result = check_report(repo / "reports/report.html", shot)
-    figures = (repo / "reports/report.html").read_text().count("<figure>")
+    figures = (repo / "reports/report.html").read_text().count("<figure id=")
     assert result.images == figures >= 4  # panel, weight grid(s), confusion matrix, errors
     assert result.broken_images == []
     assert result.overflowing == [] and result.page_width <= result.window_width
     assert shot.stat().st_size > 50_000  # a real full-page PNG, not a blank one
+    phone = check_report(repo / "reports/report.html", tmp_path / "report_390.png", width=390)
+    assert phone.images == figures and phone.broken_images == []
+    assert phone.overflowing == [] and phone.page_width == phone.window_width == 390  # tables scroll in their box
+    dark = check_report(repo / "reports/report.html", tmp_path / "report_dark.png", width=390, color_scheme="dark")
+    assert dark.background == DARK_BACKGROUND and dark.broken_images == [] and dark.overflowing == []

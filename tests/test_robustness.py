@@ -141,7 +141,7 @@ def test_metrics_of_diverged_runs_are_null_with_a_flag_never_nan():
     json.dumps(found, allow_nan=False)
 
 
-def test_an_all_diverged_architecture_ranks_last():
+def test_an_all_diverged_architecture_ranks_last_and_the_pick_is_by_validation():
     from annstudy.report.stats import pairwise
     from annstudy.studies.architectures.report import _best_claim
 
@@ -150,9 +150,13 @@ def test_an_all_diverged_architecture_ranks_last():
         arch_result("cnn_3", [False, False]),
         arch_result("cnn_4", [False, False], acc=0.7),
     ]
+    results[2].evaluation["per_seed"][1]["val_acc"] = 0.9  # cnn_4: worse on test, better on validation
     claim = _best_claim(results, pairwise({r.arch: list(r.healthy["test_acc"]) for r in results[1:]}))
-    assert claim.startswith("Highest mean test accuracy: **cnn_3**") and "runner-up cnn_4" in claim
-    assert "of the other 1 architectures" in claim
+    assert claim.statement == (
+        "cnn_4 (highest validation accuracy, 85.0 %) is behind the validation runner-up cnn_3 on test"
+    )
+    assert claim.statistic == "cnn_4 − cnn_3 = -10.0 points" and claim.n == 2 and claim.status.value == "supported"
+    assert results[2].chosen_seed == 1 and results[1].chosen_seed == 0  # ties: the lowest seed
     assert _best_claim(results[:2], []) == "Only cnn_3 has seeds that did not diverge."
 
 

@@ -118,14 +118,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:
-    from annstudy.report.browser import check_report
+    from annstudy.report.browser import DARK_BACKGROUND, WIDTHS, check_report, screenshot_path
 
-    result = check_report(Path(args.html), Path(args.out))
+    ok = True
+    for width in WIDTHS:
+        shot = screenshot_path(Path(args.out), width)
+        result = check_report(Path(args.html), shot, width=width)
+        ok &= result.ok
+        print(
+            f"{shot}: {result.images} images, broken {result.broken_images or 'none'}, page {result.page_width}px "
+            f"in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
+        )
+    shot = Path(args.out).with_stem(f"{Path(args.out).stem}_dark")
+    dark = check_report(Path(args.html), shot, width=WIDTHS[-1], color_scheme="dark")
+    ok &= dark.ok and dark.background == DARK_BACKGROUND
     print(
-        f"{args.out}: {result.images} images, broken {result.broken_images or 'none'}, "
-        f"page {result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
+        f"{shot}: dark mode at {WIDTHS[-1]} px, background {dark.background}, overflowing {dark.overflowing or 'none'}"
     )
-    return 0 if result.ok else 1
+    return 0 if ok else 1
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -187,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=0, help="log and validate every N steps (default: once)")
     p.add_argument("--val-subset", type=int, default=1000, help="validation images per log with --log-every (0 = all)")
     p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")
-    p = add("screenshot", cmd_screenshot, "render the HTML report in headless Chromium, check it, save a PNG")
+    p = add(
+        "screenshot",
+        cmd_screenshot,
+        "render the HTML report in headless Chromium at 1280 and 390 px, check it, save PNGs",
+    )
     p.add_argument("--html", default="reports/report.html")
     p.add_argument("--out", default="docs/report_screenshot.png")
     p = add("compare", cmd_compare, "compare DVC experiments: params that differ, test accuracy, curves")

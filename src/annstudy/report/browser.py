@@ -2,7 +2,8 @@
 
 Checks what a reader would notice first: every image loaded (decoded, non-zero size) and
 nothing wider than the window (no horizontal scrolling of the page; wide tables scroll
-inside their own box). Uses Playwright driving the system's Chromium (Debian: ``chromium``).
+inside their own box), on a desktop (1,280 px) and on a phone (390 px) window. Uses
+Playwright driving the system's Chromium (Debian: ``chromium``).
 """
 
 from __future__ import annotations
@@ -29,10 +30,20 @@ class BrowserCheck:
     page_width: int
     window_width: int
     overflowing: list[str]  # elements reaching past the window's right edge (outside scroll boxes)
+    background: str = ""  # the page's computed background colour (dark mode: rgb(18, 18, 18))
 
     @property
     def ok(self) -> bool:
         return not self.broken_images and not self.overflowing and self.page_width <= self.window_width
+
+
+DARK_BACKGROUND = "rgb(18, 18, 18)"  # body background of report.html under prefers-color-scheme: dark
+WIDTHS = (1280, 390)  # a laptop window and a phone (iPhone 12-15 CSS width)
+
+
+def screenshot_path(base: Path, width: int) -> Path:
+    """``docs/report_screenshot.png`` for the first width, ``..._390.png`` for the others."""
+    return base if width == WIDTHS[0] else base.with_name(f"{base.stem}_{width}{base.suffix}")
 
 
 def find_chromium() -> str | None:
@@ -56,8 +67,10 @@ IMAGES_JS = """() => [...document.images]
   .map(img => img.alt || img.src.slice(0, 40))"""
 
 
-def check_report(html: Path, screenshot: Path, width: int = 1280, height: int = 900) -> BrowserCheck:
-    """Render ``html``, save a full-page PNG to ``screenshot`` and return what was found."""
+def check_report(
+    html: Path, screenshot: Path, width: int = 1280, height: int = 900, color_scheme: str = "light"
+) -> BrowserCheck:
+    """Render ``html`` (``color_scheme`` "light" or "dark"), save a full-page PNG and return what was found."""
     from playwright.sync_api import sync_playwright
 
     executable = find_chromium()
@@ -65,7 +78,7 @@ def check_report(html: Path, screenshot: Path, width: int = 1280, height: int = 
         raise RuntimeError("no Chromium found (Debian: apt-get install chromium)")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
-        page = browser.new_page(viewport={"width": width, "height": height})
+        page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
         page.goto(html.resolve().as_uri(), wait_until="load")
         result = BrowserCheck(
             images=page.evaluate("() => document.images.length"),
@@ -73,6 +86,7 @@ def check_report(html: Path, screenshot: Path, width: int = 1280, height: int = 
             page_width=page.evaluate("() => document.documentElement.scrollWidth"),
             window_width=page.evaluate("() => document.documentElement.clientWidth"),
             overflowing=page.evaluate(OVERFLOW_JS),
+            background=page.evaluate("() => getComputedStyle(document.body).backgroundColor"),
         )
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot), full_page=True)

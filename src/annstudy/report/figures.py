@@ -7,6 +7,7 @@ registry order, not by which architectures a run happens to include).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
@@ -175,5 +176,46 @@ def misclassified_grid(
                 ax.imshow(images[i, 0].cpu().numpy(), cmap="gray_r", interpolation="nearest")
             ax.set_title(f"{classes[true[i]]}\n→ {classes[pred[i]]}", fontsize=7)
     fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+@dataclass(frozen=True)
+class ForestRow:
+    """One line of a forest plot: an accuracy, its two intervals and the published value it meets."""
+
+    label: str
+    mean: float
+    seed: tuple[float, float]  # t-interval over seeds, or the range of the values when n <= 2
+    sampling: tuple[float, float]  # Wilson interval over the test set
+    reference: tuple[float, float] | None = None  # published range; (bar, bar) draws a bar as a line
+
+
+def forest_plot(rows: list[ForestRow], path: Path, title: str, xlabel: str = "test accuracy (%)") -> Path:
+    """Accuracy per row with the seed interval (dark, thin) over the test-sampling interval (light, thick),
+    and the published range as a gray band (a bar as a dotted line): colour-blind-safe colours."""
+    dark, light = sns.color_palette("colorblind")[0], sns.color_palette("colorblind")[9]
+    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
+    for i, r in enumerate(rows):
+        y = len(rows) - 1 - i
+        if r.reference is not None:
+            lo, hi = (100 * v for v in r.reference)
+            if hi > lo:
+                ax.fill_betweenx([y - 0.38, y + 0.38], lo, hi, color="0.82", lw=0)
+            else:
+                ax.plot([lo, lo], [y - 0.38, y + 0.38], ":", color="0.3", lw=1.5)
+        ax.plot([100 * v for v in r.sampling], [y, y], color=light, lw=7, solid_capstyle="butt")
+        ax.plot([100 * v for v in r.seed], [y, y], color=dark, lw=2)
+        ax.plot(100 * r.mean, y, "o", color=dark, ms=6)
+    ax.set_yticks(range(len(rows)), [r.label for r in reversed(rows)])
+    handles = [
+        plt.Line2D([], [], color=dark, lw=2, marker="o", label="mean, 95 % t-interval over seeds (range if n ≤ 2)"),
+        plt.Line2D([], [], color=light, lw=7, label="Wilson 95 % over the test set"),
+        plt.matplotlib.patches.Patch(color="0.82", label="published range"),
+        plt.Line2D([], [], ls=":", color="0.3", label="exercise bar"),
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    ax.set(xlabel=xlabel, title=title)
+    ax.grid(axis="y", visible=False)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -21,7 +21,19 @@ from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import describe, resolve_device
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds
-from annstudy.report.document import Bullets, Document, Heading, Paragraph, Table, to_html, to_markdown
+from annstudy.report.claims import Status
+from annstudy.report.document import (
+    Bullets,
+    Callout,
+    Contents,
+    Details,
+    Document,
+    Heading,
+    Paragraph,
+    Table,
+    to_html,
+    to_markdown,
+)
 from annstudy.report.section import StudySection
 from annstudy.studies import STUDIES, study_part
 
@@ -91,6 +103,65 @@ def _fmt_seconds(seconds: float) -> str:
     return f"{seconds:,.0f} s" if seconds >= 10 else f"{seconds:.1f} s"
 
 
+FAITHFUL_PROFILE = "full"  # the profile with the settings of studies.md
+
+
+def _title(section: StudySection) -> str:
+    """The section's heading (``S1 Architectures``), its study key when it has none."""
+    first = section.blocks[0] if section.blocks else None
+    return first.text if isinstance(first, Heading) else section.study
+
+
+def findings_table(sections: list[StudySection]) -> Table:
+    """Per study and question: the answer, its key number, n, budget and the claim's computed status."""
+    rows = [
+        [_title(s), f.question, f.claim.statement, f.key, str(f.claim.n), f.claim.budget, f"**{f.claim.status.value}**"]
+        for s in sections
+        for f in s.findings
+    ]
+    return Table(
+        ["study", "question", "answer", "key number", "n", "budget", "status"],
+        rows,
+        caption="n: seeds (or runs) per compared arm; budget: training epochs of each arm. The status comes from "
+        "one rule set (report/claims.py): *did not train* (final loss within 0.05 of ln C or accuracy at "
+        "chance), *confounded* (unequal budgets, a schedule that never fired), *supported* (Welch p < 0.05 or "
+        "an interval clear of the bar), *not significant* (difference below the smallest that matters), "
+        "*underpowered* (more seeds needed, stated in the section). Accuracies: mean with per-seed values "
+        "(n ≤ 2) or the 95 % t-interval over seeds.",
+    )
+
+
+def reproduce(section: StudySection) -> Paragraph:
+    """The command that reruns the section's stages and where its headline numbers land."""
+    # a foreach group by its name: `dvc repro train` reruns every train@<arch>
+    stages = " ".join(dict.fromkeys(name.split("@")[0] for name in section.stage_seconds)) or section.study
+    keys = ", ".join(f"`{k}`" for k in list(section.metrics)[:8]) + (" …" if len(section.metrics) > 8 else "")
+    return Paragraph(
+        f"*Reproduce:* `dvc repro {stages} report` · *metrics:* `reports/metrics.json` → `{section.study}`: {keys}"
+    )
+
+
+def banner(settings: Settings, sections: list[StudySection]) -> Callout | None:
+    """Say up front when the run cannot support the studies' conclusions (small profile, weak claims)."""
+    statuses = [f.claim.status for s in sections for f in s.findings]
+    weak = sum(1 for st in statuses if st is not Status.SUPPORTED)
+    if settings.profile == FAITHFUL_PROFILE and not weak:
+        return None
+    seeds = len(settings.profile_seeds)
+    full = settings.profiles.get(FAITHFUL_PROFILE)
+    full_seeds = len(full.seeds or ()) if full is not None else 0
+    size = (
+        f"Profile **{settings.profile}** trains {seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: "
+        f"{full_seeds}) for a fraction of the epochs: the networks have not converged, so its numbers "
+        "illustrate the pipeline and cannot settle the studies' questions. "
+        if settings.profile != FAITHFUL_PROFILE
+        else ""
+    )
+    return Callout(
+        f"{size}{weak} of the {len(statuses)} findings below are not *supported*; read each with its status."
+    )
+
+
 def header(settings: Settings, sections: list[StudySection], report_seconds: float) -> list:
     """Profile, seeds, code, packages, device, checksums and the wall time of every stage."""
     stages = prepare_seconds(sections)
@@ -100,11 +171,7 @@ def header(settings: Settings, sections: list[StudySection], report_seconds: flo
     total = sum(stages.values())
     datasets = sorted({d for s in sections for d in s.datasets})
     return [
-        Paragraph(
-            f"Profile **{settings.profile}** · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
-            f"code `{_git_commit()}`"
-        ),
-        Heading("Run"),
+        Heading("Run", level=3),
         Table(
             ["setting", "value"],
             [
@@ -142,9 +209,21 @@ def build_report(settings: Settings, out: Path) -> Path:
     sections = build_sections(settings, out)
 
     doc = Document(f"annstudy report — profile {settings.profile}")
-    doc.add(*header(settings, sections, time.perf_counter() - started))
+    doc.add(
+        Paragraph(
+            f"Profile **{settings.profile}** · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
+            f"code `{_git_commit()}`"
+        )
+    )
+    note = banner(settings, sections)
+    doc.add(Heading("Key findings"), *([note] if note else []), findings_table(sections), Contents())
     for s in sections:
-        doc.add(*s.blocks)
+        doc.add(*s.blocks, reproduce(s))
+    appendix = header(settings, sections, time.perf_counter() - started)
+    for s in sections:
+        if s.appendix:
+            appendix += [Heading(f"{s.study}: settings and details", level=3), *s.appendix]
+    doc.add(Heading("Appendix"), Details("Run details, stage timings, checksums, effective settings", appendix))
 
     write_json(out / "metrics.json", {s.study: s.metrics for s in sections})
     with atomic_path(out / "report.md") as tmp:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from annstudy.report.claims import Claim
 from annstudy.report.document import Table
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of the key-findings table: the question a study answers and the claim that answers it."""
+
+    question: str
+    claim: Claim
+    key: str  # the key number with its uncertainty, as shown (e.g. "88.0 % [87.2, 88.8]")
 
 
 @dataclass
@@ -21,6 +31,8 @@ class StudySection:
     metrics: dict[str, Any]  # metrics.json[study]: compact, headline numbers only (no NaN: use None)
     stage_seconds: dict[str, float] = field(default_factory=dict)  # "train@mlp_1" -> wall seconds
     datasets: list[str] = field(default_factory=list)  # prepared datasets used (their checksums go in the header)
+    findings: list[Finding] = field(default_factory=list)  # rows of the key-findings table at the top
+    appendix: list = field(default_factory=list)  # settings, per-layer tables: collapsed at the end
 
 
 def _format(value: Any) -> str:

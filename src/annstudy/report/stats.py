@@ -1,4 +1,10 @@
-"""Summary statistics over seeds: mean, sample std and a Student-t 95 % confidence interval."""
+"""Summary statistics over seeds and over test images.
+
+Over seeds: mean, sample std and a Student-t 95 % interval, clipped to the metric's range
+(an accuracy interval never leaves [0, 1]); with two seeds the t multiplier is 12.7, so
+:class:`Accuracy` shows the per-seed values instead. Over test images: the Wilson interval
+of an accuracy measured on ``n`` images, the sampling error that the seeds never see.
+"""
 
 from __future__ import annotations
 
@@ -26,8 +32,11 @@ class Summary:
         return f"[{self.ci_low:.{digits}f}, {self.ci_high:.{digits}f}]"
 
 
-def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
-    """Mean ± std and the t-interval ``mean ± t_{n-1} * std / sqrt(n)`` (collapses for n = 1)."""
+def summarize(values: Sequence[float], confidence: float = 0.95, bounds: tuple[float, float] | None = None) -> Summary:
+    """Mean ± std and the t-interval ``mean ± t_{n-1} * std / sqrt(n)`` (collapses for n = 1).
+
+    ``bounds`` clips the interval to the metric's range (accuracies (0, 1), norms (0, inf)).
+    """
     xs = [float(v) for v in values]
     n = len(xs)
     if n == 0:
@@ -38,7 +47,125 @@ def summarize(values: Sequence[float], confidence: float = 0.95) -> Summary:
         return Summary(1, mean, 0.0, mean, mean)
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1))
     half = sps.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
-    return Summary(n, mean, std, mean - half, mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return Summary(n, mean, std, low, high)
+
+
+ACCURACY_RANGE = (0.0, 1.0)
+MIN_SEEDS_FOR_INTERVAL = 3  # n <= 2: the t multiplier (12.7 at n = 2) makes the interval meaningless
+
+
+def wilson(acc: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``acc`` observed on ``n`` items (stays inside [0, 1])."""
+    if n <= 0 or not math.isfinite(acc):
+        return (float("nan"), float("nan"))
+    z = sps.norm.ppf(0.5 + confidence / 2)
+    centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(acc * (1 - acc) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low = 0.0 if acc <= 0 else max(0.0, centre - half)  # exact at the ends, not 1e-17
+    high = 1.0 if acc >= 1 else min(1.0, centre + half)
+    return (low, high)
+
+
+def pct(x: float) -> str:
+    """An accuracy as a percentage with one decimal (one test image of 350 is 0.29 points)."""
+    return f"{x * 100:.1f} %" if math.isfinite(x) else "—"
+
+
+@dataclass(frozen=True)
+class Accuracy:
+    """Per-seed accuracies on one test set of ``n_test`` images, with both sources of uncertainty."""
+
+    values: tuple[float, ...]
+    n_test: int
+
+    @property
+    def summary(self) -> Summary:
+        return summarize(self.values, bounds=ACCURACY_RANGE)
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return self.summary.mean
+
+    @property
+    def seed_half(self) -> float:
+        """Half-width of the seed interval; with n <= 2 half the range of the values (no t-interval)."""
+        if self.n < 2:
+            return 0.0
+        if self.n < MIN_SEEDS_FOR_INTERVAL:
+            return (max(self.values) - min(self.values)) / 2
+        s = self.summary
+        return (s.ci_high - s.ci_low) / 2
+
+    @property
+    def sampling(self) -> tuple[float, float]:
+        return wilson(self.mean, self.n_test)
+
+    @property
+    def sampling_half(self) -> float:
+        low, high = self.sampling
+        return (high - low) / 2
+
+    @property
+    def dominant(self) -> str:
+        """Which uncertainty is larger: the spread over seeds or the test-set sampling error."""
+        return "the seed spread" if self.seed_half > self.sampling_half else "test-set sampling"
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """Both uncertainties at once: the union of the seed interval (or range) and the Wilson interval."""
+        if self.n < MIN_SEEDS_FOR_INTERVAL:
+            seed_low, seed_high = min(self.values), max(self.values)
+        else:
+            seed_low, seed_high = self.summary.ci_low, self.summary.ci_high
+        low, high = self.sampling
+        return (min(seed_low, low), max(seed_high, high))
+
+    def fmt(self) -> str:
+        """``87.3 % [86.8, 87.9]`` (t-interval, n >= 3) or ``87.3 % (seeds 87.0, 87.6)`` (n <= 2)."""
+        if self.n == 0:
+            return "—"
+        if self.n < MIN_SEEDS_FOR_INTERVAL:
+            return (
+                f"{pct(self.mean)} (seed{'s' if self.n > 1 else ''} "
+                + ", ".join(f"{v * 100:.1f}" for v in self.values)
+                + ")"
+            )
+        s = self.summary
+        return f"{pct(s.mean)} [{s.ci_low * 100:.1f}, {s.ci_high * 100:.1f}]"
+
+    def fmt_sampling(self) -> str:
+        """Wilson 95 % interval over the test images, in percent."""
+        low, high = self.sampling
+        return f"[{low * 100:.1f}, {high * 100:.1f}]" if self.n else "—"
+
+    def fmt_full(self) -> str:
+        """Seed part, test-sampling part and which dominates, for a sentence."""
+        if self.n == 0:
+            return "—"
+        seeds = self.fmt()
+        return (
+            f"{seeds}; test sampling (Wilson, {self.n_test:,} images) {self.fmt_sampling()}, {self.dominant} dominates"
+        )
+
+
+def seeds_needed(diff: float, std: float, alpha: float = 0.05, power: float = 0.8) -> int | None:
+    """Seeds per arm for a two-sided two-sample test to detect ``diff`` with spread ``std`` (normal approx.).
+
+    None when the difference is zero (no sample size detects it) or the spread is unknown.
+    """
+    if not (math.isfinite(diff) and math.isfinite(std)) or diff == 0:
+        return None
+    if std == 0:
+        return 2
+    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
+    return max(2, math.ceil(2 * (z * std / diff) ** 2))
 
 
 @dataclass(frozen=True)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-from annstudy.models.zoo import build_model
+from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
 from annstudy.report import figures
+from annstudy.report.claims import Arm, Claim, Status, compare, did_not_train, training
 from annstudy.report.document import Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import Summary, summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, Summary, summarize
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import STUDY, variant_dir
 from annstudy.variants import Variant, read_variant
@@ -26,6 +27,8 @@ class VariantResult:
     arch: str
     act: str
     record: Variant
+    weights: int = 1  # first-layer weights: the norm over 25,088 weights and over 144 are not comparable
+    classes: int = 10
 
     @property
     def name(self) -> str:
@@ -43,6 +46,12 @@ class VariantResult:
     def final_loss(self) -> Summary:
         return self._per_seed("train_loss", "last")
 
+    def final_loss_values(self) -> tuple[float, ...]:
+        c = self.record.curves
+        if c.empty:
+            return ()
+        return tuple(float(v) for v in c.sort_values("step").groupby("seed")["train_loss"].last())
+
     @property
     def grad_mean(self) -> Summary:
         """First-layer gradient norm averaged over the whole run (per seed), then over seeds."""
@@ -54,7 +63,30 @@ class VariantResult:
 
     @property
     def test(self) -> Summary:
-        return summarize(self.record.test_accs)
+        return summarize(self.record.test_accs, bounds=(0.0, 1.0))
+
+    def grad_rms_per_seed(self) -> tuple[float, ...]:
+        """Per seed: the run's mean ‖∂L/∂W₁‖ divided by √(number of first-layer weights), i.e. RMS per weight."""
+        c = self.record.curves
+        if c.empty:
+            return ()
+        means = c.sort_values("step").groupby("seed")["grad_norm"].mean()
+        return tuple(float(g) / np.sqrt(self.weights) for g in means)
+
+    @property
+    def grad_rms(self) -> Summary:
+        return summarize(self.grad_rms_per_seed(), bounds=(0.0, np.inf))
+
+    @property
+    def budget(self) -> str:
+        epochs = int(self.record.run["train"]["epochs"])
+        return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+
+    def arm(self, values: tuple[float, ...]) -> Arm:
+        """This variant as a side of a claim about ``values`` (per seed); its loss and accuracy say if it trained."""
+        loss = self.final_loss.mean if self.final_loss.n else None
+        acc = self.test.mean if self.test.n else None
+        return Arm(f"{self.arch} {self.act}", values, self.budget, loss, acc, self.classes)
 
 
 def weight_layers(arch: str, image_shape: tuple[int, int, int]) -> int:
@@ -63,11 +95,18 @@ def weight_layers(arch: str, image_shape: tuple[int, int, int]) -> int:
     return sum(1 for m in model.modules() if hasattr(m, "weight") and m.weight is not None and m.weight.dim() > 1)
 
 
+def first_layer_size(arch: str, image_shape: tuple[int, int, int]) -> int:
+    """Number of weights of the first Linear/Conv layer (25,088 for mlp_1 on 28x28, 144 for cnn_3)."""
+    return int(first_layer_weight(build_model(arch, image_shape)).numel())
+
+
 def load_results(study: ActivationsSettings, root: str | Path = "data") -> list[VariantResult]:
     results = []
     for variant in study.variants:
         arch, act = study.split_variant(variant)
-        results.append(VariantResult(arch, act, read_variant(variant, variant_dir(variant, root))))
+        record = read_variant(variant, variant_dir(variant, root))
+        shape = tuple(record.run.get("image_shape", (1, 28, 28)))
+        results.append(VariantResult(arch, act, record, first_layer_size(arch, shape)))
     return results
 
 
@@ -97,10 +136,22 @@ def figure(results: list[VariantResult], path: Path, title: str) -> Path:
     return figures.save_figure(fig, path)
 
 
-def _fmt_g(s: Summary) -> str:
-    """Mean ± std [95 % CI] in 3 significant digits: gradient norms span orders of magnitude."""
-    ci = f" [{s.ci_low:.3g}, {s.ci_high:.3g}]" if s.n >= 2 else ""
-    return f"{s.mean:.3g} ± {s.std:.2g}{ci}"
+LOSS_MARGIN_TEXT = "0.05 nats"
+
+
+def _fmt_per_seed(values: tuple[float, ...], digits: int, style: str = "f") -> str:
+    """n <= 2: the per-seed values; more: mean [95 % t-interval], clipped at 0 (losses and norms are >= 0)."""
+    if not values:
+        return "—"
+    if len(values) <= 2:
+        return ", ".join(f"{v:.{digits}{style}}" for v in values)
+    s = summarize(values, bounds=(0.0, np.inf))
+    return f"{s.mean:.{digits}{style}} [{s.ci_low:.{digits}{style}}, {s.ci_high:.{digits}{style}}]"
+
+
+def _trained(r: VariantResult) -> str:
+    why = did_not_train(r.arm(()))
+    return "**did not train**" if why else "yes"
 
 
 def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
@@ -113,10 +164,11 @@ def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
                 str(depth[r.arch]),
                 r.act,
                 str(r.record.run["train"]["epochs"]),
-                f"{r.final_loss.fmt(3)} {r.final_loss.fmt_ci(3)}",
-                _fmt_g(r.grad_mean),
-                f"{r.grad_final.mean:.3g}",
-                f"{r.test.fmt()} {r.test.fmt_ci()}",
+                _fmt_per_seed(r.final_loss_values(), 3),
+                f"{r.weights:,}",
+                _fmt_per_seed(r.grad_rms_per_seed(), 3, "g"),
+                Accuracy(tuple(r.record.test_accs), 0).fmt(),
+                _trained(r),
                 ", ".join(f"seed {s} at step {step}" for s, step in div) or "—",
             ]
         )
@@ -127,54 +179,84 @@ def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
             "activation",
             "epochs",
             "final train loss",
-            "mean ‖∂L/∂W₁‖",
-            "last ‖∂L/∂W₁‖",
+            "first-layer weights",
+            "RMS ∂L/∂w₁ per weight",
             "test acc",
+            "trained?",
             "diverged",
         ],
         rows,
-        caption="Mean ± std [95 % Student-t CI] over seeds. Final train loss: the last log interval's mean. "
-        "‖∂L/∂W₁‖: L2 norm of the loss gradient w.r.t. the first layer's weights, averaged over each log "
-        "interval; 'mean' averages the whole run, 'last' is the final interval. Test accuracy in eval mode "
-        "on the full test split.",
+        caption="Per seed (n ≤ 2: the values themselves; otherwise mean [95 % t-interval clipped at 0]). Final train "
+        "loss: the last log interval's mean. RMS ∂L/∂w₁ per weight: the L2 norm of the loss gradient w.r.t. the "
+        "first layer's weights, averaged over the run's log intervals, divided by √(number of those weights), "
+        "so layers of 25,088 and of 144 weights compare. Test accuracy in eval mode on the full test split. "
+        f"trained?: *did not train* when the final loss is within {LOSS_MARGIN_TEXT} of ln C or the accuracy "
+        "is at chance (report/claims.py).",
     )
 
 
-def depth_findings(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> list[str]:
-    """Per activation: gradient magnitude along depth, and where sigmoid's falls below the stated share of ReLU's."""
+STRENGTH = [Status.DID_NOT_TRAIN, Status.CONFOUNDED, Status.UNDERPOWERED, Status.NOT_SIGNIFICANT, Status.SUPPORTED]
+
+
+def ratio_claims(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> list[Claim]:
+    """Per architecture: is sigmoid's first-layer gradient (RMS per weight) below ``vanish_ratio`` × ReLU's?
+
+    Welch's test on the per-seed log10 RMS, ReLU's shifted by log10(vanish_ratio): a significant
+    difference says on which side of the rule's threshold the ratio lies.
+    """
     by = {(r.arch, r.act): r for r in results}
     archs = sorted({r.arch for r in results}, key=lambda a: (depth[a], study.archs.index(a)))
-    lines = []
-    for act in study.activations:
-        seq = [(a, by[(a, act)].grad_mean.mean) for a in archs if (a, act) in by]
-        finite = [(a, g) for a, g in seq if np.isfinite(g)]
-        if len(finite) >= 2:
-            first, last = finite[0], finite[-1]
-            trend = (
-                f"from {first[1]:.3g} ({first[0]}, {depth[first[0]]} weight layers) to {last[1]:.3g} "
-                f"({last[0]}, {depth[last[0]]} layers), a factor {last[1] / first[1]:.3g}"
-            )
-        else:
-            trend = "too few architectures to compare"
-        listing = ", ".join(f"{a} ({depth[a]}) {g:.3g}" for a, g in seq)
-        lines.append(f"**{act}**: mean first-layer ‖∂L/∂W₁‖ by depth — {listing}; {trend}.")
-    if {"relu", "sigmoid"} <= set(study.activations):
-        ratios = [
-            (a, by[(a, "sigmoid")].grad_mean.mean / by[(a, "relu")].grad_mean.mean)
-            for a in archs
-            if (a, "sigmoid") in by and (a, "relu") in by
-        ]
-        listing = ", ".join(f"{a} {q:.3g}" for a, q in ratios)
-        vanished = [a for a, q in ratios if q < study.vanish_ratio]
-        verdict = (
-            f"below {study.vanish_ratio:g} (our rule for 'vanished') in "
-            + ", ".join(f"**{a}** ({depth[a]} weight layers)" for a in vanished)
-            + f"; the shallowest of them has {depth[vanished[0]]} weight layers"
-            if vanished
-            else f"never below {study.vanish_ratio:g} (our rule for 'vanished') in these architectures"
+    shift = float(np.log10(study.vanish_ratio))
+    out = []
+    for a in archs:
+        if (a, "sigmoid") not in by or (a, "relu") not in by:
+            continue
+        sig, relu = by[(a, "sigmoid")], by[(a, "relu")]
+        if not (sig.grad_rms_per_seed() and relu.grad_rms_per_seed()):
+            continue
+        ratio = sig.grad_rms.mean / relu.grad_rms.mean
+        word = "below" if ratio < study.vanish_ratio else "above"
+        claim = compare(
+            f"{a} ({depth[a]} weight layers): sigmoid's first-layer gradient is {ratio:.3g} × ReLU's (RMS per "
+            f"weight), {word} the {study.vanish_ratio:g} that counts as vanished",
+            sig.arm(tuple(float(np.log10(g)) for g in sig.grad_rms_per_seed())),
+            relu.arm(tuple(float(np.log10(g)) + shift for g in relu.grad_rms_per_seed())),
+            unit="log10 (ratio / threshold)",
+            min_effect=0.0,
         )
-        lines.append(f"**sigmoid / ReLU** gradient ratio: {listing}; {verdict}.")
-    return lines
+        out.append(replace(claim, key=f"ratio {ratio:.3g}"))
+    return out
+
+
+def depth_findings(
+    results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings
+) -> tuple[list[str], list[Finding]]:
+    """Sentences for the section and findings for the table: a depth conclusion only from runs that trained."""
+    claims = ratio_claims(results, depth, study)
+    lines = [c.sentence() for c in claims]
+    evidence = [c for c in claims if c.status is not Status.DID_NOT_TRAIN]
+    question = "From which depth do sigmoid gradients vanish (runs that trained only)?"
+    findings = []
+    vanished = [c for c in evidence if " below the " in c.statement]
+    if vanished:
+        findings.append(Finding(question, vanished[0], vanished[0].key))
+    elif evidence:
+        deepest = evidence[-1]
+        weakest = min(evidence, key=lambda c: STRENGTH.index(c.status))  # the claim is as strong as its weakest part
+        statement = (
+            f"in every architecture that trained, up to {deepest.statement.split(':')[0]}, sigmoid's first-layer "
+            f"gradient stays above {study.vanish_ratio:g} × ReLU's: no vanishing shown"
+        )
+        combined = replace(deepest, statement=statement, status=weakest.status, reason=weakest.reason)
+        findings.append(Finding(question, combined, deepest.key))
+    untrained = [r for r in results if did_not_train(r.arm(()))]
+    for r in untrained:
+        claim = training(r.arm(tuple(r.final_loss_values())))
+        findings.append(Finding("Which runs are no evidence?", claim, claim.statistic))
+    if untrained:
+        names = ", ".join(f"{r.arch} {r.act}" for r in untrained)
+        lines.append(f"No depth conclusion rests on {names}: those runs did not train (see the table).")
+    return lines, findings
 
 
 def metrics(results: list[VariantResult]) -> dict:
@@ -185,6 +267,7 @@ def metrics(results: list[VariantResult]) -> dict:
         r.name: {
             "final_loss": num(r.final_loss.mean),
             "first_layer_grad_norm": num(r.grad_mean.mean, 8),
+            "first_layer_grad_rms": num(r.grad_rms.mean, 10),
             "first_layer_grad_norm_last": num(r.grad_final.mean, 8),
             "test_acc_mean": num(r.test.mean),
             "diverged": len(r.record.diverged),
@@ -199,6 +282,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     shape = tuple(results[0].record.run["image_shape"]) if results else (1, 28, 28)
     depth = {a: weight_layers(a, shape) for a in study.archs}
     seeds = len(study.train.seeds)
+    lines, findings = depth_findings(results, depth, study)
     path = figure(
         results,
         out / "figures" / "activations_loss_grad.png",
@@ -215,15 +299,19 @@ def build(settings: Settings, out: Path) -> StudySection:
             "Logged every log step: training loss and the norm of the loss gradient w.r.t. the first "
             "layer's weights, both averaged over the steps since the previous log."
         ),
-        settings_table(study),
         Figure(
             path.relative_to(out),
             "Training loss (left) and first-layer gradient norm (right, log scale); "
             "ReLU solid, sigmoid dashed, one colour per architecture.",
         ),
         Heading("Gradient magnitude and depth", level=3),
-        *[Paragraph(line) for line in depth_findings(results, depth, study)],
+        Paragraph(
+            "Within each architecture, sigmoid against ReLU: the first-layer gradient as RMS per weight, the "
+            "two compared by Welch's test on the per-seed log10 values; a run whose loss never left ln C "
+            "(or whose accuracy stayed at chance) is marked *did not train* and is no evidence."
+        ),
+        *[Paragraph(line) for line in lines],
         _table(results, depth),
     ]
     seconds = {f"activations_train@{r.arch}-{r.act}": r.record.wall_seconds for r in results}
-    return StudySection(STUDY, blocks, metrics(results), seconds, [study.dataset])
+    return StudySection(STUDY, blocks, metrics(results), seconds, [study.dataset], findings, [settings_table(study)])

@@ -6,24 +6,38 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data.prepared import PreparedDataset, load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
+from annstudy.engine.evaluation import evaluate
 from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
 from annstudy.records import read_record
 from annstudy.report import figures
+from annstudy.report.claims import Arm, Claim, accuracy_bar, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection
-from annstudy.report.stats import Comparison, Summary, pairwise, summarize
+from annstudy.report.section import Finding, StudySection
+from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
 from annstudy.studies.architectures.config import ArchitecturesSettings
 from annstudy.studies.architectures.run import CURVE_METRICS, eval_dir, train_dir
 
 # studies.md, "Published ranges to compare against" (only shown for this dataset).
+PUBLISHED_SOURCE = "studies.md, S1 'Published ranges to compare against' (from the exercises)"
 PUBLISHED_DATASET = "fashion_mnist"
+BARS = {"mlp": 0.80, "cnn": 0.85}  # the exercise's bars: >= 0.80 plain ANN, >= 0.85 CNN
+PUBLISHED_RANGES = {  # the same ranges as numbers, for the forest plot
+    "mlp_1": (0.87, 0.88),
+    "mlp_2": (0.87, 0.88),
+    "cnn_3": (0.89, 0.92),
+    "cnn_4": (0.89, 0.92),
+    "cnn_5": (0.89, 0.92),
+    "lenet5": (0.89, 0.92),
+    "cnn_bn4": (0.85, 0.85),  # a bar, not a range
+}
 PUBLISHED = {
     "mlp_1": "0.87–0.88 (MLP); exercise bar ≥ 0.80",
     "mlp_2": "0.87–0.88 (MLP)",
@@ -78,6 +92,35 @@ class ArchResult:
     def diverged_seeds(self) -> list[tuple[int, int]]:
         return [(s["seed"], s["diverged_step"]) for s in self.run["seeds"] if s["diverged"]]
 
+    @property
+    def epochs(self) -> int:
+        return int(self.run["train"]["epochs"])
+
+    @property
+    def budget(self) -> str:
+        return f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+
+    @property
+    def val_mean(self) -> float:
+        """Mean validation accuracy over healthy seeds: what every choice of architecture uses."""
+        return float(self.healthy["val_acc"].mean()) if len(self.healthy) else float("nan")
+
+    @property
+    def chosen_seed(self) -> int:
+        """The seed whose weights are shown: highest validation accuracy (ties: lowest seed), never test."""
+        frame = self.healthy if len(self.healthy) else self.per_seed
+        best = max(frame.to_dict("records"), key=lambda row: (row["val_acc"], -row["seed"]))
+        return int(best["seed"])
+
+    def accuracy(self, n_test: int) -> Accuracy:
+        return Accuracy(tuple(float(v) for v in self.healthy["test_acc"]), n_test)
+
+    def arm(self, classes: int) -> Arm:
+        """The architecture as one side of a claim: per-seed test accuracy, budget, final train loss."""
+        h = self.healthy
+        loss = float(h["train_loss"].mean()) if "train_loss" in h and len(h) else None
+        return Arm(self.arch, tuple(float(v) for v in h["test_acc"]), self.budget, loss, self.test.mean, classes)
+
 
 def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[ArchResult]:
     results = []
@@ -89,8 +132,12 @@ def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[Arch
 
 
 def _rank_key(r: ArchResult) -> tuple[bool, float]:
-    """Order by mean test accuracy; an architecture whose seeds all diverged ranks last."""
-    return (r.test.n > 0, r.test.mean if r.test.n > 0 else 0.0)
+    """Order by mean *validation* accuracy; an architecture whose seeds all diverged ranks last."""
+    return (r.test.n > 0, r.val_mean if r.test.n > 0 else 0.0)
+
+
+def is_cnn(arch: str) -> bool:
+    return not arch.startswith("mlp")
 
 
 def verdict(train_acc: float, val_acc: float, study: ArchitecturesSettings) -> str:
@@ -108,85 +155,56 @@ def _epochs_phrase(epochs: list[int]) -> str:
     return f"{', '.join(map(str, epochs[:-1]))} or {epochs[-1]} epochs (per architecture, see the table)"
 
 
-def _table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
+def _table(results: list[ArchResult], study: ArchitecturesSettings, n_test: int) -> Table:
+    """The main table, 8 columns; the rest (CIs per split, times, published values) is in the appendix."""
     rows = []
     for r in results:
         h = r.healthy
         train_acc, val_acc = h["train_acc"].mean(), h["val_acc"].mean()
-        seeds = len(r.per_seed)
-        div = f" ({len(r.diverged_seeds)} diverged)" if r.diverged_seeds else ""
+        div = f" ({len(r.diverged_seeds)} of {len(r.per_seed)} seeds diverged)" if r.diverged_seeds else ""
         if r.test.n > 0:
-            numbers = [
-                r.test.fmt(),
-                r.test.fmt_ci(),
-                f"{r.evaluation['best_seed']}",
-                f"{train_acc:.4f}",
-                f"{val_acc:.4f}",
-                f"{train_acc - val_acc:+.4f}",
-            ]
-            judged = verdict(train_acc, val_acc, study)
+            acc = r.accuracy(n_test)
+            numbers = [acc.fmt() + div, acc.fmt_sampling(), pct(val_acc), f"{(train_acc - val_acc) * 100:+.1f}"]
+            judged = f"{verdict(train_acc, val_acc, study)} at {r.budget}"
         else:  # nothing to average: say so instead of printing nan
-            numbers, judged = ["—"] * 6, "diverged (every seed)"
-        rows.append(
-            [
-                r.arch,
-                f"{r.params:,}",
-                str(r.run["train"]["epochs"]),
-                *numbers,
-                f"{r.train_seconds:,.1f}",
-                f"{seeds}{div}",
-                judged,
-                PUBLISHED.get(r.arch, "") if study.dataset == PUBLISHED_DATASET else "n/a (other dataset)",
-            ]
-        )
+            numbers, judged = ["diverged (every seed)", "—", "—", "—"], "—"
+        rows.append([r.arch, f"{r.params:,}", str(r.epochs), *numbers, judged])
+    subset = results[0].run["train"]["train_eval_subset"] if results else 0
     return Table(
-        [
-            "architecture",
-            "parameters",
-            "epochs",
-            "test acc (mean ± std)",
-            "95 % CI",
-            "best seed",
-            "train acc",
-            "val acc",
-            "train − val",
-            "train time (s)",
-            "seeds",
-            "verdict",
-            "published",
-        ],
+        ["architecture", "parameters", "epochs", "test acc", "test sampling", "val acc", "train − val", "verdict"],
         rows,
-        caption="Accuracies in eval mode after the last epoch: test and val on the full splits, train on "
-        + (
-            "the full split"
-            if not results or results[0].run["train"]["train_eval_subset"] <= 0
-            else f"a fixed subset of {results[0].run['train']['train_eval_subset']:,} training images"
-        )
-        + "; train time summed over seeds.",
+        caption="Eval-mode accuracies after the last epoch, over the seeds that did not diverge. test acc: mean with "
+        "the per-seed values (n ≤ 2) or the 95 % Student-t interval over seeds; test sampling: Wilson 95 % "
+        f"interval over the {n_test:,} test images; train − val in points, train on "
+        + ("the full split" if subset <= 0 else f"a fixed subset of {subset:,} training images")
+        + ". A verdict holds at its budget only: a 1-epoch model judged against 2-epoch ones is confounded.",
     )
 
 
-def _split_table(results: list[ArchResult]) -> Table:
-    """Every compared accuracy with its spread: train, val, test and the train − val gap per seed."""
+def _split_table(results: list[ArchResult], study: ArchitecturesSettings) -> Table:
+    """Every compared accuracy with its spread per split, the chosen seed, times and the published value."""
     rows = []
     for r in results:
         h = r.healthy
         cells = [r.arch]
-        for values in (h["train_acc"], h["val_acc"], h["test_acc"], h["train_acc"] - h["val_acc"]):
-            s = summarize(values)
-            cells.append(f"{s.fmt()} {s.fmt_ci()}")
+        for values in (h["train_acc"], h["val_acc"], h["test_acc"]):
+            s = summarize(values, bounds=(0.0, 1.0))
+            cells.append(f"{pct(s.mean)} ± {s.std * 100:.1f}" if s.n else "—")
+        published = PUBLISHED.get(r.arch, "") if study.dataset == PUBLISHED_DATASET else "n/a (other dataset)"
+        cells += [str(r.chosen_seed), f"{r.train_seconds:,.1f}", published + (" ¹" if published else "")]
         rows.append(cells)
     return Table(
-        ["architecture", "train acc", "val acc", "test acc", "train − val gap"],
+        ["architecture", "train acc", "val acc", "test acc", "seed shown (best val)", "train time (s)", "published"],
         rows,
-        caption="Final eval-mode accuracies per split: mean ± sample std [95 % Student-t CI] over the seeds "
-        "that did not diverge; the gap is computed per seed, then summarized.",
+        caption="Final eval-mode accuracies per split: mean ± sample std over the seeds that did not diverge; "
+        f"train time summed over seeds. ¹ Source: {PUBLISHED_SOURCE}.",
     )
 
 
 def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
     """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
     groups = {r.arch: list(r.healthy["test_acc"]) for r in results if r.test.n > 0}  # all-diverged: no data
+    epochs = {r.arch: r.epochs for r in results}
     comparisons = pairwise(groups, alpha)
     lookup = {(c.a, c.b): c for c in comparisons}
     rows = []
@@ -199,39 +217,75 @@ def _better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Tabl
             c = lookup.get((a, b))
             diff, q = (c.diff, c.p_adjusted) if c else (-lookup[(b, a)].diff, lookup[(b, a)].p_adjusted)
             mark = ("▲" if diff > 0 else "▼") if q < alpha else "≈"
+            if epochs[a] != epochs[b]:
+                mark = "‡"  # unequal budgets: not a comparison of the architectures alone
             row.append(f"{mark} {diff * 100:+.1f} (p={q:.2g})")
         rows.append(row)
     caption = (
         f"Row vs column: difference of mean test accuracy in percentage points; ▲ row better / ▼ row "
         f"worse where the Holm-adjusted Welch p < {alpha:g} (family: all {len(comparisons)} pairs), "
-        "≈ where not shown to differ."
+        "≈ where not shown to differ; ‡ *confounded*: the two were trained for different numbers of epochs."
     )
     return Table(["row vs column", *groups], rows, caption=caption), comparisons
 
 
-def _best_claim(results: list[ArchResult], comparisons: list[Comparison]) -> str:
-    """One sentence on the best architecture that says only what the tests support."""
-    ranked = sorted((r for r in results if r.test.n > 0), key=lambda r: r.test.mean, reverse=True)
+def _best_claim(results: list[ArchResult], comparisons: list[Comparison], classes: int = 10) -> Claim | str:
+    """The architecture chosen on validation against the validation runner-up, tested on test accuracy."""
+    ranked = sorted((r for r in results if r.test.n > 0), key=lambda r: r.val_mean, reverse=True)
     if not ranked:
         return "Every seed of every architecture diverged: nothing to compare."
     if len(ranked) < 2:
         alone = "was trained" if len(results) == 1 else "has seeds that did not diverge"
         return f"Only {ranked[0].arch} {alone}."
     best, second = ranked[0], ranked[1]
-    beaten = [
-        c
-        for c in comparisons
-        if c.significant and ((c.a == best.arch and c.diff > 0) or (c.b == best.arch and c.diff < 0))
-    ]
-    vs_second = next(c for c in comparisons if {c.a, c.b} == {best.arch, second.arch})
-    verdict = "significantly better than" if vs_second.significant else "not significantly different from"
-    return (
-        f"Highest mean test accuracy: **{best.arch}** ({best.test.fmt()}), {verdict} the runner-up "
-        f"{second.arch} ({second.test.fmt()}, Holm-adjusted p = {vs_second.p_adjusted:.2g}); it is "
-        f"significantly better than {len(beaten)} of the other {len(ranked) - 1} architectures. "
-        f"With {best.test.n} seeds per architecture the tests have little power: ≈ means "
-        "'not shown to differ', not 'equal'."
+    vs_second = next((c for c in comparisons if {c.a, c.b} == {best.arch, second.arch}), None)
+    p = vs_second.p_adjusted if vs_second else None
+    ahead = "ahead of" if best.test.mean >= second.test.mean else "behind"
+    return compare(
+        f"{best.arch} (highest validation accuracy, {pct(best.val_mean)}) is {ahead} the validation runner-up "
+        f"{second.arch} on test",
+        best.arm(classes),
+        second.arm(classes),
+        p=p,
     )
+
+
+def claims(results: list[ArchResult], comparisons: list[Comparison], classes: int, n_test: int) -> list[Finding]:
+    """The S1 findings: which to pick (validation), CNN vs MLP, and whether the pick meets the exercise's bar."""
+    found = []
+    best = _best_claim(results, comparisons, classes)
+    trained = [r for r in results if r.test.n > 0]
+    if isinstance(best, Claim):
+        chosen = max(trained, key=lambda r: r.val_mean)
+        found.append(Finding("Which architecture to pick (chosen on validation)?", best, chosen.accuracy(n_test).fmt()))
+        kind = "cnn" if is_cnn(chosen.arch) else "mlp"
+        acc = chosen.accuracy(n_test)
+        what = f"the exercise's bar for a {kind.upper()}"
+        bar = accuracy_bar(chosen.arch, acc, BARS[kind], chosen.budget, classes, what)
+        found.append(
+            Finding("Does the chosen network meet the exercise's bar?", bar, f"{acc.fmt()} vs {pct(BARS[kind])}")
+        )
+    cnns = [r for r in trained if is_cnn(r.arch)]
+    mlps = [r for r in trained if not is_cnn(r.arch)]
+    if cnns and mlps:
+        pairs = [(max(cnns, key=lambda r: r.val_mean), max(mlps, key=lambda r: r.val_mean))]
+        if pairs[0][0].epochs != pairs[0][1].epochs:  # also at a matched budget, where one exists
+            mlp = pairs[0][1]
+            matched = [r for r in cnns if r.epochs == mlp.epochs]
+            if matched:
+                pairs.append((max(matched, key=lambda r: r.val_mean), mlp))
+        for cnn, mlp in pairs:
+            better = "beats" if cnn.test.mean >= mlp.test.mean else "trails"
+            equal = cnn.epochs == mlp.epochs
+            claim = compare(
+                f"the best CNN on validation{f' at {cnn.budget}' if equal and len(pairs) > 1 else ''}, {cnn.arch}, "
+                f"{better} the best MLP, {mlp.arch}, on test",
+                cnn.arm(classes),
+                mlp.arm(classes),
+            )
+            diff = (cnn.test.mean - mlp.test.mean) * 100
+            found.append(Finding("How does the CNN compare with the MLP?", claim, f"{diff:+.1f} points"))
+    return found
 
 
 def architecture_tables(
@@ -274,30 +328,70 @@ def architecture_tables(
     )
 
 
-def section(doc: Document, settings: Settings, data: PreparedDataset, results: list[ArchResult], out: Path) -> None:
-    """Append the S1 section; figures are written under ``out/figures``."""
+def forest(results: list[ArchResult], dataset: str, n_test: int, path: Path) -> Path:
+    """One row per architecture that trained, with the published range when the dataset has one."""
+    rows = []
+    for r in results:
+        if r.test.n == 0:
+            continue
+        acc = r.accuracy(n_test)
+        seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
+        ref = PUBLISHED_RANGES.get(r.arch) if dataset == PUBLISHED_DATASET else None
+        rows.append(figures.ForestRow(f"{r.arch} ({r.budget})", acc.mean, seed, acc.sampling, ref))
+    return figures.forest_plot(rows, path, f"S1 test accuracy on {dataset}")
+
+
+def chosen_predictions(r: ArchResult, data: PreparedDataset, batch_size: int) -> tuple[list, list]:
+    """Confusion matrix and misclassified indices of the validation-chosen seed (its stored weights on test).
+
+    The evaluate stage keeps these for its own pick; the report recomputes them for the seed chosen
+    on validation, so no test number takes part in any choice.
+    """
+    seed = r.chosen_seed
+    weights = load_torch(train_dir(r.arch) / "weights.pt")
+    model = build_model(r.arch, data.image_shape, len(data.classes))
+    model.load_state_dict(weights[seed])
+    preds = evaluate(model, data.test.x, data.test.y, batch_size).preds.numpy()
+    truth = data.test.y.cpu().numpy()
+    k = len(data.classes)
+    confusion = np.bincount(truth * k + preds, minlength=k * k).reshape(k, k)
+    wrong = np.flatnonzero(preds != truth)
+    return confusion.tolist(), [{"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong]
+
+
+def section(
+    doc: Document, settings: Settings, data: PreparedDataset, results: list[ArchResult], out: Path
+) -> list[Finding]:
+    """Append the S1 section (figures under ``out/figures``); returns its findings."""
     study = settings.studies["architectures"]
     fig_dir = out / "figures"
+    n_test, classes = len(data.test.y), len(data.classes)
+    matrix, comparisons = _better_matrix(results)
+    findings = claims(results, comparisons, classes, n_test)
     doc.add(
         Heading("S1 Architectures"),
-        run_settings(settings, load_meta(prepared_dir(study.dataset)), results),
         Paragraph(
             f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
             f"(lr {study.train.lr:g}), batch {study.train.batch_size}, "
             f"{_epochs_phrase(sorted({study.train_for(r.arch).epochs for r in results}))}, "
-            f"{len(study.train.seeds)} seeds each. Mean ± sample std over seeds; the 95 % confidence "
-            "interval is Student's t with n − 1 degrees of freedom."
+            f"{len(study.train.seeds)} seeds each. Every choice (architecture, the seed whose weights are "
+            "shown) is made on validation accuracy; test accuracy only reports the chosen one."
         ),
-        _table(results, study),
-        _split_table(results),
+        *[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in findings],
+        _table(results, study, n_test),
         Paragraph(
             f"**Verdict rule** (from the final eval-mode accuracies, means over seeds): *underfitting* when "
             f"train accuracy < {study.underfit_train_acc:g}; otherwise *overfitting* when train − val "
             f"accuracy > {study.overfit_gap:g}; otherwise *generalizing*."
         ),
+        Figure(
+            forest(results, study.dataset, n_test, fig_dir / "architectures_forest.png").relative_to(out),
+            "Test accuracy per architecture: the seed interval over the test-set sampling interval; gray: the "
+            "published range for this dataset (studies.md), dotted: the exercise's bar.",
+        ),
+        Heading("Is A better than B?", level=3),
+        matrix,
     )
-    matrix, comparisons = _better_matrix(results)
-    doc.add(Heading("Is A better than B?", level=3), Paragraph(_best_claim(results, comparisons)), matrix)
     for r in results:
         if r.diverged_seeds:
             where = ", ".join(f"seed {s} at step {step}" for s, step in r.diverged_seeds)
@@ -322,53 +416,53 @@ def section(doc: Document, settings: Settings, data: PreparedDataset, results: l
     doc.add(
         Heading("First-layer weights", level=3),
         Paragraph(
-            "Weights of the first layer of each architecture's best-test seed, one tile per unit "
-            "or filter (MLP units reshaped to the image size; gray scale, or colour for RGB inputs, "
-            "symmetric around 0)."
+            "Weights of the first layer of each architecture's seed with the highest validation accuracy, one "
+            "tile per unit or filter (MLP units reshaped to the image size; gray scale, or colour for RGB "
+            "inputs, symmetric around 0)."
         ),
     )
     for r in results:
         weights = load_torch(train_dir(r.arch) / "weights.pt")
-        best = r.evaluation["best_seed"]
-        model = build_model(r.arch, data.image_shape, len(data.classes))
-        model.load_state_dict(weights[best])
+        seed = r.chosen_seed
+        model = build_model(r.arch, data.image_shape, classes)
+        model.load_state_dict(weights[seed])
         path = figures.weight_grid(
             first_layer_weight(model),
             data.image_shape,
             fig_dir / f"weights_{r.arch}.png",
-            f"{r.arch}: first-layer weights (seed {best})",
+            f"{r.arch}: first-layer weights (seed {seed}, best validation accuracy)",
         )
-        doc.add(Figure(path.relative_to(out), f"{r.arch}: first-layer weights, seed {best}."))
+        doc.add(Figure(path.relative_to(out), f"{r.arch}: first-layer weights, seed {seed} (best on validation)."))
 
     best = max(results, key=_rank_key)
-    seed = best.evaluation["best_seed"]
-    ev = best.evaluation
+    seed = best.chosen_seed
+    confusion, wrong = chosen_predictions(best, data, study.train.eval_batch_size)
     doc.add(
-        Heading("Errors of the best architecture", level=3),
+        Heading("Errors of the chosen architecture", level=3),
         Paragraph(
-            f"Best architecture by mean test accuracy: **{best.arch}** ({best.test.fmt()}); "
-            f"confusion matrix and misclassified test images of its best seed ({seed})."
+            f"Chosen on mean validation accuracy: **{best.arch}** ({pct(best.val_mean)} validation, test "
+            f"{best.accuracy(n_test).fmt()}); confusion matrix and misclassified test images of its seed with "
+            f"the highest validation accuracy ({seed})."
         ),
     )
+    names = best.evaluation["classes"]
     path = figures.confusion_matrix(
-        ev["confusion"],
-        ev["classes"],
-        fig_dir / "confusion_best.png",
-        f"{best.arch} (seed {seed}): test confusion matrix",
+        confusion, names, fig_dir / "confusion_best.png", f"{best.arch} (seed {seed}): test confusion matrix"
     )
     doc.add(Figure(path.relative_to(out), f"Confusion matrix of {best.arch}, seed {seed} (rows: true class)."))
-    wrong = ev["misclassified"]
+    wrong = wrong[: study.misclassified_shown]
     if wrong:
         idx = [w["index"] for w in wrong]
         path = figures.misclassified_grid(
             data.test.x[idx],
             [w["true"] for w in wrong],
             [w["pred"] for w in wrong],
-            ev["classes"],
+            names,
             fig_dir / "misclassified_best.png",
             f"{best.arch} (seed {seed}): first misclassified test images",
         )
         doc.add(Figure(path.relative_to(out), "Misclassified test images, titled true → predicted class."))
+    return findings
 
 
 def run_settings(settings: Settings, meta: dict, results: list[ArchResult]) -> Table:
@@ -453,14 +547,18 @@ def write_plot_data(results: list[ArchResult], out: Path) -> None:
 
 
 def build(settings: Settings, out: Path) -> StudySection:
-    """The S1 section: settings, results table, tests, figures, architecture tables."""
+    """The S1 section: findings, results table, tests, figures; settings and per-layer tables in the appendix."""
     study = settings.studies["architectures"]
     data = load_prepared(prepared_dir(study.dataset))
     results = load_results(study.archs)
     doc = Document("")
-    section(doc, settings, data, results, out)
-    architecture_tables(doc, results, data.image_shape, len(data.classes))
+    findings = section(doc, settings, data, results, out)
+    appendix = Document("")
+    appendix.add(run_settings(settings, load_meta(prepared_dir(study.dataset)), results), _split_table(results, study))
+    architecture_tables(appendix, results, data.image_shape, len(data.classes))
     write_plot_data(results, out / "plots")
     seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
     seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("wall_seconds", 0.0)) for r in results}
-    return StudySection("architectures", doc.blocks, metrics(results), seconds, [study.dataset])
+    return StudySection(
+        "architectures", doc.blocks, metrics(results), seconds, [study.dataset], findings, appendix.blocks
+    )

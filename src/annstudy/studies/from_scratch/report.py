@@ -8,12 +8,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from annstudy.data.prepared import load_meta
+from annstudy.data.registry import prepared_dir
 from annstudy.params import Settings
 from annstudy.records import read_record
+from annstudy.report.claims import Arm, Claim, accuracy_bar, against
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure, seed_band
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import Summary, summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, Summary, summarize
+from annstudy.studies.from_scratch.config import FromScratchSettings
 from annstudy.studies.from_scratch.run import conv2d_dir, mlp_dir
 
 ACC_BAR = 0.77  # the exercise's bar for the NumPy MLP on fashion_mnist (studies.md S7)
@@ -233,7 +237,6 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"each checked against PyTorch, on `{study.dataset}` (inputs in [−1, 1] flattened to 784 features; "
             f"validation = the prepared val split). Device of the PyTorch twin: {results['device']}."
         ),
-        settings_table(study),
         *mlp,
         *grad_blocks(results["grad_check"]),
         *conv_blocks(conv, out),
@@ -245,4 +248,36 @@ def build(settings: Settings, out: Path) -> StudySection:
         "conv2d": {"max_abs_diff": conv["max_abs_diff"]},
     }
     seconds = {"from_scratch_mlp": float(results["wall_seconds"]), "from_scratch_conv2d": float(conv["wall_seconds"])}
-    return StudySection("from_scratch", blocks, metrics, seconds, [study.dataset])
+    found = findings(study, results, conv)
+    blocks[2:2] = [Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found]
+    return StudySection("from_scratch", blocks, metrics, seconds, [study.dataset], found, [settings_table(study)])
+
+
+def _exact(statement: str, value: float, tol: float, what: str) -> Claim:
+    """A numerical check: supported when the largest difference is within ``tol`` (a one-arm rule of claims.py)."""
+    arm = Arm(what, (value,), "—")
+    statistic = f"max |Δ| {value:.2e} vs tolerance {tol:g}"
+    return against(statement, arm, tol, (value, value), "largest elementwise difference", statistic=statistic)
+
+
+def findings(study: FromScratchSettings, results: dict, conv: dict) -> list[Finding]:
+    """The exercise's bar for the NumPy MLP, and the two agreement checks against PyTorch."""
+    runs = pd.DataFrame(results["runs"])
+    healthy = runs[(runs["impl"] == "numpy") & ~runs["diverged"]]
+    acc = Accuracy(
+        tuple(float(v) for v in healthy["test_acc"]), int(load_meta(prepared_dir(study.dataset))["sizes"]["test"])
+    )
+    found = []
+    if acc.n:
+        budget = f"{study.epochs} epochs"
+        claim = accuracy_bar("the NumPy MLP", acc, ACC_BAR, budget, 10, "the exercise's bar")
+        found.append(Finding("Does the NumPy MLP reach the exercise's bar?", claim, acc.fmt()))
+    grad = results["grad_check"]["max_abs_diff"]
+    word = "agree with" if grad <= GRAD_TOL else "differ from"
+    claim = _exact(f"the NumPy gradients {word} torch autograd", grad, GRAD_TOL, "gradient check")
+    found.append(Finding("Are the hand-written gradients right?", claim, f"{grad:.1e}"))
+    diff = conv["max_abs_diff"]
+    word = "equals" if diff <= CONV_TOL else "differs from"
+    claim = _exact(f"the NumPy conv2d {word} F.conv2d", diff, CONV_TOL, "conv2d check")
+    found.append(Finding("Is the NumPy conv2d right?", claim, f"{diff:.1e}"))
+    return found

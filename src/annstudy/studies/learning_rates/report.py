@@ -7,12 +7,15 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import seaborn as sns
 
+from annstudy.data.prepared import load_meta
+from annstudy.data.registry import prepared_dir
 from annstudy.engine.schedules import PlateauSteps
 from annstudy.params import Settings
 from annstudy.report import figures
+from annstudy.report.claims import Arm, Claim, compare
 from annstudy.report.document import Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, pct, summarize
 from annstudy.studies.learning_rates.config import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.studies.learning_rates.run import STUDY, variant_dir
 from annstudy.variants import Variant, read_variant
@@ -85,63 +88,122 @@ def _drops(rec: Variant) -> str:
     return "; ".join(per_seed) if rec.name == SCHEDULED else "—"
 
 
-def _table(records: list[Variant]) -> Table:
+def _table(records: list[Variant], n_test: int) -> Table:
     rows = []
     for rec in records:
-        t = summarize(rec.test_accs)
+        acc = Accuracy(tuple(rec.test_accs), n_test)
         train = rec.run["train"]
         div = rec.diverged
+        val = final_val(rec)
         rows.append(
             [
                 _label(rec.name),
                 str(train["epochs"]),
-                t.fmt() if t.n else "— (all diverged)",
-                t.fmt_ci() if t.n else "—",
+                pct(sum(val) / len(val)) if val else "—",
+                acc.fmt() if acc.n else "— (all diverged)",
+                acc.fmt_sampling() if acc.n else "—",
                 f"{len(div)} of {len(rec.run['seeds'])}"
                 + (" (" + ", ".join(f"seed {s} at step {st}" for s, st in div) + ")" if div else ""),
                 _drops(rec),
             ]
         )
     return Table(
-        ["variant", "epochs", "test acc (mean ± std)", "95 % CI", "diverged", "rate drops"],
+        ["variant", "epochs", "val acc (last epoch)", "test acc", "test sampling", "diverged", "rate drops"],
         rows,
-        caption="Test accuracy in eval mode on the full test split after the last epoch, over the seeds "
-        "that did not diverge (a run whose loss became NaN/inf stops there and is excluded).",
+        caption="Accuracies in eval mode after the last epoch, over the seeds that did not diverge (a run whose "
+        "loss became NaN/inf stops there and is excluded): validation on the full split (what every choice "
+        "uses); test with the per-seed values (n ≤ 2) or the 95 % t-interval, and the Wilson 95 % interval "
+        f"over the {n_test:,} test images.",
     )
 
 
-def findings(records: list[Variant]) -> list[str]:
-    """Plain statements supported by the numbers: best variant, divergences, scheduled vs Adam."""
-    lines = []
-    ranked = [(rec, summarize(rec.test_accs)) for rec in records if rec.test_accs]
-    if ranked:
-        best, s = max(ranked, key=lambda p: p[1].mean)
-        lines.append(
-            f"Highest mean test accuracy: **{_label(best.name)}** ({s.fmt()}, n = {s.n}, "
-            f"{best.run['train']['epochs']} epochs; the variants' epochs differ, see the table)."
-        )
-    for rec in records:
-        if rec.diverged:
-            where = ", ".join(f"seed {s} at step {st}" for s, st in rec.diverged)
-            lines.append(f"**{_label(rec.name)} diverged** (non-finite training loss): {where}.")
+def final_val(rec: Variant, epoch: int | None = None) -> tuple[float, ...]:
+    """Per healthy seed: validation accuracy at ``epoch`` (default: each seed's last epoch)."""
+    e = rec.epochs
+    if e.empty:
+        return ()
+    healthy = {s["seed"] for s in rec.run["seeds"] if not s["diverged"]}
+    e = e[e["seed"].isin(healthy)]
+    rows = e[e["epoch"] == epoch] if epoch is not None else e.sort_values("epoch").groupby("seed").tail(1)
+    return tuple(float(v) for v in rows.sort_values("seed")["val_acc"])
+
+
+def _budget(rec: Variant) -> str:
+    epochs = int(rec.run["train"]["epochs"])
+    return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+
+
+def _arm(rec: Variant, values: tuple[float, ...], budget: str | None = None, classes: int = 10) -> Arm:
+    acc = sum(values) / len(values) if values else None
+    return Arm(_label(rec.name), values, budget or _budget(rec), None, acc, classes)
+
+
+def fired(rec: Variant) -> bool:
+    return any(s["lr_changes"] for s in rec.run["seeds"])
+
+
+def findings(records: list[Variant], n_test: int) -> list[Finding]:
+    """Best constant rate on validation; whether the schedule fired; schedule vs Adam at equal epochs."""
+    found = []
     by = {rec.name: rec for rec in records}
-    if SCHEDULED in by and ADAM in by and by[SCHEDULED].test_accs and by[ADAM].test_accs:
-        a, b = summarize(by[SCHEDULED].test_accs), summarize(by[ADAM].test_accs)
-        ea, eb = by[SCHEDULED].run["train"]["epochs"], by[ADAM].run["train"]["epochs"]
-        if ea != eb:
-            lines.append(
-                f"The schedule trained {ea} epochs and Adam {eb} (S1 settings): unequal budgets, so the "
-                "comparison below is of the two procedures as configured, not of the optimizers alone."
-            )
-        overlap = not (a.ci_low > b.ci_high or b.ci_low > a.ci_high)
-        lines.append(
-            f"Scheduled SGD {a.fmt()} vs Adam {b.fmt()}: a difference of {(a.mean - b.mean) * 100:+.2f} "
-            "percentage points; the 95 % intervals "
-            + ("overlap, so this run does not show either to be better." if overlap else "do not overlap.")
-            if a.n > 1 and b.n > 1
-            else f"Scheduled SGD {a.fmt()} vs Adam {b.fmt()} (too few seeds for an interval)."
+    constant = sorted(
+        (r for r in records if constant_lr(r.name) is not None and r.test_accs),
+        key=lambda r: sum(final_val(r)) / max(len(final_val(r)), 1),
+        reverse=True,
+    )
+    if len(constant) >= 2:
+        best, second = constant[0], constant[1]
+        ahead = "ahead of" if summarize(best.test_accs).mean >= summarize(second.test_accs).mean else "behind"
+        claim = compare(
+            f"{_label(best.name)} reaches the highest validation accuracy of the constant rates; on test it is "
+            f"{ahead} {_label(second.name)}",
+            _arm(best, tuple(best.test_accs)),
+            _arm(second, tuple(second.test_accs)),
         )
-    return lines
+        key = Accuracy(tuple(best.test_accs), n_test).fmt()
+        found.append(Finding("How does the learning rate affect the point reached (chosen on validation)?", claim, key))
+    sched, adam = by.get(SCHEDULED), by.get(ADAM)
+    base = next((r for r in records if constant_lr(r.name) == (sched.run["train"]["lr"] if sched else None)), None)
+    if sched and sched.test_accs and base and base.test_accs:
+        never = [] if fired(sched) else [f"the schedule never fired: no seed's rate dropped in {_budget(sched)}"]
+        word = "works" if fired(sched) else "was not tested"
+        claim = compare(
+            f"the plateau schedule {word}: scheduled SGD against SGD at its starting rate {_label(base.name)}",
+            _arm(sched, tuple(sched.test_accs)),
+            _arm(base, tuple(base.test_accs)),
+            confounders=never,
+        )
+        found.append(Finding("Does the schedule work?", claim, _drops(sched)))
+    if sched and adam and sched.test_accs and adam.test_accs:
+        found += _versus_adam(sched, adam, n_test)
+    return found
+
+
+def _versus_adam(sched: Variant, adam: Variant, n_test: int) -> list[Finding]:
+    """Schedule vs Adam: validation accuracy at the epochs both ran (matched budget), test as configured."""
+    question = "Schedule vs Adam in accuracy?"
+    epoch = min(int(sched.run["train"]["epochs"]), int(adam.run["train"]["epochs"]))
+    budget = f"{epoch} epoch{'s' if epoch != 1 else ''}"
+    a, b = final_val(sched, epoch), final_val(adam, epoch)
+    out = []
+    if a and b:
+        note = "" if fired(sched) else " (its rate still 0.1: the schedule had not fired)"
+        claim = compare(
+            f"at equal epochs ({epoch}), scheduled SGD{note} vs Adam on validation accuracy",
+            _arm(sched, a, budget),
+            _arm(adam, b, budget),
+        )
+        out.append(Finding(question, claim, f"{(sum(a) / len(a) - sum(b) / len(b)) * 100:+.1f} points (val)"))
+    never = [] if fired(sched) else ["the schedule never fired"]
+    claim: Claim = compare(
+        "as configured, scheduled SGD vs Adam on test accuracy",
+        _arm(sched, tuple(sched.test_accs)),
+        _arm(adam, tuple(adam.test_accs)),
+        confounders=never,
+    )
+    diff = (summarize(sched.test_accs).mean - summarize(adam.test_accs).mean) * 100
+    out.append(Finding(question, claim, f"{diff:+.1f} points (test)"))
+    return out
 
 
 def metrics(records: list[Variant]) -> dict:
@@ -175,12 +237,16 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"{study.train.batch_size}, {seeds} seeds: constant rates, a step schedule whose drops are found "
             f"by a plateau rule, and Adam (lr {study.adam_lr:g})."
         ),
+    ]
+    appendix = [
         settings_table(
             study,
             "Effective S3 settings (profile values resolved). `train.*` are the constant-rate "
             "variants' settings; `scheduled` uses `schedule_lrs` and `schedule_epochs`, `adam` uses "
             "`adam_lr` and `adam_epochs`.",
-        ),
+        )
+    ]
+    blocks += [
         Paragraph(
             "**Plateau rule** (checked per seed after every epoch): "
             + PlateauSteps.describe(study.schedule_lrs, study.patience, study.min_delta)
@@ -215,6 +281,30 @@ def build(settings: Settings, out: Path) -> StudySection:
                 path.relative_to(out), "Scheduled SGD vs Adam; dotted lines: epochs after which a seed's rate dropped."
             )
         )
-    blocks += [Heading("Results", level=3), _table(records), *[Paragraph(line) for line in findings(records)]]
+    n_test = _test_size(study.dataset)
+    found = findings(records, n_test)
+    sched = next((r for r in records if r.name == SCHEDULED), None)
+    if sched is not None and not fired(sched):
+        blocks.append(
+            Paragraph(
+                f"**The schedule did not fire**: no seed's rate dropped within {_budget(sched)} (the plateau "
+                "rule never triggered), so the 'scheduled' run is SGD at a constant "
+                f"{sched.run['train']['lr']:g} for {_budget(sched)}; nothing here says whether the schedule works."
+            )
+        )
+    for rec in records:
+        if rec.diverged:
+            where = ", ".join(f"seed {s} at step {st}" for s, st in rec.diverged)
+            blocks.append(Paragraph(f"**{_label(rec.name)} diverged** (non-finite training loss): {where}."))
+    blocks += [
+        Heading("Results", level=3),
+        _table(records, n_test),
+        *[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found],
+    ]
     seconds = {stage_name(r.name): r.wall_seconds for r in records}
-    return StudySection(STUDY, blocks, metrics(records), seconds, [study.dataset])
+    return StudySection(STUDY, blocks, metrics(records), seconds, [study.dataset], found, appendix)
+
+
+def _test_size(dataset: str) -> int:
+    """Number of test images of the prepared dataset (for the Wilson interval)."""
+    return int(load_meta(prepared_dir(dataset))["sizes"]["test"])

@@ -9,9 +9,10 @@ import pandas as pd
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
+from annstudy.report.claims import Arm, accuracy_bar, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, summarize
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 from annstudy.studies.mnist1d.run import STUDY, prepared_dir, train_dir
 
@@ -20,15 +21,24 @@ def build(settings: Settings, out: Path) -> StudySection:
     study: Mnist1dSettings = settings.studies[STUDY]
     published = study.published_acc
     rows, bars, metrics, frames, seconds = [], [], {}, [], {}
-    diverged = False
     faithful = settings.profile == "full"  # only the paper's schedule is compared with the paper
+    accs: dict[str, Accuracy] = {}
+    findings: list[Finding] = []
+    n_test = round(study.num_samples * (1 - study.train_split))
+    budget = f"{study.epochs} epochs"
+    short = [] if faithful else [f"profile {settings.profile} trains {study.epochs} epochs, the paper 150"]
+    diverged = False
     for name in study.models:
         r = read_record(train_dir(name)).summary
         per_seed = pd.DataFrame(r["per_seed"])
         ok = per_seed[per_seed["diverged_step"].isna()]
         diverged |= len(ok) < len(per_seed)
-        acc = summarize(ok["test_acc"])
+        acc = summarize(ok["test_acc"], bounds=(0.0, 1.0))
+        accs[name] = Accuracy(tuple(float(v) for v in ok["test_acc"]), n_test)
         ref = published.get(name)
+        if ref is not None and accs[name].n:
+            claim = accuracy_bar(f"our {name}", accs[name], ref, budget, 10, "the published accuracy", short)
+            findings.append(Finding(f"Does our {name} match the published figure?", claim, accs[name].fmt()))
         gap = None if ref is None else acc.mean - ref
         within = None if gap is None or not faithful else abs(gap) <= study.tolerance
         rows.append(
@@ -36,10 +46,10 @@ def build(settings: Settings, out: Path) -> StudySection:
                 name,
                 f"{r['params']:,}",
                 str(r["steps"]),
-                acc.fmt(),
-                acc.fmt_ci(),
-                "—" if ref is None else f"{ref:.2f}",
-                "—" if gap is None else f"{gap:+.3f}",
+                accs[name].fmt(),
+                accs[name].fmt_sampling(),
+                "—" if ref is None else f"{ref * 100:.0f} %",
+                "—" if gap is None else f"{gap * 100:+.1f}",
                 "—" if within is None else ("yes" if within else "no"),
             ]
         )
@@ -56,7 +66,6 @@ def build(settings: Settings, out: Path) -> StudySection:
     doc = Document("")
     doc.add(
         Heading("S6 MNIST-1D"),
-        settings_table(study),
         Paragraph(
             f"MNIST-1D built locally by the `mnist1d` package (`make_dataset`, seed {study.data_seed}, "
             f"{study.num_samples:,} series of length 40, {study.train_split:.0%} for training). MLP "
@@ -71,9 +80,9 @@ def build(settings: Settings, out: Path) -> StudySection:
                 "parameters",
                 "steps",
                 "test accuracy (ours)",
-                "95 % CI",
+                "test sampling (Wilson)",
                 "published",
-                "ours − published",
+                "ours − published (points)",
                 f"within ±{study.tolerance:g} (full profile)",
             ],
             rows,
@@ -107,4 +116,15 @@ def build(settings: Settings, out: Path) -> StudySection:
     )
     doc.add(Figure(path.relative_to(out), "Train and test accuracy per epoch (the test set is only watched)."))
     metrics["diverged"] = diverged
-    return StudySection(STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | seconds)
+    if {"mlp", "cnn"} <= set(accs) and accs["mlp"].n and accs["cnn"].n:
+        better = "beats" if accs["cnn"].mean >= accs["mlp"].mean else "trails"
+        claim = compare(
+            f"the 1D CNN {better} the MLP on test",
+            Arm("cnn", accs["cnn"].values, budget, None, accs["cnn"].mean, 10),
+            Arm("mlp", accs["mlp"].values, budget, None, accs["mlp"].mean, 10),
+        )
+        key = f"{(accs['cnn'].mean - accs['mlp'].mean) * 100:+.1f} points"
+        findings.insert(0, Finding("MNIST-1D: MLP vs CNN?", claim, key))
+    doc.add(*[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in findings])
+    seconds = prepare_stage_seconds(prepared_dir()) | seconds
+    return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])

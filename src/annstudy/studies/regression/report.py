@@ -12,8 +12,9 @@ from annstudy.data.synthetic import nonlinear_function
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
+from annstudy.report.claims import Arm, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection, settings_table
+from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
 from annstudy.studies.regression.config import RegressionSettings
 from annstudy.studies.regression.run import PARTS, STUDY, prepared_dir, train_dir
@@ -28,7 +29,11 @@ def _sci(s: Summary) -> str:
 
 
 def _ci(s: Summary) -> str:
-    return "n/a (1 seed)" if s.n < 2 else f"[{s.ci_low:.3g}, {s.ci_high:.3g}]"
+    """The t-interval (clipped at 0: an MSE is never negative); none with n <= 2, where it means nothing."""
+    return f"n/a ({s.n} seed{'s' if s.n != 1 else ''})" if s.n <= 2 else f"[{s.ci_low:.3g}, {s.ci_high:.3g}]"
+
+
+POSITIVE = (0.0, float("inf"))
 
 
 def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
@@ -92,7 +97,7 @@ def nonlinear_block(doc: Document, study: RegressionSettings, out: Path, metrics
     meta = read_json(prepared_dir() / "meta.json")
     data = load_torch(prepared_dir() / "nonlinear.pt")
     fits = load_torch(train_dir("nonlinear") / "fits.pt")
-    mse = summarize(_finite(r["per_seed"], "train_mse"))
+    mse = summarize(_finite(r["per_seed"], "train_mse"), bounds=POSITIVE)
     ratio = mse.mean / r["target_variance"]
     synthetic = meta["nonlinear_source"] == "synthetic"
     source = (
@@ -143,8 +148,9 @@ def _bell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
                 "params": int(g["params"].iloc[0]),
                 "lr": float(g["lr"].iloc[0]),
                 "epochs": int(g["epochs"].iloc[0]),
-                "train": summarize(g["train_mse"]),
-                "test": summarize(g["test_mse"]),
+                "train": summarize(g["train_mse"], bounds=POSITIVE),
+                "test": summarize(g["test_mse"], bounds=POSITIVE),
+                "test_values": tuple(float(v) for v in g["test_mse"]),
             }
         )
     return pd.DataFrame(rows)
@@ -178,7 +184,32 @@ def _choice(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> 
     )
 
 
-def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
+def bell_findings(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> list[Finding]:
+    """Best bell network on the 10,000 test points (the true function known), and the small-data choice."""
+    found = []
+    for data, question in (
+        ("full", "Which bell network fits best (test MSE, the function known)?"),
+        ("small", "With the small training set: the smallest or the largest network?"),
+    ):
+        rows = summary[summary["data"] == data]
+        if data == "small":
+            rows = rows[rows["arch"].isin(small_archs)]
+        if len(rows) < 2:
+            continue
+        ranked = rows.sort_values("test", key=lambda col: [s.mean for s in col])
+        best, second = ranked.iloc[0], ranked.iloc[1]
+        budget = f"{int(best['epochs'])} epochs"
+        claim = compare(
+            f"{best['arch']} has the lowest test MSE, ahead of {second['arch']} (noise floor {noise_var:.2g})",
+            Arm(best["arch"], best["test_values"], budget),
+            Arm(second["arch"], second["test_values"], f"{int(second['epochs'])} epochs"),
+            unit="MSE",
+        )
+        found.append(Finding(question, claim, f"{best['test'].mean:.3g} vs {second['test'].mean:.3g}"))
+    return found
+
+
+def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> list[Finding]:
     r = read_record(train_dir("bell")).summary
     data = load_torch(prepared_dir() / "bell.pt")
     fits = load_torch(train_dir("bell") / "fits.pt")
@@ -267,15 +298,26 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
             )
         )
     metrics["diverged"] = bool(diverged)
+    found = bell_findings(summary, r.get("small_archs", []), study.bell_noise**2)
+    doc.add(*[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found])
+    doc.add(
+        Paragraph(
+            "**Not answered: which network the data alone would pick.** The bell stage records no validation "
+            "MSE (every training point is used for fitting), so no choice can be made on held-out data; the "
+            "test MSE above answers only the question where the true function is known."
+        )
+    )
+    return found
 
 
 def build(settings: Settings, out: Path) -> StudySection:
     study: RegressionSettings = settings.studies[STUDY]
     doc = Document("")
-    doc.add(Heading("S5 Regression"), settings_table(study))
+    doc.add(Heading("S5 Regression"))
     metrics: dict = {}
     linear_block(doc, study, out, metrics)
     nonlinear_block(doc, study, out, metrics)
-    bell_block(doc, study, out, metrics)
+    found = bell_block(doc, study, out, metrics)
     seconds = {f"regression_train_{p}": read_record(train_dir(p)).summary["wall_seconds"] for p in PARTS}
-    return StudySection(STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | seconds)
+    seconds = prepare_stage_seconds(prepared_dir()) | seconds
+    return StudySection(STUDY, doc.blocks, metrics, seconds, [], found, [settings_table(study)])

@@ -10,9 +10,10 @@ from annstudy.artifacts import load_torch
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
+from annstudy.report.claims import accuracy_bar
 from annstudy.report.document import Document, Figure, Heading, Paragraph
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, pct
 from annstudy.studies.signals.config import SignalsSettings
 from annstudy.studies.signals.run import STUDY, prepared_dir, train_dir
 
@@ -25,13 +26,16 @@ def build(settings: Settings, out: Path) -> StudySection:
     batches = read_record(train_dir()).table("batches")
     per_seed = pd.DataFrame(r["per_seed"])
     ok = per_seed[per_seed["diverged_step"].isna()]
-    test = summarize(ok["test_acc"])
+    acc = Accuracy(tuple(float(v) for v in ok["test_acc"]), int(r["sizes"]["test"]))
+    claim = accuracy_bar(
+        "the signal MLP", acc, 0.5, f"{study.epochs} epochs", 2, "chance", verbs=("beats", "does not beat")
+    )
+    findings = [Finding("Can an MLP tell normal from abnormal signals?", claim, acc.fmt())]
     last = epochs[epochs["epoch"] == epochs["epoch"].max()]
     sizes = r["sizes"]
     doc = Document("")
     doc.add(
         Heading("S6 Signals"),
-        settings_table(study),
         Paragraph(
             f"{study.n_signals} signals of length {study.length}: beat trains (mean period {study.period:g} "
             "samples, ×U(0.8, 1.2) per signal, ±3 % jitter) on a slow baseline wander, plus white noise "
@@ -42,9 +46,9 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"batch {study.batch_size}, {study.epochs} epochs, {len(study.seeds)} seeds."
         ),
         Paragraph(
-            f"**Test accuracy {test.fmt()}** (95 % CI {test.fmt_ci()}); final-epoch train accuracy "
-            f"{last['train_acc'].mean():.4f}, validation accuracy {last['val_acc'].mean():.4f} "
-            "(means over seeds; chance is 0.5)."
+            f"**Test accuracy {acc.fmt_full()}**; final-epoch train accuracy "
+            f"{pct(last['train_acc'].mean())}, validation accuracy {pct(last['val_acc'].mean())} "
+            f"(means over seeds; chance is 50 %). {claim.sentence()}"
         ),
     )
     fig_dir = out / "figures"
@@ -81,12 +85,11 @@ def build(settings: Settings, out: Path) -> StudySection:
     doc.add(Figure(path.relative_to(out), "Per-epoch train and validation cost and accuracy (end-of-epoch weights)."))
     metrics = {
         "mlp": {
-            "test_acc_mean": round(test.mean, 5),
-            "test_acc_std": round(test.std, 5),
+            "test_acc_mean": round(acc.summary.mean, 5),
+            "test_acc_std": round(acc.summary.std, 5),
             "val_acc_final": round(float(last["val_acc"].mean()), 5),
         },
         "diverged": bool(len(ok) < len(per_seed)),
     }
-    return StudySection(
-        STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | {"signals_train": r["wall_seconds"]}
-    )
+    seconds = prepare_stage_seconds(prepared_dir()) | {"signals_train": r["wall_seconds"]}
+    return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])

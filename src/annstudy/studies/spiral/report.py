@@ -10,9 +10,10 @@ from annstudy.artifacts import load_torch
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
+from annstudy.report.claims import accuracy_bar
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.section import StudySection, settings_table
-from annstudy.report.stats import summarize
+from annstudy.report.section import Finding, StudySection, settings_table
+from annstudy.report.stats import Accuracy, pct, summarize
 from annstudy.studies.spiral.config import SpiralSettings
 from annstudy.studies.spiral.run import STUDY, prepared_dir, train_dir
 
@@ -31,8 +32,17 @@ def build(settings: Settings, out: Path) -> StudySection:
     epochs = read_record(train_dir()).table("epochs")
     members = pd.DataFrame(r["per_member"])
     ok = members[members["diverged_step"].isna()]
-    test, val = summarize(ok["test_acc"]), summarize(ok["val_acc"])
+    test, val = summarize(ok["test_acc"], bounds=(0.0, 1.0)), summarize(ok["val_acc"], bounds=(0.0, 1.0))
     reached = test.mean >= study.target_acc
+    n_test = len(data["y_test"])
+    chosen = ok.loc[ok["val_loss"].idxmin()]  # the exercise: the fold model with the best validation loss
+    label = f"the fold model with the lowest validation loss (seed {int(chosen['seed'])}, fold {int(chosen['fold'])})"
+    acc = Accuracy((float(chosen["test_acc"]),), n_test)
+    claim = accuracy_bar(
+        label, acc, study.target_acc, f"≤ {study.max_epochs} epochs (early stopping)", study.arms, "the target"
+    )
+    key = f"{pct(acc.mean)} (Wilson, {n_test} points: {acc.fmt_sampling()})"
+    findings = [Finding("What test accuracy does the validated fold model reach?", claim, key)]
     per_fold = ok.groupby("fold").agg(
         val_acc=("val_acc", "mean"),
         test_acc=("test_acc", "mean"),
@@ -41,11 +51,10 @@ def build(settings: Settings, out: Path) -> StudySection:
     )
     best = best_folds(ok)
     best_test = summarize(best["test_acc"])
-    chosen = ", ".join(f"seed {row.seed}: fold {row.fold} ({row.test_acc:.4f})" for row in best.itertuples())
+    per_seed_best = ", ".join(f"seed {row.seed}: fold {row.fold} ({pct(row.test_acc)})" for row in best.itertuples())
     doc = Document("")
     doc.add(
         Heading("S6 Spiral"),
-        settings_table(study),
         Paragraph(
             f"{study.arms} interleaved spiral arms in [−1, 1]² ({study.points_per_arm} points per arm, "
             f"{study.turns:g} turn, noise σ {study.noise:g}); {len(data['y'])} points for {study.folds}-fold "
@@ -55,16 +64,17 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"{study.patience}, best weights restored), at most {study.max_epochs} epochs. "
             f"{len(ok)} models = {study.folds} folds × {len(study.seeds)} seeds, each scored on the test set."
         ),
+        Paragraph(f"**{findings[0].question}** {claim.sentence()}"),
         Paragraph(
-            f"**Test accuracy {test.fmt()}** (95 % CI {test.fmt_ci()}), cross-validation accuracy "
-            f"{val.fmt()}: the target {study.target_acc:g} is "
-            f"{'reached' if reached else '**not** reached'}. The fold model with the lowest validation "
-            f"loss, chosen per seed and then scored on the test set: {chosen}; mean {best_test.mean:.4f}."
+            f"Beside it, the mean over all {len(ok)} fold models: test {Accuracy(tuple(ok['test_acc']), n_test).fmt()}"
+            f", cross-validation accuracy {pct(val.mean)}; the target {pct(study.target_acc)} is "
+            f"{'reached' if reached else '**not** reached'} on average. Per seed, the fold model with the lowest validation loss: "
+            f"{per_seed_best}; mean test accuracy {pct(best_test.mean)}."
         ),
         Table(
             ["fold", "validation accuracy", "test accuracy", "stopped at epoch", "best epoch (restored)"],
             [
-                [str(k), f"{row.val_acc:.4f}", f"{row.test_acc:.4f}", f"{row.stopped:.0f}", f"{row.best:.0f}"]
+                [str(k), pct(row.val_acc), pct(row.test_acc), f"{row.stopped:.0f}", f"{row.best:.0f}"]
                 for k, row in per_fold.iterrows()
             ],
             caption="Per fold, mean over seeds.",
@@ -113,6 +123,5 @@ def build(settings: Settings, out: Path) -> StudySection:
         "best_fold": {"test_acc": round(best_test.mean, 5), "folds": [int(f) for f in best["fold"]]},
         "diverged": bool(len(ok) < len(members)),
     }
-    return StudySection(
-        STUDY, doc.blocks, metrics, prepare_stage_seconds(prepared_dir()) | {"spiral_train": r["wall_seconds"]}
-    )
+    seconds = prepare_stage_seconds(prepared_dir()) | {"spiral_train": r["wall_seconds"]}
+    return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])

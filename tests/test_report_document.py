@@ -1,0 +1,100 @@
+"""The report's document model: findings first, collapsed appendix, numbered figures and tables, compact PNGs."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+import numpy as np
+from PIL import Image
+
+from annstudy.report.claims import Arm, compare
+from annstudy.report.document import (
+    Callout,
+    Contents,
+    Details,
+    Document,
+    Figure,
+    Heading,
+    Paragraph,
+    Table,
+    compact_png,
+    to_html,
+    to_markdown,
+)
+from annstudy.report.render import findings_table, reproduce
+from annstudy.report.section import Finding, StudySection
+
+
+def plot(path) -> None:
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for k in range(5):
+        ax.plot(range(50), [(i * (k + 1)) % 17 for i in range(50)], label=str(k))
+    ax.legend()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def section() -> StudySection:
+    claim = compare("a beats b", Arm("a", (0.9, 0.91, 0.92), "2 epochs"), Arm("b", (0.8, 0.81, 0.82), "1 epoch"))
+    finding = Finding("Which is better?", claim, "+10.0 points")
+    return StudySection("s1", [Heading("S1 Thing")], {"a": 1}, {"train@a": 1.0, "train@b": 2.0}, [], [finding])
+
+
+def test_findings_table_and_reproduce_line():
+    table = findings_table([section()])
+    assert table.header == ["study", "question", "answer", "key number", "n", "budget", "status"]
+    assert table.rows == [
+        ["S1 Thing", "Which is better?", "a beats b", "+10.0 points", "3", "2 epochs vs 1 epoch", "**confounded**"]
+    ]
+    assert (
+        reproduce(section()).text
+        == "*Reproduce:* `dvc repro train report` · *metrics:* `reports/metrics.json` → `s1`: `a`"
+    )
+
+
+def test_html_collapses_the_appendix_and_numbers_figures_and_tables(tmp_path):
+    plot(tmp_path / "f.png")
+    doc = Document("t")
+    doc.add(
+        Heading("Key findings"),
+        Callout("profile too small"),
+        Table(["x"], [["1"]], caption="first"),
+        Contents(),
+        Heading("S1"),
+        Figure(tmp_path.joinpath("f.png").relative_to(tmp_path), "a plot"),
+        Heading("Appendix"),
+        Details("Run details", [Heading("Run", 3), Table(["k"], [["v"]], caption="second"), Paragraph("p")]),
+    )
+    html = to_html(doc, tmp_path)
+    assert html.index('<div class="banner"') < html.index("<nav>") < html.index('id="s1"')
+    assert "<details><summary>Run details</summary>" in html and html.count("</details>") == 1
+    assert 'id="table-1"' in html and 'id="table-2"' in html and 'id="figure-1"' in html
+    assert '<a class="anchor" href="#figure-1">Figure 1.</a> a plot' in html
+    assert "prefers-color-scheme:dark" in html and html.count("data:image/png;base64,") == 1
+    md = to_markdown(doc)
+    assert "> **Note.** profile too small" in md and "**Run details**" in md
+    assert md.index("- [Appendix](#appendix)") > md.index("*first*")  # the contents follow the findings
+
+
+def test_compact_png_is_smaller_and_keeps_the_picture(tmp_path):
+    plot(tmp_path / "f.png")
+    raw = (tmp_path / "f.png").read_bytes()
+    small = compact_png(raw)
+    assert len(small) < len(raw)
+    a = np.asarray(Image.open(io.BytesIO(raw)).convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(io.BytesIO(small)).convert("RGB"), dtype=float)
+    assert a.shape == b.shape == (400, 600, 3)
+    assert np.abs(a - b).mean() < 2.0  # mean absolute error per channel, out of 255
+
+
+def test_forest_plot_draws_one_row_per_result(tmp_path):
+    from annstudy.report.figures import ForestRow, forest_plot
+
+    rows = [
+        ForestRow("a (2 epochs)", 0.84, (0.83, 0.85), (0.832, 0.847), (0.87, 0.88)),
+        ForestRow("b (1 epoch)", 0.88, (0.87, 0.89), (0.873, 0.886), (0.85, 0.85)),
+    ]
+    path = forest_plot(rows, tmp_path / "forest.png", "t")
+    image = Image.open(path)
+    assert image.size[0] > 800 and image.size[1] > 300 and path.stat().st_size > 10_000
