@@ -7,7 +7,9 @@ and a clean `dvc status`, without retraining anything.
 
 Two remotes: the project's committed default (a directory beside the repository, nothing
 to install) and a real network remote, SSH (`dvc-ssh`) against a throw-away OpenSSH server
-on 127.0.0.1 (skipped with the reason when `sshd` or dvc-ssh is not installed).
+on 127.0.0.1 (skipped with the reason when `sshd` or dvc-ssh is not installed). And an
+experiment: queued, run, `dvc exp push` to a bare git remote, then `dvc exp pull` + `dvc exp
+apply` + `dvc pull` in another clone give the very outputs it trained.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 import sshd
 from conftest import ROOT
@@ -35,12 +38,21 @@ def digests(repo: Path) -> dict[str, str]:
     return {str(f.relative_to(repo)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
+def keep_only_the_slice(path: Path) -> None:
+    """dvc.yaml with the slice's two stages alone: `dvc exp apply` checks out every stage's outputs."""
+    pipeline = yaml.safe_load(path.read_text())
+    pipeline["stages"] = {name: pipeline["stages"][name] for name in ("regression_prepare", SLICE)}
+    del pipeline["plots"]
+    path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     """The slice reproduced and committed (dvc.lock) with the project's own `.dvc/config`."""
     root = tmp_path_factory.mktemp("share")
     repo = make_repo(root / "project")
     shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
+    keep_only_the_slice(repo / "dvc.yaml")
     dvc(repo, "repro", SLICE)
     sh(repo, "git", "add", "-A")
     sh(repo, "git", "commit", "-qm", "trained slice")
@@ -103,3 +115,26 @@ def test_push_to_an_ssh_remote_then_pull_in_a_fresh_clone(project, tmp_path):
         assert_pull_restores(project, clone, expected)
     finally:
         sshd.stop(server)
+
+
+def test_exp_push_then_exp_pull_and_apply_in_another_clone(project):
+    """A queued experiment travels: its commit to a bare git remote, its outputs to the DVC remote."""
+    root = project.parent
+    sh(root, "git", "init", "-q", "--bare", "origin.git")
+    sh(project, "git", "remote", "add", "origin", str(root / "origin.git"))
+    sh(project, "git", "push", "-q", "origin", "HEAD")
+    dvc(project, "exp", "run", "--queue", "-n", "s5-lr", SLICE, "-S", "studies.regression.linear_lr=0.05")
+    dvc(project, "exp", "run", "--run-all", "-j", "1")
+    dvc(project, "exp", "push", "-r", "local", "origin", "s5-lr")
+
+    clone = root / "clone_exp"
+    sh(root, "git", "clone", "-q", str(root / "origin.git"), clone.name)
+    dvc(clone, "exp", "pull", "-r", "local", "origin", "s5-lr")
+    dvc(clone, "exp", "apply", "s5-lr")
+    dvc(clone, "pull", "-r", "local", SLICE, "--with-deps")
+    assert "Data and pipelines are up to date." in dvc(clone, "status", SLICE, "--with-deps")
+    assert "linear_lr: 0.05" in (clone / "params.yaml").read_text()
+
+    baseline = digests(project)
+    dvc(project, "exp", "apply", "s5-lr")  # the experiment's outputs where it ran, from the cache
+    assert digests(clone) == digests(project) != baseline  # bit for bit, and another lr trained other weights
