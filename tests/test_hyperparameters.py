@@ -215,8 +215,10 @@ def test_compare_reads_experiments_and_keeps_differing_params():
         _row("queued", "ccccccc", "Queued"),
         _row("broken", "ddddddd", "Failed"),
         _row("old", "eeeeeee", "Success"),  # finished, but no metrics file
+        _row("digits", 123.0, "Success"),  # exp_show's float for the short sha "0000123"
     ]
-    results = {"workspace": (0.001, 0.95), "main": (0.001, 0.95), "bbbbbbb": (0.01, 0.9), "eeeeeee": (0.1, None)}
+    results = {"workspace": (0.001, 0.95), "main": (0.001, 0.95), "bbbbbbb": (0.01, 0.9)}
+    results |= {"eeeeeee": (0.1, None), "0000123": (0.3, 0.5)}
     asked = []
 
     def read(rev):
@@ -226,12 +228,14 @@ def test_compare_reads_experiments_and_keeps_differing_params():
         return {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}, metrics
 
     found = compare.collect(rows, read)
-    assert asked == ["workspace", "main", "bbbbbbb", "eeeeeee"]  # queued and failed runs are never read
-    assert [(e.name, e.rev) for e in found] == [("workspace", "workspace"), ("main", "main"), ("exp-one", "bbbbbbb")]
+    assert asked == ["workspace", "main", "bbbbbbb", "eeeeeee", "0000123"]  # queued and failed runs are never read
+    names = [("workspace", "workspace"), ("main", "main"), ("exp-one", "bbbbbbb"), ("digits", "0000123")]
+    assert [(e.name, e.rev) for e in found] == names
     assert compare.differing_params(found) == ["studies.hyperparameters.lr"]
     assert found[2].headline == {"hyperparameters.base": 0.9}
     table = compare.metrics_table(found)
-    assert table.rows == [["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100"]]
+    row = ["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100", "0.5000 ± 0.0100"]
+    assert table.rows == [row]
     assert [e.name for e in compare.select(found, ["exp-one", "bbbb"])] == ["exp-one"]
     with pytest.raises(ValueError, match="not found"):
         compare.select(found, ["nope"])

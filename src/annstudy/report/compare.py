@@ -1,8 +1,8 @@
 """`annstudy compare`: DVC experiments side by side, without a wall of columns.
 
 Reads the experiments with ``dvc.api``, not by parsing CLI output: ``exp_show`` lists the
-workspace, the baseline commit and its experiments; ``params_show`` and ``metrics_show``
-read each one's params.yaml and reports/metrics.json; ``read`` its plots TSVs. Keeps only
+workspace, the baseline commit and its experiments; ``params_show`` reads each one's
+params.yaml, ``read`` its reports/metrics.json and plots TSVs. Keeps only
 the params that differ between the compared experiments and the headline metrics (every
 ``*.test_acc_mean`` of reports/metrics.json, shown with its ``test_acc_std``), and overlays
 chosen curves from the experiments' ``reports/plots`` TSVs (committed by the report stage).
@@ -70,7 +70,9 @@ def listed(rows: list[dict]) -> list[tuple[str, str]]:
     for row in rows:
         if row.get("State") not in RESULT_STATES:
             continue
-        rev = str(row["rev"])
+        rev = row["rev"]
+        # dvc.api.exp_show turns cells that parse as numbers into floats: a short sha of 7 digits too.
+        rev = f"{int(rev):07d}" if isinstance(rev, float) else str(rev)
         found.append((row.get("Experiment") or rev, rev))
     return found
 
@@ -88,13 +90,13 @@ def collect(rows: list[dict], read: Callable[[str], tuple[dict, dict]]) -> list[
 def read_experiments(repo: Path) -> list[Experiment]:
     """The workspace, the baseline commit and its experiments, read with ``dvc.api`` (no CLI output parsed)."""
     import dvc.api
-    from dvc.exceptions import DvcException
+    from dvc.exceptions import PathMissingError
 
     def read(rev: str) -> tuple[dict, dict]:
         at = None if rev == "workspace" else rev
-        try:
-            metrics = dvc.api.metrics_show(METRICS_FILE, repo=str(repo), rev=at)
-        except (DvcException, FileNotFoundError):
+        try:  # dvc.api.read, not metrics_show: that one misses the file in commits of queued runs (DVC 3.67)
+            metrics = json.loads(dvc.api.read(METRICS_FILE, repo=str(repo), rev=at))
+        except (PathMissingError, FileNotFoundError):
             metrics = {}  # a commit from before any `dvc repro`
         return dvc.api.params_show(PARAMS_FILE, repo=str(repo), rev=at), metrics
 
@@ -151,10 +153,11 @@ def metrics_table(experiments: list[Experiment]) -> Table:
 def read_curve(repo: Path, exp: Experiment, path: str) -> pd.DataFrame | None:
     """A plots TSV as the experiment has it (``dvc.api.read``: the working copy, or its commit)."""
     import dvc.api
+    from dvc.exceptions import PathMissingError
 
     try:
         text = dvc.api.read(path, repo=str(repo), rev=None if exp.rev == "workspace" else exp.rev)
-    except (FileNotFoundError, OSError):
+    except (PathMissingError, FileNotFoundError):
         return None
     return pd.read_csv(io.StringIO(text), sep="\t") if text else None
 
