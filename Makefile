@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 $(BIN)/annstudy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,ssh]'
 	@touch $@
 
 install: $(BIN)/annstudy

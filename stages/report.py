@@ -6,13 +6,16 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
+from annstudy.dvc_plots import write_confusion
 from annstudy.params import Settings
 from annstudy.report.render import build_report
 from annstudy.stage import run_stage
 
 
 def report(settings: Settings, args: Namespace) -> str:
-    return f"report: {build_report(settings, Path(args.out)).resolve()}"
+    report = build_report(settings, Path(args.out))
+    write_confusion(settings, Path(args.out) / "plots" / "confusion.csv")  # for `dvc plots` (dvc_plots.py)
+    return f"report: {report.resolve()}"
 
 
 raise SystemExit(run_stage(sys.argv[1:], report, out="reports"))

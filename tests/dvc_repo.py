@@ -17,6 +17,7 @@ from typing import Callable
 
 import yaml
 
+from annstudy.dvc_plots import main as write_plots
 from annstudy.params import load_yaml
 from conftest import ROOT
 
@@ -65,6 +66,7 @@ def edit_params(repo: Path, edit: Callable[[dict], None] | None = None, **archit
     if edit is not None:
         edit(params)
     path.write_text(yaml.safe_dump(params, sort_keys=False))
+    write_plots(["--write", "--dvc-yaml", str(repo / "dvc.yaml"), "--params", str(path)])  # plots follow params
 
 
 def make_repo(

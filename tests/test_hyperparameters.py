@@ -205,31 +205,41 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
 # ------------------------------------------------------------------ compare
 
 
-def _record(rev, name, lr, acc, experiments=None):
-    data = {
-        "params": {"params.yaml": {"data": {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}}},
-        "metrics": {
-            "reports/metrics.json": {
-                "data": {"hyperparameters": {"base": {"test_acc_mean": acc, "test_acc_std": 0.01}}}
-            }
-        },
-    }
-    return {"rev": rev, "name": name, "data": {"rev": rev, **data}, "error": None, "experiments": experiments}
+def _row(experiment, rev, state=None):
+    """A row of dvc.api.exp_show (its params and metrics columns are not read)."""
+    return {"Experiment": experiment, "rev": rev, "typ": "branch_commit", "State": state, "Created": None}
 
 
-def test_compare_parses_exp_show_and_keeps_differing_params():
-    exps = [
-        {"revs": [_record("b" * 40, "exp-one", 0.01, 0.9)], "name": "exp-one"},
-        {"revs": [{"rev": "c" * 40, "name": "queued", "data": None, "error": None}], "name": "queued"},
+def test_compare_reads_experiments_and_keeps_differing_params():
+    rows = [
+        _row(None, "workspace"),
+        _row(None, "main"),
+        _row("exp-one", "bbbbbbb", "Success"),
+        _row("queued", "ccccccc", "Queued"),
+        _row("broken", "ddddddd", "Failed"),
+        _row("old", "eeeeeee", "Success"),  # finished, but no metrics file
+        _row("digits", 123.0, "Success"),  # exp_show's float for the short sha "0000123"
     ]
-    records = [_record("workspace", None, 0.001, 0.95), _record("a" * 40, "main", 0.001, 0.95, exps)]
-    found = compare.parse_exp_show(records)
-    assert [e.name for e in found] == ["workspace", "main", "exp-one"]  # the queued one has no results
+    results = {"workspace": (0.001, 0.95), "main": (0.001, 0.95), "bbbbbbb": (0.01, 0.9)}
+    results |= {"eeeeeee": (0.1, None), "0000123": (0.3, 0.5)}
+    asked = []
+
+    def read(rev):
+        asked.append(rev)
+        lr, acc = results[rev]
+        metrics = {"hyperparameters": {"base": {"test_acc_mean": acc, "test_acc_std": 0.01}}} if acc else {}
+        return {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}, metrics
+
+    found = compare.collect(rows, read)
+    assert asked == ["workspace", "main", "bbbbbbb", "eeeeeee", "0000123"]  # queued and failed runs are never read
+    names = [("workspace", "workspace"), ("main", "main"), ("exp-one", "bbbbbbb"), ("digits", "0000123")]
+    assert [(e.name, e.rev) for e in found] == names
     assert compare.differing_params(found) == ["studies.hyperparameters.lr"]
     assert found[2].headline == {"hyperparameters.base": 0.9}
     table = compare.metrics_table(found)
-    assert table.rows == [["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100"]]
-    assert [e.name for e in compare.select(found, ["exp-one", "bbbbbbb"])] == ["exp-one"]
+    row = ["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100", "0.5000 ± 0.0100"]
+    assert table.rows == [row]
+    assert [e.name for e in compare.select(found, ["exp-one", "bbbb"])] == ["exp-one"]
     with pytest.raises(ValueError, match="not found"):
         compare.select(found, ["nope"])
 
@@ -259,7 +269,7 @@ def test_two_queued_experiments_are_compared(tmp_path):
 
     out = sh(repo, sys.executable, "-m", "annstudy", "compare")
     assert "| studies.hyperparameters.lr |" in out  # the differing param, in the headline view
-    ran = [e for e in compare.parse_exp_show(compare.exp_show(repo)) if e.headline]
+    ran = [e for e in compare.read_experiments(repo) if e.headline]
     assert sorted(e.params["studies.hyperparameters.lr"] for e in ran) == [0.003, 0.01]
     assert all(e.headline["hyperparameters.base"] > 0.3 for e in ran)  # chance is 0.1
     md = (repo / "reports/compare/compare.md").read_text()

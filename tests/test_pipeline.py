@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -106,7 +107,14 @@ def test_dvc_metrics_and_plots_read_the_outputs(repo):
     shown = json.loads(dvc(repo, "metrics", "show", "--json"))
     assert "architectures" in json.dumps(shown)
     plots = json.loads(dvc(repo, "plots", "show", "--json"))
-    assert {"reports/plots/val_acc.tsv", "reports/plots/train_loss.tsv"} <= set(plots["data"])
+    assert "errors" not in plots, plots["errors"]
+    ids = set(plots["data"])
+    figures = {i for i in ids if i.startswith("reports/figures/")}
+    assert len(figures) == len(list((repo / "reports/figures").glob("*.png"))) >= 20
+    per_study = Counter("S1" if i.startswith("reports/plots/") else i.split()[0] for i in ids - figures)
+    assert per_study == {"S1": 4, "S2": 2, "S3": 2, "S4": 5, "S5": 2, "S6": 3, "S7": 1}
+    confusion = plots["data"]["reports/plots/confusion.csv"][0]["content"]["data"]["values"]
+    assert len(confusion) == 10_000  # one row per Fashion-MNIST test image
 
 
 def test_epochs_change_reruns_training_not_prepare(repo):

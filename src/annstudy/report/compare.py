@@ -1,22 +1,21 @@
 """`annstudy compare`: DVC experiments side by side, without a wall of columns.
 
-Reads ``dvc exp show --json`` (the workspace, the baseline commit and its experiments),
-keeps only the params that differ between the compared experiments and the headline
-metrics (every ``*.test_acc_mean`` of reports/metrics.json, shown with its ``test_acc_std``),
-and overlays chosen curves from the experiments' ``reports/plots`` TSVs (read from each
-experiment's git commit, where the report stage committed them). Writes Markdown and
-self-contained HTML with :mod:`annstudy.report.document`.
+Reads the experiments with ``dvc.api``, not by parsing CLI output: ``exp_show`` lists the
+workspace, the baseline commit and its experiments; ``params_show`` reads each one's
+params.yaml, ``read`` its reports/metrics.json and plots TSVs. Keeps only
+the params that differ between the compared experiments and the headline metrics (every
+``*.test_acc_mean`` of reports/metrics.json, shown with its ``test_acc_std``), and overlays
+chosen curves from the experiments' ``reports/plots`` TSVs (committed by the report stage).
+Writes Markdown and self-contained HTML with :mod:`annstudy.report.document`.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -57,45 +56,51 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _file_data(data: dict, kind: str, name: str) -> dict:
-    return ((data.get(kind) or {}).get(name) or {}).get("data") or {}
+RESULT_STATES = {None, "Success"}  # workspace and commits have no state; queued/running/failed runs no results
 
 
-def _experiment(record: dict, name: str) -> Experiment | None:
-    data = record.get("data") or {}
-    if not data or record.get("error"):
-        return None
-    return Experiment(
-        name,
-        record["rev"],
-        flatten(_file_data(data, "params", PARAMS_FILE)),
-        flatten(_file_data(data, "metrics", METRICS_FILE)),
-    )
+def listed(rows: list[dict]) -> list[tuple[str, str]]:
+    """(name, rev) of the rows of ``dvc.api.exp_show`` that can have results, in its order.
 
-
-def parse_exp_show(records: list[dict]) -> list[Experiment]:
-    """Experiments with results from ``dvc exp show --json`` (queued/failed ones have none), in its order."""
+    Workspace and baseline rows have no state; experiments that are queued, running or
+    failed are left out. ``rev`` is what git and ``dvc.api`` accept: "workspace", the
+    baseline's branch name or short sha, an experiment's short sha.
+    """
     found = []
-    for record in records:
-        rev = record["rev"]
-        name = record.get("name") or ("workspace" if rev == "workspace" else rev[:7])
-        if (exp := _experiment(record, name)) is not None:
-            found.append(exp)
-        for group in record.get("experiments") or []:
-            for run in group.get("revs") or []:
-                if (exp := _experiment(run, run.get("name") or group.get("name") or run["rev"][:7])) is not None:
-                    found.append(exp)
+    for row in rows:
+        if row.get("State") not in RESULT_STATES:
+            continue
+        rev = row["rev"]
+        # dvc.api.exp_show turns cells that parse as numbers into floats: a short sha of 7 digits too.
+        rev = f"{int(rev):07d}" if isinstance(rev, float) else str(rev)
+        found.append((row.get("Experiment") or rev, rev))
     return found
 
 
-def exp_show(repo: Path) -> list[dict]:
-    """``dvc exp show --json`` of ``repo`` (run as ``python -m dvc`` with this interpreter)."""
-    out = subprocess.run(
-        [sys.executable, "-m", "dvc", "exp", "show", "--json"], cwd=repo, capture_output=True, text=True
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"dvc exp show failed in {repo}: {out.stderr.strip().splitlines()[-1:]}")
-    return json.loads(out.stdout)
+def collect(rows: list[dict], read: Callable[[str], tuple[dict, dict]]) -> list[Experiment]:
+    """Experiments with results: ``read(rev)`` gives (params, metrics) as nested dicts."""
+    found = []
+    for name, rev in listed(rows):
+        params, metrics = read(rev)
+        if metrics:
+            found.append(Experiment(name, rev, flatten(params), flatten(metrics)))
+    return found
+
+
+def read_experiments(repo: Path) -> list[Experiment]:
+    """The workspace, the baseline commit and its experiments, read with ``dvc.api`` (no CLI output parsed)."""
+    import dvc.api
+    from dvc.exceptions import PathMissingError
+
+    def read(rev: str) -> tuple[dict, dict]:
+        at = None if rev == "workspace" else rev
+        try:  # dvc.api.read, not metrics_show: that one misses the file in commits of queued runs (DVC 3.67)
+            metrics = json.loads(dvc.api.read(METRICS_FILE, repo=str(repo), rev=at))
+        except (PathMissingError, FileNotFoundError):
+            metrics = {}  # a commit from before any `dvc repro`
+        return dvc.api.params_show(PARAMS_FILE, repo=str(repo), rev=at), metrics
+
+    return collect(dvc.api.exp_show(repo=str(repo)), read)
 
 
 def select(experiments: list[Experiment], wanted: Iterable[str]) -> list[Experiment]:
@@ -146,12 +151,15 @@ def metrics_table(experiments: list[Experiment]) -> Table:
 
 
 def read_curve(repo: Path, exp: Experiment, path: str) -> pd.DataFrame | None:
-    """A plots TSV as the experiment has it: the working copy, or the file in its commit."""
-    if exp.rev == "workspace":
-        file = repo / path
-        return pd.read_csv(file, sep="\t") if file.is_file() else None
-    out = subprocess.run(["git", "show", f"{exp.rev}:{path}"], cwd=repo, capture_output=True, text=True)
-    return pd.read_csv(io.StringIO(out.stdout), sep="\t") if out.returncode == 0 and out.stdout else None
+    """A plots TSV as the experiment has it (``dvc.api.read``: the working copy, or its commit)."""
+    import dvc.api
+    from dvc.exceptions import PathMissingError
+
+    try:
+        text = dvc.api.read(path, repo=str(repo), rev=None if exp.rev == "workspace" else exp.rev)
+    except (PathMissingError, FileNotFoundError):
+        return None
+    return pd.read_csv(io.StringIO(text), sep="\t") if text else None
 
 
 def curves_figure(repo: Path, experiments: list[Experiment], spec: str, path: Path) -> Path | None:
@@ -180,14 +188,14 @@ def build_comparison(
     repo: Path, wanted: Iterable[str], out: Path, curves: Iterable[str] = DEFAULT_CURVES
 ) -> tuple[Document, list[Experiment]]:
     """Write ``out/compare.md``, ``out/compare.html`` and ``out/figures``; return the document."""
-    experiments = select(parse_exp_show(exp_show(repo)), wanted)
+    experiments = select(read_experiments(repo), wanted)
     if not experiments:
         raise ValueError(f"{repo}: no experiment with results (run `dvc exp run` or `dvc queue start` first)")
     keys = differing_params(experiments)
     doc = Document("annstudy: experiments compared")
     doc.add(
         Paragraph(
-            f"{len(experiments)} experiments from `dvc exp show --json`: "
+            f"{len(experiments)} experiments from `dvc.api.exp_show`: "
             + ", ".join(f"**{e.name}** (`{e.rev[:10]}`)" for e in experiments)
             + "."
         ),
