@@ -68,8 +68,8 @@ def build(settings: Settings, out: Path) -> StudySection:
         Paragraph(
             f"Beside it, the mean over all {len(ok)} fold models: test {Accuracy(tuple(ok['test_acc']), n_test).fmt()}"
             f", cross-validation accuracy {pct(val.mean)}; the target {pct(study.target_acc)} is "
-            f"{'reached' if reached else '**not** reached'} on average. Per seed, the fold model with the lowest validation loss: "
-            f"{per_seed_best}; mean test accuracy {pct(best_test.mean)}."
+            f"{'reached' if reached else '**not** reached'} on average. Per seed, the fold model with the lowest "
+            f"validation loss: {per_seed_best}; mean test accuracy {pct(best_test.mean)}."
         ),
         Table(
             ["fold", "validation accuracy", "test accuracy", "stopped at epoch", "best epoch (restored)"],
