@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from annstudy.report import worked_checks as wc
+from annstudy.studies.architectures import worked_checks as wc
 
 
 def test_conv_output_shape_is_5_maps_of_28_by_39():

@@ -22,6 +22,7 @@ from annstudy.report.claims import Arm, Claim, accuracy_bar, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
+from annstudy.studies.architectures import worked_checks
 from annstudy.studies.architectures.config import ArchitecturesSettings
 from annstudy.studies.architectures.run import CURVE_METRICS, eval_dir, train_dir
 
@@ -553,6 +554,8 @@ def build(settings: Settings, out: Path) -> StudySection:
     results = load_results(study.archs)
     doc = Document("")
     findings = section(doc, settings, data, results, out)
+    checks, check_metrics = worked_checks.section(len(data.train.y), study.train.batch_size, results[0].epochs, out)
+    doc.add(*checks)
     appendix = Document("")
     appendix.add(run_settings(settings, load_meta(prepared_dir(study.dataset)), results), _split_table(results, study))
     architecture_tables(appendix, results, data.image_shape, len(data.classes))
@@ -560,5 +563,11 @@ def build(settings: Settings, out: Path) -> StudySection:
     seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
     seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("wall_seconds", 0.0)) for r in results}
     return StudySection(
-        "architectures", doc.blocks, metrics(results), seconds, [study.dataset], findings, appendix.blocks
+        "architectures",
+        doc.blocks,
+        metrics(results) | {"worked_checks": check_metrics},
+        seconds,
+        [study.dataset],
+        findings,
+        appendix.blocks,
     )

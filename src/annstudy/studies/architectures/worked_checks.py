@@ -100,7 +100,7 @@ def section(n: int, batch: int, epochs: int, out: Path) -> tuple[list, dict]:
     found = checks(n, batch, epochs)
     path = activations_figure(out / "figures" / "worked_activations.png")
     blocks = [
-        Heading("Worked checks", level=2),
+        Heading("Worked checks", level=3),
         Paragraph("Theory questions of the exercises with a computable answer, computed with torch."),
         Table(["question", "answer"], [[c.question, c.answer] for c in found]),
         Figure(path.relative_to(out), "ReLU (solid) and tanh (dashed) on [−5, 5]."),
