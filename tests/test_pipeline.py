@@ -35,6 +35,7 @@ def test_repro_produces_report_and_metrics(repo):
         "report",
         "hyperparameters_prepare",
         "hyperparameters_base",
+        "hyperparameters_numpy",
         *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
         "activations_train@mlp_1-relu",
         "activations_train@mlp_1-sigmoid",
@@ -62,6 +63,7 @@ def test_repro_produces_report_and_metrics(repo):
         assert set(m) == {"test_acc_mean", "test_acc_std", "params", "diverged"}
         assert m["diverged"] is False
     assert metrics["architectures"]["mlp_1"]["params"] == 25_450
+    assert metrics["worked_checks"]["conv_output_shape"] == [5, 28, 39]
     html = (repo / "reports/report.html").read_text()
     assert html.count('src="data:image/png;base64,') >= 5  # panel, 2 weight grids, confusion, errors
     md = (repo / "reports/report.md").read_text()

@@ -225,7 +225,10 @@ def build_report(settings: Settings, out: Path) -> Path:
             appendix += [Heading(f"{s.study}: settings and details", level=3), *s.appendix]
     doc.add(Heading("Appendix"), Details("Run details, stage timings, checksums, effective settings", appendix))
 
-    write_json(out / "metrics.json", {s.study: s.metrics for s in sections})
+    metrics = {s.study: s.metrics for s in sections}
+    for s in sections:
+        metrics |= s.other_metrics
+    write_json(out / "metrics.json", metrics)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(to_markdown(doc))
     html_path = out / "report.html"

@@ -33,6 +33,8 @@ class StudySection:
     datasets: list[str] = field(default_factory=list)  # prepared datasets used (their checksums go in the header)
     findings: list[Finding] = field(default_factory=list)  # rows of the key-findings table at the top
     appendix: list = field(default_factory=list)  # settings, per-layer tables: collapsed at the end
+    # metrics.json entries beside the study's own, e.g. "worked_checks" (S1 computes them with its run's numbers)
+    other_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def _format(value: Any) -> str:
