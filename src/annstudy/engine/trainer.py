@@ -536,7 +536,9 @@ def train_stacked_chunked(
     seeds = list(cfg.seeds)
     done = progress.n if progress is not None else 0
     try:
-        runs = train_stacked(arch, data, cfg, progress, activation, hooks, checkpoint)
+        runs = train_stacked(
+            arch, data, cfg, progress=progress, activation=activation, hooks=hooks, checkpoint=checkpoint
+        )
     except RuntimeError as err:
         if not is_out_of_memory(err):
             raise
