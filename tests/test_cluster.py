@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -103,10 +104,8 @@ def slice_pipeline(path: Path) -> None:
     path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory) -> Path:
+def project_repo(root: Path) -> Path:
     """The slice committed with the project's `.dvc/config` (relative default remote), pushed to a bare origin."""
-    root = tmp_path_factory.mktemp("sweep")
     repo = make_repo(root / "project")
     shutil.copy(ROOT / ".dvc" / "config", repo / ".dvc" / "config")
     slice_pipeline(repo / "dvc.yaml")
@@ -116,6 +115,11 @@ def project(tmp_path_factory) -> Path:
     sh(repo, "git", "remote", "add", "origin", str(root / "origin.git"))
     sh(repo, "git", "push", "-q", "origin", "HEAD")
     return repo
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return project_repo(tmp_path_factory.mktemp("sweep"))
 
 
 def annstudy_sweep(repo: Path, *args: str, grid: list[str] = GRID) -> subprocess.CompletedProcess:
@@ -179,3 +183,44 @@ def test_a_sweep_on_two_ray_nodes_comes_home_with_the_serial_metrics(cluster, pr
     assert sorted(states(rerun.stdout).values()) == ["failed"] * 2 + ["skipped"] * 4, rerun.stdout
     assert "linear_lr" in "".join(line for line in rerun.stdout.splitlines() if " failed " in line)
     assert "2 failed" in rerun.stdout
+
+
+def s4_lr_axis(settings, workdir: Path, monkeypatch) -> tuple[dict, pd.DataFrame]:
+    """S4's lr axis trained in ``workdir``: its summary (without wall times and where it ran) and epochs table."""
+    from annstudy.records import read_record
+    from annstudy.studies.hyperparameters import run as s4
+
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    s4.prepare(settings)
+    record = read_record(s4.train_axis("lr", settings))
+    summary = dict(record.summary)
+    wall = ("seconds", "ran_on")
+    summary["variants"] = [{k: v for k, v in var.items() if k not in wall} for var in summary["variants"]]
+    ran_on = [var["ran_on"] for var in record.summary["variants"]]
+    return {**summary, "ran_on": ran_on}, record.table("epochs")
+
+
+@pytest.mark.skipif(ray_missing, reason="Ray is not installed (pip install 'annstudy[ray]')")
+def test_s4_variants_as_ray_tasks_give_the_in_process_records(cluster, params, tmp_path, monkeypatch):
+    """ANNSTUDY_RAY_ADDRESS set: each lr value of S4 is a Ray task; the records equal the in-process ones."""
+    import ray
+
+    from annstudy.fanout import ADDRESS_ENV
+    from annstudy.params import settings_from_raw
+
+    params["profile"] = "smoke"
+    params["studies"]["hyperparameters"]["sweeps"]["lr"] = [0.01, 0.003, 0.001]
+    settings = settings_from_raw(params)
+    monkeypatch.delenv(ADDRESS_ENV, raising=False)
+    here, here_epochs = s4_lr_axis(settings, tmp_path / "here", monkeypatch)
+    monkeypatch.setenv(ADDRESS_ENV, cluster)
+    try:
+        on_ray, ray_epochs = s4_lr_axis(settings, tmp_path / "ray", monkeypatch)
+        assert ray.is_initialized()  # the tasks did go through the cluster
+    finally:
+        ray.shutdown()
+    assert [r["device"] for r in here.pop("ran_on")] == [r["device"] for r in on_ray.pop("ran_on")]
+    assert len(here["variants"]) == 3 and here["variants"][0]["per_seed"][0]["test_acc"] > 0.1
+    assert on_ray == here  # every per-seed number, bit for bit
+    pd.testing.assert_frame_equal(ray_epochs, here_epochs)

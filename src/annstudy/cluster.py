@@ -41,7 +41,7 @@ class Job:
     targets: tuple[str, ...]
     user_name: str
     user_email: str
-    workdir: str = ""  # per node: scratch clones and a DVC cache shared by the node's tasks
+    workdir: str = ""  # scratch clones and the node's shared DVC cache; "": <the node's temp dir>/annstudy-ray
 
 
 class StepFailed(Exception):
@@ -87,6 +87,7 @@ def run_experiment(job: dict, name: str, set_args: list[str], tracker=None) -> d
     node = f"{os.uname().nodename}/{ray.get_runtime_context().get_node_id()[:8]}"
     if tracker is not None:
         tracker.started.remote(name, node)
+    job = {**job, "workdir": job["workdir"] or str(Path(tempfile.gettempdir()) / "annstudy-ray")}
     Path(job["workdir"]).mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=job["workdir"]))
     clone = scratch / "project"
@@ -133,7 +134,7 @@ def require_pushed(repo: Path, git_remote: str, commit: str) -> None:
         raise RuntimeError(f"commit {commit[:7]} is not on git remote '{git_remote}': git push {git_remote} first")
 
 
-def dvc_remote(repo: Path, name: str | None) -> tuple[str, str]:
+def dvc_remote_url(repo: Path, name: str | None) -> tuple[str, str]:
     """(name, URL) of the DVC remote the tasks push to; a relative local path resolved (DVC's config does)."""
     from dvc.repo import Repo
 
@@ -145,12 +146,14 @@ def dvc_remote(repo: Path, name: str | None) -> tuple[str, str]:
         return name, config["remote"][name]["url"]
 
 
-def make_job(repo: Path, targets: Sequence[str], git_remote: str, dvc_remote_name: str | None, workdir: str) -> Job:
+def make_job(repo: Path, targets: Sequence[str], git_remote: str, dvc_remote: str | None, workdir: str = "") -> Job:
+    """What the tasks need, checked here first: a committed, pushed HEAD and a DVC remote."""
     commit = require_committed(repo)
     require_pushed(repo, git_remote, commit)
-    name, url = dvc_remote(repo, dvc_remote_name)
+    name, url = dvc_remote_url(repo, dvc_remote)
     user = [run(repo, "git", "config", key).stdout.strip() for key in ("user.name", "user.email")]
-    return Job(git_url(repo, git_remote), commit, name, url, tuple(targets), user[0] or "annstudy", user[1] or "-")
+    url_for_nodes = git_url(repo, git_remote)
+    return Job(url_for_nodes, commit, name, url, tuple(targets), user[0] or "annstudy", user[1] or "-", workdir)
 
 
 @contextmanager
@@ -231,8 +234,7 @@ def run_cluster(
     workdir: str | None = None,
 ) -> None:
     """The sweep on the Ray cluster at ``address``; experiments already on the git remote are pulled, not rerun."""
-    job = make_job(repo, targets, git_remote, dvc_remote_name, "")
-    job = Job(**{**asdict(job), "workdir": workdir or str(Path(tempfile.gettempdir()) / "annstudy-ray")})
+    job = make_job(repo, targets, git_remote, dvc_remote_name, workdir or "")
     pushed = remote_experiments(repo, job.git_url, job.commit)
     todo = []
     for exp in experiments:

@@ -119,7 +119,7 @@ def require_committed(repo: Path) -> str:
     """HEAD's sha; experiments see only committed files, so modified tracked files are an error."""
     changed = git(repo, "status", "--porcelain", "--untracked-files=no")
     if changed:
-        files = ", ".join(line[3:] for line in changed.splitlines()[:5])
+        files = ", ".join(line.split(None, 1)[-1] for line in changed.splitlines()[:5])
         raise RuntimeError(f"uncommitted changes ({files}): commit them first, experiments run the commit")
     return git(repo, "rev-parse", "HEAD")
 
