@@ -52,16 +52,17 @@ def ray_node(log: Path, *args: str) -> subprocess.Popen:
 
 
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the node's process group (``ray start --block`` then stops its raylet), SIGKILL if it lingers."""
-    for sig, wait in ((signal.SIGTERM, 30), (signal.SIGKILL, 10)):
-        try:
-            os.killpg(process.pid, sig)
-            process.wait(timeout=wait)
-            return
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    """SIGTERM to ``ray start --block`` (it stops its raylet and friends), then SIGKILL to what is left of its group."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass  # the group is empty: everything stopped
+    process.wait(timeout=10)
 
 
 def wait_for_cpus(address: str, cpus: int, timeout: float = 90) -> None:
@@ -194,7 +195,7 @@ def s4_lr_axis(settings, workdir: Path, monkeypatch) -> tuple[dict, pd.DataFrame
     monkeypatch.chdir(workdir)
     s4.prepare(settings)
     record = read_record(s4.train_axis("lr", settings))
-    summary = dict(record.summary)
+    summary = {k: v for k, v in record.summary.items() if k != "wall_seconds"}
     wall = ("seconds", "ran_on")
     summary["variants"] = [{k: v for k, v in var.items() if k not in wall} for var in summary["variants"]]
     ran_on = [var["ran_on"] for var in record.summary["variants"]]
