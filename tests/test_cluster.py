@@ -159,6 +159,8 @@ def test_a_sweep_on_two_ray_nodes_comes_home_with_the_serial_metrics(cluster, pr
     assert len(nodes) == 2, out.stdout  # one CPU per node, four one-CPU tasks: both nodes worked
     remote = project.parent / "origin.git"
     assert len(sh(remote, "git", "for-each-ref", "refs/exps").splitlines()) == 4  # dvc exp push from the nodes
+    store = project.parent / "annstudy-dvc-store"  # the project's default remote, beside the checkout
+    assert len(list((store / "runs").rglob("*"))) > 4  # run cache pushed (dvc exp push --run-cache)
     assert not (project / ".dvc" / "config.local").exists()  # the pull's temporary remote URL is gone again
     home = shown_metrics(project)
     assert sorted(home) == sorted(states(out.stdout)), home

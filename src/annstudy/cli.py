@@ -151,11 +151,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """A grid of DVC experiments, here or as Ray tasks (annstudy/sweep.py, annstudy/cluster.py); 1 if any failed."""
-    from annstudy.sweep import ray_address, sweep
+    from annstudy.sweep import ray_address, run_local, sweep
 
-    address = ray_address(args.ray)
-    options = dict(cpus=args.cpus, gpus=args.gpus, git_remote=args.git_remote, dvc_remote_name=args.dvc_remote)
-    progress = sweep(Path(args.repo), args.set, args.targets, address, args.prefix, **(options if address else {}))
+    address, runner = ray_address(args.ray), run_local
+    if address:
+        from annstudy.cluster import cluster_runner
+
+        options = dict(cpus=args.cpus, gpus=args.gpus, git_remote=args.git_remote, dvc_remote_name=args.dvc_remote)
+        runner = cluster_runner(address, **options)
+    progress = sweep(Path(args.repo), args.set, args.targets, runner, prefix=args.prefix)
     return 1 if progress.failed() else 0
 
 

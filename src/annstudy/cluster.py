@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from annstudy import sweep
 from annstudy.sweep import Experiment, Progress, error_summary, git, remote_experiments, require_committed, run
@@ -259,3 +259,13 @@ def run_cluster(
         follow(pending, tracker, repo, job, git_remote, progress)
     finally:
         ray.shutdown()
+
+
+def cluster_runner(address: str, **options) -> Callable:
+    """A runner for :func:`annstudy.sweep.sweep`: the grid on the Ray cluster at ``address``."""
+
+    def runner(repo: Path, experiments: Sequence[Experiment], targets: Sequence[str], progress: Progress) -> None:
+        run_cluster(repo, experiments, targets, address, progress, **options)
+
+    runner.where = f"on Ray at {address}"
+    return runner

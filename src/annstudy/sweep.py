@@ -5,7 +5,8 @@ The grid is DVC's own: the ``-S`` arguments go through the very functions ``dvc 
 queue agree on what the experiments are. Each experiment gets a name derived from its
 overrides: the same params at the same commit are the same experiment, which is how a
 rerun skips what already exists (``refs/exps/<commit>/<name>`` locally, or on the git remote for
-a cluster sweep). Without a Ray address nothing here imports Ray (annstudy/cluster.py does).
+a cluster sweep). Without a Ray address nothing here imports Ray: annstudy/cluster.py runs the grid there (the CLI
+picks the runner), and this module does not know it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 PARAMS_FILE = "params.yaml"
 
@@ -174,23 +175,17 @@ def ray_address(given: str | None) -> str | None:
     return given or os.environ.get("RAY_ADDRESS") or None
 
 
+Runner = Callable[[Path, Sequence[Experiment], Sequence[str], Progress], None]
+
+
 def sweep(
-    repo: Path,
-    sets: Sequence[str],
-    targets: Sequence[str] = (),
-    address: str | None = None,
-    prefix: str = "sweep",
-    **cluster_options,
+    repo: Path, sets: Sequence[str], targets: Sequence[str] = (), runner: Runner = run_local, prefix: str = "sweep"
 ) -> Progress:
-    """Run the grid here, or as Ray tasks when an address is given; returns the progress (states)."""
+    """Plan the grid and run it with ``runner`` (:func:`run_local`, or annstudy.cluster's, bound to an address)."""
     experiments = plan(sets, prefix)
     progress = Progress(experiments)
-    print(f"sweep: {len(experiments)} experiments {'on Ray at ' + address if address else 'here, serially'}")
-    if address:
-        from annstudy.cluster import run_cluster
-
-        run_cluster(repo, experiments, targets, address, progress, **cluster_options)
-    else:
-        run_local(repo, experiments, targets, progress)
+    where = getattr(runner, "where", "here, serially")
+    print(f"sweep: {len(experiments)} experiments {where}", flush=True)
+    runner(repo, experiments, targets, progress)
     print(f"sweep: {progress.summary()}")
-    return progress
+    return progress  # its states: the CLI exits 1 if any failed
