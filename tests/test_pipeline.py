@@ -186,9 +186,13 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     dvc(repo, "repro")
     shot = tmp_path / "report.png"
     result = check_report(repo / "reports/report.html", shot)
-    figures = (repo / "reports/report.html").read_text().count("<figure id=")
+    page = (repo / "reports/report.html").read_text()
+    charts = page.count('class="chart"')
+    figures = page.count("<figure id=") - charts
     assert result.images == figures >= 4  # panel, weight grid(s), confusion matrix, errors
     assert result.broken_images == []
+    assert result.charts == charts >= 2 and result.broken_charts == []  # S1's interactive curves drawn
+    assert result.broken_links == []  # contents, figure and table anchors all land
     assert result.overflowing == [] and result.page_width <= result.window_width
     assert shot.stat().st_size > 50_000  # a real full-page PNG, not a blank one
     phone = check_report(repo / "reports/report.html", tmp_path / "report_390.png", width=390)
@@ -196,3 +200,4 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     assert phone.overflowing == [] and phone.page_width == phone.window_width == 390  # tables scroll in their box
     dark = check_report(repo / "reports/report.html", tmp_path / "report_dark.png", width=390, color_scheme="dark")
     assert dark.background == DARK_BACKGROUND and dark.broken_images == [] and dark.overflowing == []
+    assert dark.charts == charts and phone.charts == charts

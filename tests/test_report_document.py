@@ -68,13 +68,21 @@ def test_html_collapses_the_appendix_and_numbers_figures_and_tables(tmp_path):
     )
     html = to_html(doc, tmp_path)
     assert html.index('<div class="banner"') < html.index("<nav>") < html.index('id="s1"')
-    assert "<details><summary>Run details</summary>" in html and html.count("</details>") == 1
+    assert "<details><summary>Run details</summary>" in html and html.count("</details>") == 2  # and the contents
+    toc = html[html.index('<details class="toc">') : html.index("</details>")]
+    assert toc.count("<li>") == 4 and '<a href="#run">Run</a>' in toc  # subsections listed under their section
     assert 'id="table-1"' in html and 'id="table-2"' in html and 'id="figure-1"' in html
     assert '<a class="anchor" href="#figure-1">Figure 1.</a> a plot' in html
     assert "prefers-color-scheme:dark" in html and html.count("data:image/png;base64,") == 1
     md = to_markdown(doc)
     assert "> **Note.** profile too small" in md and "**Run details**" in md
     assert md.index("- [Appendix](#appendix)") > md.index("*first*")  # the contents follow the findings
+
+
+def test_repeated_headings_get_unique_anchors(tmp_path):
+    doc = Document("t", [Heading("S1"), Heading("Is A better?", 3), Heading("S2"), Heading("Is A better?", 3)])
+    html = to_html(doc, tmp_path)
+    assert 'id="is-a-better"' in html and 'id="is-a-better-2"' in html and 'href="#is-a-better-2"' in html
 
 
 def test_compact_png_is_smaller_and_keeps_the_picture(tmp_path):

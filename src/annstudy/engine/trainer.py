@@ -30,6 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.device import seed_everything
 from annstudy.engine.evaluation import evaluate, fixed_subset, per_seed_cross_entropy
 from annstudy.engine.optim import make_optimizer
@@ -179,6 +180,7 @@ class StackRun:
     best_epoch: list[int] = field(default_factory=list)  # epoch of the final weights (restored best)
     lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by an EpochSchedule
     seconds: float = 0.0
+    resumed_epoch: int = 0  # the checkpoint's epoch this run went on from (0: trained from the start)
 
 
 def member_losses(kind: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -231,6 +233,7 @@ def train_stack(
     penalty: Penalty | None = None,
     hooks: TrainHooks = TrainHooks(),
     progress: tqdm | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> StackRun:
     """Train the S members of ``model`` for up to ``cfg.epochs`` epochs: the one training loop.
 
@@ -244,6 +247,8 @@ def train_stack(
     ``cfg.patience`` the epoch's ``val_loss`` drives per-member early stopping, and every member
     ends with the weights of its lowest one (a stopped member rides along in the stacked step,
     recording nothing and keeping its best weights). ``hooks.schedule`` needs a stack of one.
+    With a ``checkpoint`` the loop saves its whole state after every epoch and, when the file
+    exists, goes on from it: a killed run resumed ends with the numbers of an uninterrupted one.
     """
     S = model.seeds
     device = data.x.device
@@ -277,8 +282,21 @@ def train_stack(
                 diverged.add(s)
                 active[s] = False
 
-    epoch = 0
-    for epoch in range(1, cfg.epochs + 1):
+    loop_tensors = {"active": active, "batch_loss": batch_loss, "loss_sum": loss_sum, "correct": correct}
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        run.resumed_epoch = saved["epoch"]
+        first_bad = saved["tensors"]["first_bad"].to(device)
+        seen, step, diverged = _resume(saved, model, optimizer, decay, shufflers, loop_tensors, stopping, run)
+        reported = _show(progress, step, 0, S, {}, {})
+        for stateful, key in ((extra, "extra"), (schedule, "schedule")):
+            if stateful is not None:
+                stateful.__dict__.update(saved[key])
+        started -= saved["seconds"]
+        print(f"resumed from the checkpoint of epoch {saved['epoch']} ({checkpoint.path})", flush=True)
+
+    epoch = run.resumed_epoch
+    for epoch in range(run.resumed_epoch + 1, cfg.epochs + 1):
         perms = torch.stack([torch.randperm(data.n, generator=g) for g in shufflers]).to(device)
         for b in range(per_epoch):
             xb, yb = data.batch(perms[:, b * bs : (b + 1) * bs])  # [S, B, ...], [S, B]
@@ -326,6 +344,11 @@ def train_stack(
             _apply_schedule(schedule, optimizer, run, epoch, step, float(metrics["val_acc"][0]))
         if not bool(active.any()):
             break
+        if checkpoint is not None and epoch < cfg.epochs:
+            tensors = loop_tensors | {"first_bad": first_bad}
+            state = _snapshot(epoch, model, optimizer, decay, shufflers, tensors, stopping, run, (seen, step, diverged))
+            state |= {"extra": vars(extra), "schedule": vars(schedule) if schedule is not None else {}}
+            checkpoint.save(state | {"seconds": time.perf_counter() - started})
 
     if stopping is not None:
         stopping.restore()
@@ -450,15 +473,18 @@ def train_seeds(
     desc: str = "train",
     activation: str = "relu",
     hooks: TrainHooks = TrainHooks(),
+    checkpoint: Checkpoint | None = None,
 ) -> list[SeedRun]:
     """Train every seed of ``cfg`` (stacked, or one after another), with one progress bar.
 
-    A per-seed learning-rate schedule (``hooks.schedule``) forces one seed at a time.
+    A per-seed learning-rate schedule (``hooks.schedule``) forces one seed at a time. A
+    ``checkpoint`` makes stacked training resumable epoch by epoch (the one-seed-at-a-time
+    path, ``vectorize_seeds: false``, starts over).
     """
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
         if cfg.vectorize and hooks.schedule is None:
-            runs = train_stacked_chunked(arch, data, cfg, progress=bar, activation=activation, hooks=hooks)
+            runs = train_stacked_chunked(arch, data, cfg, bar, activation, hooks, checkpoint)
         else:
             make_model = lambda: build_model(arch, data.image_shape, len(data.classes), activation)  # noqa: E731
             runs = []
@@ -498,6 +524,7 @@ def train_stacked_chunked(
     progress: tqdm | None = None,
     activation: str = "relu",
     hooks: TrainHooks = TrainHooks(),
+    checkpoint: Checkpoint | None = None,
 ) -> list[SeedRun]:
     """:func:`train_stacked`, splitting the seeds in halves whenever the stack runs out of memory.
 
@@ -509,7 +536,7 @@ def train_stacked_chunked(
     seeds = list(cfg.seeds)
     done = progress.n if progress is not None else 0
     try:
-        runs = train_stacked(arch, data, cfg, progress=progress, activation=activation, hooks=hooks)
+        runs = train_stacked(arch, data, cfg, progress, activation, hooks, checkpoint)
     except RuntimeError as err:
         if not is_out_of_memory(err):
             raise
@@ -533,7 +560,9 @@ def train_stacked_chunked(
     return [
         run
         for part in (seeds[:half], seeds[half:])
-        for run in train_stacked_chunked(arch, data, replace(cfg, seeds=tuple(part)), progress, activation, hooks)
+        for run in train_stacked_chunked(
+            arch, data, replace(cfg, seeds=tuple(part)), progress, activation, hooks, checkpoint
+        )
     ]
 
 
@@ -544,6 +573,7 @@ def train_stacked(
     progress: tqdm | None = None,
     activation: str = "relu",
     hooks: TrainHooks = TrainHooks(),
+    checkpoint: Checkpoint | None = None,
 ) -> list[SeedRun]:
     """Train all seeds of ``cfg`` in one pass as a :class:`~annstudy.models.stacked.StackedNet`.
 
@@ -554,7 +584,7 @@ def train_stacked(
     if hooks.schedule is not None:
         raise ValueError("a per-seed learning-rate schedule needs one seed at a time (train_seeds does that)")
     model = build_stacked(arch, data.image_shape, len(data.classes), list(cfg.seeds), activation)
-    return train_stacked_model(model, data, cfg, progress, hooks=hooks)
+    return train_stacked_model(model, data, cfg, progress, hooks=hooks, checkpoint=checkpoint)
 
 
 def train_stacked_model(
@@ -564,6 +594,7 @@ def train_stacked_model(
     progress: tqdm | None = None,
     penalty: Penalty | None = None,
     hooks: TrainHooks = TrainHooks(),
+    checkpoint: Checkpoint | None = None,
 ) -> list[SeedRun]:
     """:func:`train_stack` for S1-S4: the stack's seeds on the shared training images.
 
@@ -589,8 +620,56 @@ def train_stacked_model(
         penalty=penalty,
         hooks=hooks,
         progress=progress,
+        checkpoint=checkpoint.part(seeds) if checkpoint is not None else None,
     )
     return [_seed_run(stack, model, s, seed, cfg.batch_size) for s, seed in enumerate(seeds)]
+
+
+RUN_FIELDS = ("curve", "epochs", "steps", "diverged_step", "lr_changes")
+
+
+def _snapshot(epoch, model, optimizer, decay, shufflers, tensors, stopping, run, counters) -> dict:
+    """Everything :func:`train_stack` needs to go on after ``epoch`` as if it had never stopped."""
+    seen, step, diverged = counters
+    return {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "decay": decay.state_dict() if decay is not None else None,
+        "shufflers": [g.get_state() for g in shufflers],
+        "rng": torch.get_rng_state(),  # dropout masks
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "tensors": {name: t.detach().clone() for name, t in tensors.items()},
+        "stopping": vars(stopping) | {"model": None, "active": None} if stopping is not None else None,
+        "run": {name: getattr(run, name) for name in RUN_FIELDS},
+        "counters": (seen, step, sorted(diverged)),
+    }
+
+
+def _resume(state, model, optimizer, decay, shufflers, tensors, stopping, run) -> tuple[int, int, set[int]]:
+    """Put a :func:`_snapshot` back in place (tensors shared with the loop are copied into);
+    returns the loop's counters."""
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if decay is not None:
+        decay.load_state_dict(state["decay"])
+    for g, saved in zip(shufflers, state["shufflers"]):
+        g.set_state(saved)
+    torch.set_rng_state(state["rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    for name, t in tensors.items():
+        t.copy_(state["tensors"][name])
+    if stopping is not None:  # its model and active mask are the loop's own: kept, not replaced
+        kept = {k: v for k, v in state["stopping"].items() if k not in ("model", "active")}
+        for t, best in zip(stopping.best, kept.pop("best")):
+            t.copy_(best)
+        device = stopping.active.device
+        stopping.__dict__.update({k: v.to(device) if torch.is_tensor(v) else v for k, v in kept.items()})
+    for name, value in state["run"].items():
+        setattr(run, name, value)
+    seen, step, diverged = state["counters"]
+    return seen, step, set(diverged)
 
 
 def _seed_run(stack: StackRun, model: StackedNet, s: int, seed: int, batch_size: int) -> SeedRun:

@@ -1,15 +1,16 @@
 """Open the HTML report in headless Chromium: screenshot it and check it renders.
 
-Checks what a reader would notice first: every image loaded (decoded, non-zero size) and
-nothing wider than the window (no horizontal scrolling of the page; wide tables scroll
-inside their own box), on a desktop (1,280 px) and on a phone (390 px) window. Uses
-Playwright driving the system's Chromium (Debian: ``chromium``).
+Checks what a reader would notice first: every image loaded (decoded, non-zero size), every
+interactive chart drawn, every in-page link landing on its target, and nothing wider than the
+window (no horizontal scrolling of the page; wide tables scroll inside their own box), on a
+desktop (1,280 px) and on a phone (390 px) window. Uses Playwright driving the system's
+Chromium (Debian: ``chromium``).
 """
 
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHROMIUM_FLAGS = [
@@ -31,10 +32,19 @@ class BrowserCheck:
     window_width: int
     overflowing: list[str]  # elements reaching past the window's right edge (outside scroll boxes)
     background: str = ""  # the page's computed background colour (dark mode: rgb(18, 18, 18))
+    charts: int = 0  # interactive charts drawn (an SVG with marks inside their box)
+    broken_charts: list[str] = field(default_factory=list)  # id and error of each chart that did not draw
+    broken_links: list[str] = field(default_factory=list)  # in-page links (#anchor) whose target is missing
 
     @property
     def ok(self) -> bool:
-        return not self.broken_images and not self.overflowing and self.page_width <= self.window_width
+        return (
+            not self.broken_images
+            and not self.broken_charts
+            and not self.broken_links
+            and not self.overflowing
+            and self.page_width <= self.window_width
+        )
 
 
 DARK_BACKGROUND = "rgb(18, 18, 18)"  # body background of report.html under prefers-color-scheme: dark
@@ -66,6 +76,15 @@ IMAGES_JS = """() => [...document.images]
   .filter(img => !(img.complete && img.naturalWidth > 0))
   .map(img => img.alt || img.src.slice(0, 40))"""
 
+CHARTS_SETTLED_JS = """() => [...document.querySelectorAll('figure.chart')]
+  .every(fig => fig.dataset.rendered || fig.dataset.error)"""
+CHARTS_JS = """() => [...document.querySelectorAll('figure.chart')].map(fig => ({
+  id: fig.id, error: fig.dataset.error || '',
+  drawn: fig.dataset.rendered === '1' && fig.querySelectorAll('svg path, svg line, svg circle').length > 0}))"""
+LINKS_JS = """() => [...document.querySelectorAll('a[href^="#"]')]
+  .map(a => decodeURIComponent(a.getAttribute('href').slice(1)))
+  .filter(id => id && !document.getElementById(id))"""
+
 
 def check_report(
     html: Path, screenshot: Path, width: int = 1280, height: int = 900, color_scheme: str = "light"
@@ -80,6 +99,8 @@ def check_report(
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
         page.goto(html.resolve().as_uri(), wait_until="load")
+        page.wait_for_function(CHARTS_SETTLED_JS, timeout=30_000)
+        charts = page.evaluate(CHARTS_JS)
         result = BrowserCheck(
             images=page.evaluate("() => document.images.length"),
             broken_images=page.evaluate(IMAGES_JS),
@@ -87,6 +108,9 @@ def check_report(
             window_width=page.evaluate("() => document.documentElement.clientWidth"),
             overflowing=page.evaluate(OVERFLOW_JS),
             background=page.evaluate("() => getComputedStyle(document.body).backgroundColor"),
+            charts=sum(c["drawn"] for c in charts),
+            broken_charts=[f"{c['id']}: {c['error'] or 'nothing drawn'}" for c in charts if not c["drawn"]],
+            broken_links=sorted(set(page.evaluate(LINKS_JS))),
         )
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot), full_page=True)

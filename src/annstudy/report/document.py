@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import re
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 
@@ -19,10 +21,11 @@ from pathlib import Path
 class Heading:
     text: str
     level: int = 2
+    id: str = ""  # set by the HTML renderer where two headings share a text (see :func:`_number_anchors`)
 
     @property
     def anchor(self) -> str:
-        return re.sub(r"[^a-z0-9]+", "-", self.text.lower()).strip("-")
+        return self.id or re.sub(r"[^a-z0-9]+", "-", self.text.lower()).strip("-")
 
 
 @dataclass
@@ -45,6 +48,16 @@ class Table:
 @dataclass
 class Figure:
     path: Path  # relative to the report directory
+    caption: str
+
+
+@dataclass
+class Chart:
+    """An interactive Vega-Lite chart (report/interactive.py) in the HTML; report.md shows ``fallback``,
+    the PNG of the same data, so the Markdown report stays readable without JavaScript."""
+
+    spec: dict
+    fallback: Path  # relative to the report directory
     caption: str
 
 
@@ -108,6 +121,46 @@ def _headings(blocks: list) -> list[Heading]:
     return found
 
 
+def _all_headings(blocks: list) -> list[Heading]:
+    """Every heading in page order, those inside a :class:`Details` included."""
+    found = []
+    for b in blocks:
+        if isinstance(b, Heading):
+            found.append(b)
+        elif isinstance(b, Details):
+            found += _all_headings(b.blocks)
+    return found
+
+
+def _number_anchors(headings: list[Heading]) -> None:
+    """Make every anchor unique (``worked-checks``, ``worked-checks-2``...): each study has its own
+    "Is A better than B?", and a link must land on the one it names."""
+    seen: dict[str, int] = {}
+    for h in headings:
+        base = h.anchor
+        seen[base] = seen.get(base, 0) + 1
+        if seen[base] > 1:
+            h.id = f"{base}-{seen[base]}"
+
+
+def _toc(headings: list[Heading]) -> str:
+    """The contents that stay on screen: a fixed button opening sections and their subsections."""
+    items, open_sub = [], False
+    for h in headings:
+        if h.level == 2:
+            items.append(("</ul></li>" if open_sub else "</li>") if items else "")
+            items.append(f'<li><a href="#{h.anchor}">{html.escape(h.text)}</a>')
+            open_sub = False
+        elif h.level == 3 and items:
+            items.append("" if open_sub else "<ul>")
+            items.append(f'<li><a href="#{h.anchor}">{html.escape(h.text)}</a></li>')
+            open_sub = True
+    if not items:
+        return ""
+    items.append("</ul></li>" if open_sub else "</li>")
+    return f'<details class="toc"><summary>Contents</summary><ul>{"".join(items)}</ul></details>'
+
+
 def to_markdown(doc: Document) -> str:
     out = [f"# {doc.title}", ""]
     out += _markdown_blocks(doc.blocks, _headings(doc.blocks))
@@ -139,6 +192,8 @@ def _markdown_blocks(blocks: list, contents: list[Heading]) -> list[str]:
             out.append("")
         elif isinstance(b, Figure):
             out += [f"![{b.caption}]({b.path.as_posix()})", "", f"*{b.caption}*", ""]
+        elif isinstance(b, Chart):
+            out += [f"![{b.caption}]({b.fallback.as_posix()})", "", f"*{b.caption}* (interactive in report.html)", ""]
     return out
 
 
@@ -151,22 +206,30 @@ table{border-collapse:collapse;font-size:.9rem}
 th,td{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}
 th{background:#f3f3f3;white-space:nowrap}td.num{text-align:right;white-space:nowrap}
 figure{margin:1.2rem 0;text-align:center}img{max-width:100%;height:auto}
+figure.chart .vega{width:100%;min-height:300px;text-align:left}
 figcaption,.caption{font-size:.9rem;color:#555;text-align:left;margin-bottom:.3rem}
 @media (max-width:600px){td:not(.num){min-width:8rem}}
 code{background:#f4f4f4;padding:0 .2rem;overflow-wrap:anywhere}p,li{overflow-wrap:break-word}
 nav ul{columns:2}
 .banner{border-left:4px solid #b35900;background:#fff4e5;padding:.6rem 1rem;margin:1rem 0}
 details{margin:1rem 0}summary{cursor:pointer;font-weight:600}
+details.toc{position:fixed;top:.5rem;right:.5rem;margin:0;z-index:5;background:#fff;border:1px solid #ccc;
+border-radius:4px;padding:.3rem .7rem;max-width:min(22rem,calc(100vw - 1rem));max-height:calc(100vh - 1rem);
+overflow:auto;font-size:.9rem}details.toc ul{padding-left:1.1rem;margin:.3rem 0}
+details.toc:not([open]){opacity:.92}
 a.anchor{color:inherit;text-decoration:none;font-weight:600}
 img{cursor:zoom-in}img.zoom{position:fixed;inset:0;margin:auto;max-width:98vw;max-height:98vh;z-index:10;
 cursor:zoom-out;background:#fff;box-shadow:0 0 0 100vmax rgba(0,0,0,.6)}
 @media (prefers-color-scheme:dark){body{background:#121212;color:#ddd}h1{border-color:#aaa}h2{border-color:#444}
 th{background:#2a2a2a}th,td{border-color:#444}code{background:#2a2a2a}figcaption,.caption{color:#aaa}
-.banner{background:#3a2a10;border-color:#e08a2c}a{color:#8ab4f8}img{background:#fff}}
+.banner{background:#3a2a10;border-color:#e08a2c}details.toc{background:#1e1e1e;border-color:#444}a{color:#8ab4f8}img{background:#fff}}
 """
 
 # click to enlarge, without a second copy of the image: toggles a class on the clicked figure
-ZOOM_JS = "document.addEventListener('click',e=>{if(e.target.tagName==='IMG')e.target.classList.toggle('zoom')});"
+ZOOM_JS = (
+    "document.addEventListener('click',e=>{if(e.target.tagName==='IMG')e.target.classList.toggle('zoom');"
+    "if(e.target.closest('details.toc a'))e.target.closest('details.toc').open=false});"
+)
 
 
 def compact_png(data: bytes) -> bytes:
@@ -221,16 +284,71 @@ def _html_blocks(blocks: list, base: Path, contents: list[Heading], counter: lis
                 f'<figcaption><a class="anchor" href="#figure-{n}">Figure {n}.</a> {html.escape(b.caption)}'
                 "</figcaption></figure>"
             )
+        elif isinstance(b, Chart):
+            counter[0] += 1
+            body.append(_chart_html(b, counter[0]))
     return body
+
+
+def _chart_html(chart: Chart, n: int) -> str:
+    """A figure whose spec travels as JSON beside an empty container; :data:`CHARTS_JS` draws it."""
+    spec = json.dumps(chart.spec, separators=(",", ":")).replace("</", "<\\/")
+    alt = html.escape(chart.caption, quote=True)
+    return (
+        f'<figure id="figure-{n}" class="chart"><div class="vega" role="img" aria-label="{alt}"></div>'
+        f'<script type="application/json" class="vega-spec">{spec}</script>'
+        f'<figcaption><a class="anchor" href="#figure-{n}">Figure {n}.</a> {html.escape(chart.caption)} '
+        "<em>Interactive: hover for values; click a legend entry to keep it (shift-click for more).</em>"
+        "</figcaption></figure>"
+    )
+
+
+# Compile every chart's Vega-Lite spec and render it as SVG; dark mode gets light ink. A chart that
+# fails says so in place (and in data-error, which the browser check reads) instead of vanishing.
+CHARTS_JS = """
+(() => {
+  const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+  const ink = {labelColor: '#ddd', titleColor: '#ddd', gridColor: '#333', domainColor: '#888', tickColor: '#888'};
+  const config = dark ? {background: '#121212', axis: ink, legend: {labelColor: '#ddd', titleColor: '#ddd'},
+                         title: {color: '#ddd'}, view: {stroke: '#444'}} : {};
+  document.querySelectorAll('figure.chart').forEach(fig => {
+    const box = fig.querySelector('.vega');
+    try {
+      const spec = JSON.parse(fig.querySelector('script.vega-spec').textContent);
+      const compiled = vegaLite.compile({...spec, config}).spec;
+      new vega.View(vega.parse(compiled), {renderer: 'svg', container: box, hover: true})
+        .runAsync().then(() => { fig.dataset.rendered = '1'; })
+        .catch(e => { fig.dataset.error = String(e); box.textContent = 'chart failed: ' + e; });
+    } catch (e) { fig.dataset.error = String(e); box.textContent = 'chart failed: ' + e; }
+  });
+})();
+"""
+
+
+def _chart_scripts(body: list[str]) -> str:
+    """The vendored Vega and Vega-Lite (about 770 kB) and :data:`CHARTS_JS`, only on a page with a chart."""
+    if not any('class="chart"' in part for part in body):
+        return ""
+    assets = files("annstudy.report") / "assets"
+    libraries = [(assets / name).read_text(encoding="utf-8") for name in ("vega.min.js", "vega-lite.min.js")]
+    return "".join(f"<script>{code}</script>\n" for code in [*libraries, CHARTS_JS])
 
 
 def to_html(doc: Document, base: Path) -> str:
     """Self-contained HTML: figures under ``base`` are embedded as data URIs."""
-    body = [f"<h1>{html.escape(doc.title)}</h1>", *_html_blocks(doc.blocks, base, _headings(doc.blocks))]
+    headings = _all_headings(doc.blocks)
+    _number_anchors(headings)
+    body = [
+        _toc(headings),
+        f"<h1>{html.escape(doc.title)}</h1>",
+        *_html_blocks(doc.blocks, base, _headings(doc.blocks)),
+    ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(doc.title)}</title><style>{CSS}</style></head>\n<body>\n"
         + "\n".join(body)
-        + f"\n<script>{ZOOM_JS}</script>\n</body></html>\n"
+        + f"\n<script>{ZOOM_JS}</script>\n"
+        + _chart_scripts(body)
+        + "</body></html>\n"
     )

@@ -19,7 +19,8 @@ from annstudy.params import Settings
 from annstudy.records import read_record
 from annstudy.report import figures
 from annstudy.report.claims import Arm, Claim, accuracy_bar, compare
-from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.document import Chart, Document, Figure, Heading, Paragraph, Table
+from annstudy.report.interactive import seed_curves
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
 from annstudy.studies.architectures import worked_checks
@@ -411,7 +412,8 @@ def section(
             panel.relative_to(out),
             "Comparison panel: training loss, train/val accuracy, "
             "test vs final train accuracy, validation vs train accuracy.",
-        )
+        ),
+        *curve_charts(results, panel.relative_to(out)),
     )
 
     doc.add(
@@ -537,6 +539,26 @@ def metrics(results: list[ArchResult]) -> dict:
         }
         for r in results
     }
+
+
+CHARTED = {"val_acc": "validation accuracy", "train_loss": "training loss"}
+
+
+def curve_charts(results: list[ArchResult], fallback: Path) -> list[Chart]:
+    """The panel's curves to explore in the HTML: every seed of every architecture, values on hover."""
+    frames = [r.curves.assign(arch=r.arch) for r in results if not r.curves.empty]
+    if not frames:
+        return []
+    curves = pd.concat(frames, ignore_index=True)
+    return [
+        Chart(
+            seed_curves(curves, x="step", y=metric, series="arch", title=f"S1 {name}", x_title="step", y_title=name),
+            fallback,
+            f"S1 {name} at every log step, per seed (thin) and mean (thick), by architecture.",
+        )
+        for metric, name in CHARTED.items()
+        if metric in curves
+    ]
 
 
 def write_plot_data(results: list[ArchResult], out: Path) -> None:

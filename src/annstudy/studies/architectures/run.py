@@ -30,6 +30,7 @@ import torch
 from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
+from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate_stacked, fixed_subset
 from annstudy.engine.flops import training_flops_per_sample
@@ -73,7 +74,9 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
     started = time.perf_counter()
     device, data = _setup(settings)
     cfg = settings.studies["architectures"].train_for(arch)
-    runs = train_seeds(arch, data, cfg, desc=f"train {arch}")
+    identity = {"arch": arch, "train": asdict(cfg), "data": data.meta, "device": str(device)}
+    checkpoint = Checkpoint.for_run(Path(root) / "checkpoints" / STUDY / arch, identity)
+    runs = train_seeds(arch, data, cfg, desc=f"train {arch}", checkpoint=checkpoint)
     params = sum(p.numel() for p in build_model(arch, data.image_shape, len(data.classes)).parameters())
     curves = _runs_frame(runs, "curve")
     if curves.empty:
@@ -118,6 +121,7 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                 ],
             },
         )
+    checkpoint.clear()  # the outputs are written: nothing left to resume
     return out
 
 

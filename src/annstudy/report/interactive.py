@@ -1,0 +1,113 @@
+"""Interactive curves for the HTML report: Vega-Lite specs built from per-seed records.
+
+A PNG shows the mean and a band; a reader checking a claim wants the seeds behind it. These
+charts draw every seed as a thin line under the mean, show the exact values on hover, and let
+the reader hide series and seeds by clicking the legends. Vega-Lite is the grammar `dvc plots`
+uses, so the same data reads the same way there. The specs are plain dicts: the page compiles
+them offline with the vendored libraries (report/assets/README.md).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+# Okabe & Ito's colour-blind-safe palette (black last), the order matplotlib's seaborn "colorblind" follows.
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+MAX_POINTS = 120  # per seed and series: enough for the shape, small enough for a 3 MB page
+
+
+def thin(frame: pd.DataFrame, x: str, keys: list[str], max_points: int = MAX_POINTS) -> pd.DataFrame:
+    """Every k-th x of each (key...) group, the last one kept, so long runs stay light in the page."""
+    steps = sorted(frame[x].unique())
+    if len(steps) <= max_points:
+        return frame
+    stride = math.ceil(len(steps) / max_points)
+    kept = set(steps[::stride]) | {steps[-1]}
+    return frame[frame[x].isin(kept)].sort_values([*keys, x])
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows: numpy scalars to Python, NaN (a diverged run) to null, 4 significant digits."""
+    rows = []
+    for row in frame.to_dict("records"):
+        rows.append(
+            {
+                k: (None if isinstance(v, float) and not math.isfinite(v) else float(f"{v:.4g}"))
+                if isinstance(v, float)
+                else (v.item() if hasattr(v, "item") else v)
+                for k, v in row.items()
+            }
+        )
+    return rows
+
+
+def seed_curves(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    y: str,
+    series: str,
+    title: str,
+    x_title: str,
+    y_title: str,
+    log_y: bool = False,
+) -> dict:
+    """One panel: a thin line per (series, seed), the mean over seeds on top, values on hover.
+
+    ``frame`` holds one row per (series, seed, x) with the value in column ``y``. Clicking a
+    colour in the legend keeps that series (shift-click adds more); clicking a dash keeps that
+    seed. Empty selections show everything.
+    """
+    data = thin(frame[[series, "seed", x, y]].dropna(subset=[y]), x, [series, "seed"])
+    data = data.rename(columns={series: "series", x: "x", y: "y"}).astype({"seed": str})
+    x_enc = {"field": "x", "type": "quantitative", "title": x_title}
+    y_enc = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"type": "log" if log_y else "linear"}}
+    if not log_y:
+        y_enc["scale"]["zero"] = False
+    colour = {"field": "series", "type": "nominal", "title": series, "scale": {"range": PALETTE}}
+    shown = {"and": [{"param": "pick_series"}, {"param": "pick_seed"}]}
+    return {
+        "$schema": SCHEMA,
+        "title": title,
+        "width": "container",
+        "height": 260,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "data": {"values": _records(data)},
+        "encoding": {"x": x_enc, "y": y_enc, "color": colour},
+        "layer": [
+            {
+                "mark": {"type": "line", "strokeWidth": 1, "clip": True},
+                "params": [
+                    {"name": "pick_series", "select": {"type": "point", "fields": ["series"]}, "bind": "legend"},
+                    {"name": "pick_seed", "select": {"type": "point", "fields": ["seed"]}, "bind": "legend"},
+                ],
+                "encoding": {
+                    "detail": {"field": "seed"},
+                    "strokeDash": {"field": "seed", "type": "nominal", "title": "seed"},
+                    "opacity": {"condition": {"test": shown, "value": 0.55}, "value": 0.04},
+                },
+            },
+            {
+                "transform": [
+                    {"filter": {"param": "pick_series"}},
+                    {"aggregate": [{"op": "mean", "field": "y", "as": "y"}], "groupby": ["series", "x"]},
+                ],
+                "mark": {"type": "line", "strokeWidth": 2.5, "clip": True},
+            },
+            {
+                "transform": [{"filter": shown}],
+                "mark": {"type": "point", "size": 14, "filled": True, "opacity": 0.5, "clip": True},
+                "encoding": {
+                    "tooltip": [
+                        {"field": "series", "title": series},
+                        {"field": "seed"},
+                        {"field": "x", "title": x_title},
+                        {"field": "y", "title": y_title, "format": ".4~g"},
+                    ]
+                },
+            },
+        ],
+    }

@@ -1,0 +1,80 @@
+"""Interactive charts: the Vega-Lite spec carries every seed, thinned; the page carries the libraries once."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from annstudy.report.document import Chart, Document, Figure, to_html, to_markdown
+from annstudy.report.interactive import MAX_POINTS, seed_curves, thin
+
+
+def _frame(steps: int) -> pd.DataFrame:
+    rows = [
+        {"arch": arch, "seed": seed, "step": 10 * t, "val_acc": 0.5 + 0.001 * t + 0.01 * seed}
+        for arch in ("mlp_1", "cnn_4")
+        for seed in range(3)
+        for t in range(steps)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _spec(frame: pd.DataFrame) -> dict:
+    return seed_curves(frame, x="step", y="val_acc", series="arch", title="t", x_title="step", y_title="acc")
+
+
+def test_spec_has_one_row_per_series_seed_and_step():
+    spec = _spec(_frame(20))
+    values = spec["data"]["values"]
+    assert len(values) == 2 * 3 * 20
+    assert {v["series"] for v in values} == {"mlp_1", "cnn_4"} and {v["seed"] for v in values} == {"0", "1", "2"}
+    assert values[0] == {"series": "mlp_1", "seed": "0", "x": 0, "y": 0.5}
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "point"]
+    assert {p["name"] for p in spec["layer"][0]["params"]} == {"pick_series", "pick_seed"}
+    json.dumps(spec, allow_nan=False)  # strict JSON: what the browser parses
+
+
+def test_long_runs_are_thinned_keeping_the_last_step():
+    frame = _frame(1_000)
+    kept = thin(frame, "step", ["arch", "seed"])
+    steps = sorted(kept["step"].unique())
+    assert len(steps) <= MAX_POINTS + 1 and steps[0] == 0 and steps[-1] == 9_990
+    assert len(kept) == 2 * 3 * len(steps)
+
+
+def test_nan_becomes_null_so_a_diverged_seed_stays_valid_json():
+    frame = _frame(5)
+    frame.loc[3, "val_acc"] = np.inf
+    values = _spec(frame)["data"]["values"]
+    assert sum(v["y"] is None for v in values) == 1
+
+
+def test_markdown_shows_the_png_and_html_embeds_spec_and_libraries_once(tmp_path):
+    doc = Document("t")
+    spec = _spec(_frame(4))
+    doc.add(Chart(spec, Path("curves.png"), "Validation accuracy"), Chart(spec, Path("curves.png"), "again"))
+    md = to_markdown(doc)
+    assert "![Validation accuracy](curves.png)" in md and "interactive in report.html" in md
+    page = to_html(doc, tmp_path)
+    assert page.count('class="chart"') == 2 and 'id="figure-2"' in page
+    assert page.count("vegaLite.compile") == 1 and page.count('"use strict";var n="5.23.0"') == 1
+    embedded = re.findall(r'<script type="application/json" class="vega-spec">(.*?)</script>', page)
+    assert [json.loads(e)["data"]["values"] for e in embedded] == [spec["data"]["values"]] * 2
+
+
+def test_a_page_without_charts_carries_no_javascript_library(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (4, 4)).save(tmp_path / "f.png")
+    page = to_html(Document("t", [Figure(Path("f.png"), "a figure")]), tmp_path)
+    assert "vegaLite" not in page and len(page) < 20_000
+
+
+def test_spec_text_cannot_close_its_script_tag(tmp_path):
+    frame = _frame(2).assign(arch="</script><b>")
+    page = to_html(Document("t", [Chart(_spec(frame), Path("c.png"), "c")]), tmp_path)
+    assert "</script><b>" not in page
