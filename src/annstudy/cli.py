@@ -149,6 +149,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """A grid of DVC experiments, here or as Ray tasks (annstudy/sweep.py, annstudy/cluster.py); 1 if any failed."""
+    from annstudy.sweep import ray_address, run_local, sweep
+
+    address, runner = ray_address(args.ray), run_local
+    if address:
+        from annstudy.cluster import cluster_runner
+
+        options = dict(cpus=args.cpus, gpus=args.gpus, git_remote=args.git_remote, dvc_remote_name=args.dvc_remote)
+        runner = cluster_runner(address, **options)
+    progress = sweep(Path(args.repo), args.set, args.targets, runner, prefix=args.prefix)
+    return 1 if progress.failed() else 0
+
+
 def cmd_deps(args: argparse.Namespace) -> int:
     """dvc.yaml's code deps, from the stages' imports (annstudy/codedeps.py): print, check or rewrite."""
     from annstudy.codedeps import computed_deps, differences, write_deps
@@ -215,6 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE:COLUMN",
         help="plots TSV column overlaid per experiment (repeatable; default: S4 base validation accuracy)",
     )
+    p = add("sweep", cmd_sweep, "run a grid of DVC experiments (-S like dvc exp run --queue), here or on a Ray cluster")
+    p.add_argument("targets", nargs="*", metavar="TARGET", help="stages to run (default: the whole pipeline)")
+    p.add_argument("-S", "--set", action="append", default=[], metavar="KEY=V1,V2", help="a param and its values")
+    p.add_argument("--ray", default=None, metavar="ADDRESS", help="Ray cluster address (default: $RAY_ADDRESS)")
+    p.add_argument("--cpus", type=float, default=1, help="CPUs each experiment's Ray task declares (default: 1)")
+    p.add_argument("--gpus", type=float, default=0, help="GPUs (or a fraction, e.g. 0.25) each task declares")
+    p.add_argument("--git-remote", default="origin", help="git remote (name or URL) the nodes clone from and push to")
+    p.add_argument("--dvc-remote", default=None, help="DVC remote the nodes push to (default: the default remote)")
+    p.add_argument("--prefix", default="sweep", help="experiment names: <prefix>-<hash of the overrides>")
+    p.add_argument("--repo", default=".", help="the repository (default: .)")
     p = add("deps", cmd_deps, "print each stage's code deps from its imports; --check or --write dvc.yaml's")
     p.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml's code deps differ, listing how")
     p.add_argument("--write", action="store_true", help="rewrite dvc.yaml's code deps (comments and layout kept)")

@@ -12,14 +12,16 @@ Stages (``annstudy stage hyperparameters <step> [axis]``):
                        train/val/test loss and accuracy (eval mode), divergence; wall time
 
 Digits is tiny (1,797 images): the splits live on the device as tensors, evaluation is one
-full batch, and a variant's seeds train as one stacked network (exact per seed).
+full batch, and a variant's seeds train as one stacked network (exact per seed). The variants
+of an axis are independent: with ``ANNSTUDY_RAY_ADDRESS`` set each is a Ray task (annstudy/fanout.py),
+same numbers; each variant's record says where it ran (``ran_on``: node, device).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -28,12 +30,13 @@ from tqdm.auto import tqdm
 
 from annstudy.artifacts import atomic_dir
 from annstudy.data import digits
-from annstudy.data.prepared import PreparedDataset, load_prepared, save_prepared
+from annstudy.data.prepared import PreparedDataset, Split, load_prepared, save_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate
 from annstudy.engine.penalty import weight_penalty
 from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_model
+from annstudy.fanout import fan_out, ran_on
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.params import Settings
@@ -69,6 +72,7 @@ class VariantResult:
     runs: list[SeedRun]
     per_seed: list[dict]  # seed, diverged, diverged_step, {train,val,test}_{loss,acc}
     seconds: float
+    ran_on: dict = field(default_factory=dict)  # node and device (annstudy/fanout.py)
 
     def epoch_rows(self) -> pd.DataFrame:
         """Per seed and epoch: the epoch's training loss/accuracy and the full-split validation numbers."""
@@ -86,6 +90,7 @@ class VariantResult:
             "value": self.variant.value,
             "config": asdict(self.variant),
             "seconds": round(self.seconds, 3),
+            "ran_on": self.ran_on,
             "per_seed": self.per_seed,
         }
 
@@ -129,6 +134,21 @@ def train_variant(variant: Variant, study: HyperparametersSettings, data: Prepar
     return result
 
 
+def on_device(data: PreparedDataset, device: str | torch.device) -> PreparedDataset:
+    """The same tensors on ``device`` (an exact copy): a Ray task gets them on the CPU, trains on its own device."""
+    splits = [Split(s.x.to(device), s.y.to(device)) for s in (data.train, data.val, data.test)]
+    return PreparedDataset(data.name, *splits, data.meta)
+
+
+def variant_unit(variant: Variant, study: HyperparametersSettings, data: PreparedDataset, device: str) -> VariantResult:
+    """One variant where it runs (here, or a Ray task: annstudy/fanout.py); weights back on the CPU."""
+    where = resolve_device(device)
+    result = train_variant(variant, study, on_device(data, where))
+    for run in result.runs:
+        run.state_dict = {k: v.cpu() for k, v in run.state_dict.items()}
+    return replace(result, ran_on=ran_on(where))
+
+
 def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path:
     """Every variant of one sweep axis (or ``base``): write its train directory atomically."""
     study: HyperparametersSettings = settings.studies[STUDY]
@@ -137,7 +157,7 @@ def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path
     configure(settings.deterministic, settings.num_threads)
     device = resolve_device(settings.device)
     data = load_prepared(prepared_dir(digits.NAME, f"{root}/prepared"), device)
-    results = [train_variant(v, study, data) for v in variants]
+    results = fan_out(variant_unit, variants, study, on_device(data, "cpu"), settings.device)
     out = train_dir(axis, root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
         epochs = pd.concat([r.epoch_rows() for r in results], ignore_index=True)
