@@ -51,26 +51,13 @@ def prepare(study: SpiralSettings, root: str | Path = "data") -> Path:
     return out
 
 
-def fold_members(x: torch.Tensor, y: torch.Tensor, folds: int, seeds: tuple[int, ...]) -> tuple[MemberData, list]:
-    """Member (seed, fold) trains on every fold but k and validates on fold k."""
-    n_val = len(y) // folds
-    idx = torch.arange(len(y), device=x.device)
-    train_idx, val_idx, members = [], [], []
-    for seed in seeds:
-        for k in range(folds):
-            val = (idx >= k * n_val) & (idx < (k + 1) * n_val)
-            train_idx.append(idx[~val]), val_idx.append(idx[val]), members.append((seed, k))
-    t, v = torch.stack(train_idx), torch.stack(val_idx)
-    return MemberData(x[t], y[t], x[v], y[v]), members
-
-
 def train(settings: Settings, root: str | Path = "data") -> Path:
     started = time.perf_counter()
     configure(settings.deterministic, settings.num_threads)
     device = resolve_device(settings.device)
     study: SpiralSettings = settings.studies[STUDY]
     data = load_torch(prepared_dir(root) / "data.pt", device)
-    members_data, members = fold_members(data["x"], data["y"], study.folds, study.seeds)
+    members_data, members = MemberData.folds(data["x"], data["y"], study.folds, study.seeds)
     sizes = [2, *study.hidden, study.arms]
     model = stack_seeds(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
     cfg = FitSettings(
