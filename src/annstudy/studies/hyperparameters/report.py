@@ -10,9 +10,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from annstudy.artifacts import write_tsv
+from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data import digits
-from annstudy.data.prepared import load_meta
+from annstudy.data.prepared import load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.params import Settings
 from annstudy.records import read_record
@@ -255,6 +255,71 @@ def write_plot_data(base: VariantSummary, sweeps: dict[str, list[VariantSummary]
     write_tsv(out / "hyperparameters_val_acc.tsv", pd.DataFrame(columns).rename_axis("epoch").reset_index())
 
 
+def first_image_figure(x, label: str, path: Path) -> Path:
+    """The lab's first figure: the first training image (8x8, as the network sees it after scaling)."""
+    fig, ax = plt.subplots(figsize=(2.8, 2.8))
+    ax.imshow(x.reshape(8, 8), cmap="gray_r")
+    ax.set(title=f"first training image: label {label}", xticks=[], yticks=[])
+    return save_figure(fig, path)
+
+
+def result_grid_figure(x, true, pred, classes: list[str], path: Path, title: str, cols: int = 8) -> Path:
+    """The lab's classification result: test images with predicted and true labels, errors in red."""
+    n = len(true)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.35 * cols, 1.55 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set(xticks=[], yticks=[])
+        if i >= n:
+            ax.axis("off")
+            continue
+        wrong = int(pred[i]) != int(true[i])
+        ax.imshow(x[i].reshape(8, 8), cmap="gray_r")
+        colour = "crimson" if wrong else "black"
+        ax.set_title(f"{classes[int(pred[i])]} / {classes[int(true[i])]}", color=colour, fontsize=9)
+        for spine in ax.spines.values():
+            spine.set(color=colour, linewidth=2.5 if wrong else 0.5)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def lab_figures(out: Path, base: VariantSummary, shown: int = 32) -> tuple[list, dict]:
+    """The first training image and the result grid of the validation-selected base seed (test only reported)."""
+    data = load_prepared(prepared_dir(digits.NAME), "cpu")
+    saved = load_torch(train_dir("base") / "predictions.pt")
+    healthy = base.healthy
+    if not len(healthy):
+        return [], {}
+    best = healthy.sort_values("val_acc", ascending=False, kind="stable").iloc[0]
+    seed = int(best["seed"])
+    pred = saved["test_pred"][list(saved["seeds"]).index(seed)].numpy()
+    true = data.test.y.numpy()
+    errors = int((pred != true).sum())
+    fig_dir = out / "figures"
+    first = first_image_figure(
+        data.train.x[0].numpy(), data.classes[int(data.train.y[0])], fig_dir / "hyperparameters_first_image.png"
+    )
+    grid = result_grid_figure(
+        data.test.x[:shown].numpy(),
+        true[:shown],
+        pred[:shown],
+        data.classes,
+        fig_dir / "hyperparameters_results.png",
+        f"Base model (seed {seed}, chosen on validation): predicted / true",
+    )
+    blocks = [
+        Figure(first.relative_to(out), "The first training image (scaled pixels, dark = ink) and its label."),
+        Figure(
+            grid.relative_to(out),
+            f"The first {min(shown, len(true))} test images with predicted / true label; errors in red "
+            f"({int((pred[:shown] != true[:shown]).sum())} here, {errors} of all {len(true)} test images: "
+            f"accuracy {pct(1 - errors / len(true))}). Seed {seed} is the base seed with the highest "
+            f"validation accuracy ({pct(float(best['val_acc']))}).",
+        ),
+    ]
+    return blocks, {"seed": seed, "test_errors": errors}
+
+
 def numpy_exercise(record: dict) -> tuple[Paragraph, dict]:
     """The lab's Exercise 1 in NumPy: its test accuracy over seeds and the worst autograd difference."""
     per_seed = record["per_seed"]
@@ -302,6 +367,8 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"about {pct(REFERENCE)}."
         ),
     )
+    figures, result_grid = lab_figures(out, base)
+    doc.add(*figures)
     budget = f"{t['epochs']} epochs"
     findings = []
     for axis, variants in sweeps.items():
@@ -358,4 +425,6 @@ def build(settings: Settings, out: Path) -> StudySection:
         f"hyperparameters_train@{axis}": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
     }
     all_metrics = metrics(base, sweeps) | {"numpy_sigmoid": numpy_metrics}
+    if result_grid:
+        all_metrics["base_result_grid"] = result_grid
     return StudySection(STUDY, doc.blocks, all_metrics, seconds, [digits.NAME], findings, [s4_settings_table(study)])
