@@ -19,6 +19,7 @@ from annstudy.records import read_record
 from annstudy.report.claims import Arm, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure, seed_band
+from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
@@ -206,6 +207,45 @@ def choice(axis: str, variants: list[VariantSummary], budget: str, n_test: int) 
     return Finding(f"Sweep of the {label}: which value (chosen on validation)?", claim, best.accuracy(n_test).fmt())
 
 
+def _first_epoch_at(v: VariantSummary, level: float) -> int | None:
+    """The first epoch whose mean validation accuracy reaches ``level`` (None if none does)."""
+    if v.epochs.empty:
+        return None
+    mean = v.epochs.groupby("epoch")["val_acc"].mean()
+    hit = mean[mean >= level]
+    return int(hit.index[0]) if len(hit) else None
+
+
+def sweep_answer(axis: str, candidates: list[VariantSummary], found: Finding | None, epochs: int, level: float = 0.9):
+    """studies.md's S4 question for one sweep: what the validation curves show, and the value chosen on them."""
+    label = AXIS_LABELS.get(axis, axis)
+    healthy = sorted((v for v in candidates if len(v.healthy)), key=lambda v: v.val_mean, reverse=True)
+    if found is None or len(healthy) < 2:
+        return None
+    best, worst = healthy[0], healthy[-1]
+    reach = {v.label(): _first_epoch_at(v, level) for v in healthy}
+    fast = sorted((e, k) for k, e in reach.items() if e is not None)
+    never = [k for k, e in reach.items() if e is None]
+    curves = (
+        f"the fastest curve reaches {pct(level)} validation accuracy at epoch {fast[0][0]} ({fast[0][1]})"
+        if fast
+        else ""
+    )
+    if never:
+        curves += (
+            "; " if curves else ""
+        ) + f"{', '.join(never)} never reach{'es' if len(never) == 1 else ''} it in {epochs} epochs"
+    answer = (
+        f"Chosen on validation: **{best.label()}** ({pct(best.val_mean)} val, {pct(best.test.mean)} test); lowest: "
+        f"{worst.label()} ({pct(worst.val_mean)} val). Curves: {curves or 'none measured'}."
+    )
+    return (
+        f"Sweep of the {label}: what do the validation curves show, and which value is chosen?",
+        answer,
+        found.claim,
+    )
+
+
 def s4_settings_table(study: HyperparametersSettings) -> Table:
     """:func:`settings_table` with one row per sweep axis and without the base's bookkeeping fields."""
     table = settings_table(study)
@@ -370,7 +410,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     figures, result_grid = lab_figures(out, base)
     doc.add(*figures)
     budget = f"{t['epochs']} epochs"
-    findings = []
+    findings, answers = [], []
     for axis, variants in sweeps.items():
         label = AXIS_LABELS.get(axis, axis)
         path = curves_figure(axis, variants, base, fig_dir / f"hyperparameters_{axis}.png")
@@ -378,6 +418,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         candidates = [*variants, base] if axis in ("penalty", "model") else variants
         found = choice(axis, candidates, budget, n_test)
         findings += [found] if found else []
+        answers.append(sweep_answer(axis, candidates, found, int(t["epochs"])))
         doc.add(
             Heading(f"Sweep: {label}", level=3),
             sweep_table(axis, variants, n_test),
@@ -418,6 +459,7 @@ def build(settings: Settings, out: Path) -> StudySection:
                 "seeds); dashed: base model; dotted: the ≈ 0.97 reference.",
             ),
         )
+    doc.add(*questions_block([a for a in answers if a is not None]))
     write_plot_data(base, sweeps, out / "plots")
     seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
     seconds["hyperparameters_numpy"] = float(numpy_record["wall_seconds"])

@@ -8,7 +8,7 @@ validation loss and its best weights are restored; the test set is never seen in
 Outputs: ``data/spiral/prepared/data.pt`` (x, y, x_test, y_test);
 ``data/spiral/train/``: ``live/`` (the record, annstudy.records: summary per member: stop/best
 epoch, val/test accuracy; tables ``epochs`` per member and epoch, ``epochs_mean``),
-``regions.pt`` (grid predictions of one member).
+``regions.pt`` (grid predictions of the member with the lowest validation loss).
 """
 
 from __future__ import annotations
@@ -78,8 +78,10 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     test = evaluate_members(model, "classification", data["x_test"], data["y_test"], shared=True)
     axis = torch.linspace(-1, 1, study.grid, device=device)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
+    # the decision regions of the model the exercise keeps: the lowest validation loss over all members
+    chosen = int(torch.nan_to_num(val["loss"], nan=float("inf")).argmin())
     with torch.no_grad():
-        grid_pred = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)[0].argmax(-1)
+        grid_pred = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)[chosen].argmax(-1)
     labels = pd.DataFrame(members, columns=["seed", "fold"])
     out = train_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
@@ -88,7 +90,7 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
         log_mean(live, "epochs", epochs, step="epoch", over=["seed", "fold"])
         save_torch(
             tmp / "regions.pt",
-            {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[0])},
+            {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[chosen])},
         )
         log_summary(
             live,
