@@ -226,18 +226,16 @@ def sweep_answer(axis: str, candidates: list[VariantSummary], found: Finding | N
     reach = {v.label(): _first_epoch_at(v, level) for v in healthy}
     fast = sorted((e, k) for k, e in reach.items() if e is not None)
     never = [k for k, e in reach.items() if e is None]
-    curves = (
-        f"the fastest curve reaches {pct(level)} validation accuracy at epoch {fast[0][0]} ({fast[0][1]})"
-        if fast
-        else ""
-    )
-    if never:
-        curves += (
-            "; " if curves else ""
-        ) + f"{', '.join(never)} never reach{'es' if len(never) == 1 else ''} it in {epochs} epochs"
+    if fast:
+        curves = f"the fastest curve reaches {pct(level)} validation accuracy at epoch {fast[0][0]} ({fast[0][1]})"
+        if never:
+            verb = "reaches" if len(never) == 1 else "reach"
+            curves += f"; {', '.join(never)} never {verb} it in {epochs} epochs"
+    else:
+        curves = f"no curve reaches {pct(level)} validation accuracy in {epochs} epochs"
     answer = (
         f"Chosen on validation: **{best.label()}** ({pct(best.val_mean)} val, {pct(best.test.mean)} test); lowest: "
-        f"{worst.label()} ({pct(worst.val_mean)} val). Curves: {curves or 'none measured'}."
+        f"{worst.label()} ({pct(worst.val_mean)} val). Curves: {curves}."
     )
     return (
         f"Sweep of the {label}: what do the validation curves show, and which value is chosen?",

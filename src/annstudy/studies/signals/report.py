@@ -37,6 +37,7 @@ def beat_stats(x: np.ndarray, period: float) -> dict[str, float]:
         if len(gaps) >= 2:
             variation.append(float(gaps.std() / gaps.mean()))
     return {
+        "count": float(len(x)),
         "beats": float(np.median(counts)) if counts else float("nan"),
         "interval_variation": float(np.median(variation)) if variation else float("nan"),
     }
@@ -211,7 +212,8 @@ def questions(
         (
             "How many signals are there, and how long is each?",
             f"{study.n_signals:,} signals ({sizes['train']:,} train / {sizes['val']:,} validation / "
-            f"{sizes['test']:,} test), half normal and half abnormal, each {study.length} samples long.",
+            f"{sizes['test']:,} test), each {study.length} samples long; the training split holds "
+            f"{int(n['count'])} normal and {int(a['count'])} abnormal signals.",
             MEASURED,
         ),
         (
@@ -231,7 +233,10 @@ def questions(
             e = epochs[epochs["lr"] == lr].groupby("epoch")["val_acc"].mean()
             reach = _epochs_to(epochs, lr, 0.9)
             when = f"reaches 90 % validation accuracy at epoch {reach}" if reach is not None else "never reaches 90 %"
-            parts.append(f"lr {lr:g} starts at {pct(e.iloc[0])} (epoch 0), {when}, ends at {pct(e.iloc[-1])}")
+            last = epochs[(epochs["lr"] == lr) & (epochs["epoch"] == epochs["epoch"].max())]
+            gap = float(last["train_acc"].mean() - last["val_acc"].mean())
+            fit = f" ({gap * 100:.0f} points below its training accuracy)" if gap > 0.03 else ""
+            parts.append(f"lr {lr:g} starts at {pct(e.iloc[0])} (epoch 0), {when}, ends at {pct(e.iloc[-1])}{fit}")
         items.append(
             (
                 "How does the learning rate (SGD 0.05 vs 0.005) change training?",

@@ -61,9 +61,13 @@ def questions(claim, chosen, n_models: int, mean_test: float, facts: dict, arms:
             ),
             (
                 "What do the decision regions show?",
-                f"{arms} interleaved spiral bands that follow the arms from the centre outwards (seed {member[0]}, "
-                f"fold {member[1]}); {pct(facts['in_own_region'])} of the test points lie in their own arm's region, "
-                f"{where}.",
+                (
+                    f"{arms} interleaved spiral bands that follow the arms from the centre outwards"
+                    if facts["in_own_region"] >= 0.9
+                    else "regions that do not follow the arms yet (under 90 % of the test points in their own)"
+                )
+                + f" (seed {member[0]}, fold {member[1]}); {pct(facts['in_own_region'])} of the test points lie in "
+                f"their own arm's region, {where}.",
                 MEASURED,
             ),
         ]
