@@ -182,7 +182,8 @@ def _cv_bell(arch: str, optimizer: str, lr: float, epochs: int, x, y, folds: int
     data, members = MemberData.folds(x, y, folds, seeds)
     model = stack_seeds(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
     cfg = FitSettings("regression", optimizer, lr, epochs, 0)
-    result = fit(model, data, cfg, [seed * 1000 + k for seed, k in members], desc=f"bell {arch} {folds}-fold CV")
+    train_only = MemberData(data.x, data.y)  # the held-out fold is scored once, at the end (no early stopping)
+    result = fit(model, train_only, cfg, [seed * 1000 + k for seed, k in members], desc=f"bell {arch} {folds}-fold CV")
     val = evaluate_members(model, "regression", data.x_val, data.y_val)["loss"].cpu()
     return [
         {"arch": arch, "seed": seed, "fold": k, "val_mse": float(val[i]), "diverged_step": result.diverged_step[i]}
