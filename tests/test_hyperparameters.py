@@ -190,13 +190,20 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
         "l1",
         "complex",
         "numpy_sigmoid",
+        "base_result_grid",
     }
     assert m["numpy_sigmoid"]["test_acc_mean"] > 0.9 and m["numpy_sigmoid"]["autograd_max_diff"] < 1e-12
     assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
     assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
     assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + ["hyperparameters_summary.png"])
+    lab = ["hyperparameters_summary.png", "hyperparameters_first_image.png", "hyperparameters_results.png"]
+    assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + lab)
+    # the result grid shows the validation-selected base seed; its error count matches its test accuracy
+    grid = m["base_result_grid"]
+    per_seed = read_record(tmp_path / "data/hyperparameters/train/base").summary["variants"][0]["per_seed"]
+    chosen = max(per_seed, key=lambda r: r["val_acc"])
+    assert grid["seed"] == chosen["seed"] and grid["test_errors"] == round((1 - chosen["test_acc"]) * 350)
     plot = (out / "plots/hyperparameters_val_acc.tsv").read_text().splitlines()
     assert plot[0].split("\t")[:2] == ["epoch", "base"] and len(plot) == 3
     assert section.blocks[0].text == "S4 Hyperparameters"

@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 
-from annstudy.data.synthetic import bell_2d, linear_1d, read_xy_csv, signals, spirals
+from annstudy.data.synthetic import bell_2d, linear_1d, nonlinear_1d, read_xy_csv, signals, spirals
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, mnist1d_cnn, parse_arch
 from annstudy.models.stacked import stack_seeds
@@ -115,6 +115,58 @@ def test_linear_neuron_recovers_the_line():
     assert res.batch_loss.shape == (60 * 20, 2) and res.diverged_step == [None, None]
 
 
+def test_nonlinear_fit_with_minibatch_sgd_reaches_a_cost_below_0_1():
+    """studies.md S5: mini-batch SGD (lr 0.05, batch 20 = 10 % of the 200 points) to a final cost < 0.1 in y units."""
+    d = nonlinear_1d(200, 0.1, seed=1)  # the pipeline's data (data_seed 0 + 1)
+    x, y = torch.from_numpy(d.x), torch.from_numpy(d.y)
+    xs, ys = (x - x.mean()) / x.std(), (y - y.mean()) / y.std()
+    model = stack_seeds(lambda: mlp([1, 32, 32, 1]), [0])
+    res = fit(model, MemberData.shared(xs, ys, 1), FitSettings("regression", "sgd", 0.05, 100, 20), [0])
+    final = evaluate_members(model, "regression", xs, ys, shared=True)["loss"][0] * y.std() ** 2
+    assert res.batch_loss.shape == (100 * 10, 1)
+    assert final < 0.1 and final < 0.1 * y.var()  # from about 1.1 (the variance of y) at the start
+
+
+def test_eval_before_adds_an_epoch_zero_row_without_changing_training():
+    x, y = torch.randn(60, 4, generator=torch.Generator().manual_seed(0)), torch.arange(60) % 2
+    runs = []
+    for before in (False, True):
+        model = stack_seeds(lambda: mlp([4, 8, 2]), [0, 1])
+        cfg = FitSettings("classification", "sgd", 0.1, 2, 10, eval_before=before)
+        runs.append(fit(model, MemberData.shared(x, y, 2, x[:20], y[:20]), cfg, [0, 1]))
+    plain, with_zero = runs
+    assert [r["epoch"] for r in with_zero.epochs] == [0, 0, 1, 1, 2, 2]
+    assert with_zero.epochs[2:] == plain.epochs and np.array_equal(with_zero.batch_loss, plain.batch_loss)
+
+
+def test_bell_answers_keep_the_true_function_and_the_data_alone_apart():
+    import pandas as pd
+
+    from annstudy.report.stats import summarize
+    from annstudy.studies.regression.report import bell_picks
+
+    def row(arch, data, test):
+        s = summarize(test)
+        return {
+            "arch": arch,
+            "data": data,
+            "n_train": 50,
+            "params": 1,
+            "lr": 0.01,
+            "epochs": 10,
+            "train": s,
+            "test": s,
+            "test_values": tuple(test),
+        }
+
+    summary = pd.DataFrame([row("2-10-1", "small", [0.02, 0.021, 0.019]), row("2-9-1", "small", [0.01, 0.011, 0.012])])
+    cv = {"2-10-1": (0.03, 0.031, 0.029), "2-9-1": (0.05, 0.052, 0.049)}  # the data alone prefer the other one
+    picks = bell_picks(summary, ["2-10-1", "2-9-1"], cv)
+    assert picks["small_test"].best == "2-9-1" and picks["small_data_alone"].best == "2-10-1"
+    assert picks["small_data_alone"].claim.status.value == "supported"
+    assert "full_test" not in picks
+
+
 def test_divergence_is_recorded_per_member():
     x = torch.linspace(0, 10, 50).unsqueeze(1)
     y = 3 * x[:, 0]
@@ -187,15 +239,28 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     assert set(metrics) == {"regression", "spiral", "signals", "mnist1d"}
     assert "test_mse_mean" in metrics["regression"]["bell_2-300-100-20-1"]
     assert "bell_small_2-10-1" in metrics["regression"] and metrics["regression"]["nonlinear"]["source"] == "csv"
+    assert set(metrics["regression"]["bell_best"]) == {"full_test", "small_test", "small_data_alone"}
+    assert metrics["regression"]["bell_small_2-10-1"]["cv_mse_mean"] > 0
+    assert metrics["signals"]["sgd_0.05"]["val_acc_epoch0"] is not None and "sgd_0.005" in metrics["signals"]
     assert 0 <= metrics["spiral"]["mlp"]["test_acc_mean"] <= 1
     assert 0 <= metrics["spiral"]["best_fold"]["test_acc"] <= 1 and len(metrics["spiral"]["best_fold"]["folds"]) == 2
     assert metrics["mnist1d"]["cnn"]["published_acc"] == 0.94
     assert sections[0].blocks[0].text == "S5 Regression"
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "regression_bell_surfaces.png" in figures and "spiral_regions.png" in figures
-    assert len(figures) == 13
+    assert "regression_nonlinear_cost.png" in figures and "regression_bell_cost.png" in figures
+    assert len(figures) == 15
     split = read_record(tmp_path / "data/signals/train").summary["sizes"]
     assert (split["train"], split["val"], split["test"]) == (70, 20, 10)
+    # signals: both SGD rates, evaluated before the first step (epoch 0: the untrained network is at chance)
+    epochs = read_record(tmp_path / "data/signals/train").table("epochs")
+    start = epochs[epochs["epoch"] == 0]
+    assert sorted(start["lr"].unique()) == [0.005, 0.05] and len(start) == 4
+    assert np.allclose(start["train_loss"], np.log(2), atol=0.05)  # the uniform guess over 2 classes
+    assert ((start["train_acc"] - 0.5).abs() < 0.15).all()
+    assert epochs.groupby("lr")["epoch"].max().tolist() == [2, 2]
+    questions = [b.text for s in sections for b in s.blocks if getattr(b, "text", "") == "Questions of the exercise"]
+    assert len(questions) == 4  # every S5/S6 section ends with the exercise's questions
 
 
 def test_spiral_keeps_the_fold_with_the_lowest_validation_loss_per_seed():

@@ -111,6 +111,7 @@ def s5_s7(settings: Settings) -> list[dict[str, Any]]:
     """S5 regression fits, S6 spiral / signals / MNIST-1D, S7 NumPy against PyTorch."""
     bell = [f"arch={a}/data=full" for a in settings.studies["regression"].bell_archs]  # small data: 2 of them
     models = settings.studies["mnist1d"].models
+    rates = settings.studies["signals"].rates
     small = ("train_acc", "val_acc")
     fits, impls = ("linear", "nonlinear"), ("numpy", "torch")
     return [
@@ -126,14 +127,17 @@ def s5_s7(settings: Settings) -> list[dict[str, Any]]:
             "epoch",
             "MSE",
         ),
-        *(
-            overlay(
-                f"S6 {study}: training and validation accuracy",
-                {_table(f"data/{study}/train", "epochs_mean", "mean", c): c for c in small},
-                "epoch",
-                ACC,
-            )
-            for study in ("spiral", "signals")
+        overlay(
+            "S6 spiral: training and validation accuracy",
+            {_table("data/spiral/train", "epochs_mean", "mean", c): c for c in small},
+            "epoch",
+            ACC,
+        ),
+        overlay(
+            "S6 signals: validation accuracy per SGD learning rate (epoch 0 = before training)",
+            {_table("data/signals/train", "epochs_mean", f"lr={lr}", "val_acc"): "val_acc" for lr in rates},
+            "epoch",
+            ACC,
         ),
         overlay(
             "S6 MNIST-1D: test accuracy, MLP against 1D CNN",

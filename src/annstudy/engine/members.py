@@ -37,6 +37,7 @@ class FitSettings:
     lr_decay: float = 1.0  # lr multiplied by this ...
     lr_decay_every: int = 0  # ... every this many epochs (0 = constant lr)
     patience: int = 0  # epochs without a lower validation loss before a member stops (0 = never)
+    eval_before: bool = False  # also evaluate before the first step (an "epoch 0" row: the untrained network)
 
 
 @dataclass
@@ -56,6 +57,23 @@ class MemberData:
             return None if t is None else t.unsqueeze(0).expand(members, *t.shape)
 
         return MemberData(rep(x), rep(y), rep(x_val), rep(y_val))
+
+    @staticmethod
+    def folds(x: torch.Tensor, y: torch.Tensor, folds: int, seeds: Sequence[int]) -> tuple["MemberData", list]:
+        """K-fold cross-validation members: member (seed, k) trains on every fold but k and validates on fold k.
+
+        Fold k is the k-th contiguous block of ``len(y) // folds`` rows (the rows are already in
+        random order), so every fold has the same size and a member's split depends only on k.
+        """
+        n_val = len(y) // folds
+        idx = torch.arange(len(y), device=x.device)
+        train_idx, val_idx, members = [], [], []
+        for seed in seeds:
+            for k in range(folds):
+                val = (idx >= k * n_val) & (idx < (k + 1) * n_val)
+                train_idx.append(idx[~val]), val_idx.append(idx[val]), members.append((seed, k))
+        t, v = torch.stack(train_idx), torch.stack(val_idx)
+        return MemberData(x[t], y[t], x[v], y[v]), members
 
 
 @dataclass
@@ -77,6 +95,13 @@ class FitResult:
         frame = pd.DataFrame(self.batch_loss[steps], index=steps + 1).rename_axis("step").reset_index()
         tidy = frame.melt(id_vars="step", var_name="member", value_name="batch_loss").dropna()
         return labels.join(tidy.set_index("member"), how="inner").reset_index(drop=True)
+
+
+def _member_rows(values: dict) -> list[dict]:
+    """One row per member from ``[S]`` tensors (anything else repeated), as the training loop writes them."""
+    split = {k: v.tolist() if torch.is_tensor(v) else v for k, v in values.items()}
+    S = max(len(v) for v in split.values() if isinstance(v, list))
+    return [{"member": s, **{k: v[s] if isinstance(v, list) else v for k, v in split.items()}} for s in range(S)]
 
 
 def _loss(task: str) -> str:
@@ -124,6 +149,8 @@ def fit(
             metrics |= {f"val_{k}": v for k, v in evaluate_members(m, cfg.task, data.x_val, data.y_val).items()}
         return metrics
 
+    # epoch 0: the untrained network (evaluation draws no random numbers, so training is unchanged)
+    before = _member_rows({"epoch": 0} | at_epoch(model)) if cfg.eval_before else []
     S, n = data.y.shape
     per_epoch = 1 if cfg.batch_size <= 0 else -(-n // cfg.batch_size)
     with tqdm(total=cfg.epochs * per_epoch * S, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
@@ -133,7 +160,7 @@ def fit(
         bar.update(bar.total - bar.n)  # members that stopped early
     return FitResult(
         batch_loss=run.batch_loss,
-        epochs=[{k: v for k, v in row.items() if k != "step"} for row in run.epochs],
+        epochs=before + [{k: v for k, v in row.items() if k != "step"} for row in run.epochs],
         stopped_epoch=run.stopped_epoch,
         best_epoch=run.best_epoch,
         diverged_step=run.diverged_step,

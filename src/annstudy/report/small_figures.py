@@ -163,3 +163,61 @@ def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, t
     ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return save_figure(fig, path)
+
+
+Series = tuple[pd.DataFrame, str, str, str, str]  # frame, x column, y column, label, line style
+
+
+def cost_panels(
+    panels: Sequence[tuple[str, Sequence[Series]]],
+    path: Path,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    goal: tuple[float, str] | None = None,
+) -> Path:
+    """One log-cost panel per (panel title, series); each series is a mean over seeds with a ±1 std band.
+
+    Each series has its own frame (mini-batch costs and epoch-end costs live at different x), and
+    its label is expected to carry the final cost, so the number sits beside its curve.
+    """
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.4), squeeze=False)
+    for i_ax, (ax, (name, series)) in enumerate(zip(axes[0], panels)):
+        lowest = []
+        for i, (frame, x, y, label, style) in enumerate(series):
+            seed_band(ax, frame, x, y, PALETTE[i % 10], label, style)
+            lowest.append(frame.groupby(x)[y].mean().min())
+        if goal is not None:
+            ax.axhline(goal[0], color="0.3", ls=":", lw=1.2, label=goal[1])
+        ax.set_yscale("log")
+        ax.set_ylim(bottom=max(min(lowest, default=1e-6), 1e-12) / 3)
+        ax.set(xlabel=xlabel, ylabel=ylabel if i_ax == 0 else "", title=name)
+        ax.legend(loc="upper right", frameon=True, fontsize=8)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def grouped_panels(
+    frame: pd.DataFrame,
+    x: str,
+    group: str,
+    panels: Sequence[tuple[str, Sequence[tuple[str, str, str]]]],
+    path: Path,
+    title: str,
+    xlabel: str,
+    group_label=str,
+    log: Sequence[bool] = (),
+) -> Path:
+    """Side-by-side panels, one colour per value of ``group`` (e.g. a learning rate) and one line style per
+    series: ``panels`` = (y label, [(column, series label, style)]); means over seeds with a ±1 std band."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.4), squeeze=False)
+    for k, (ax, (ylabel, series)) in enumerate(zip(axes[0], panels)):
+        for i, (value, part) in enumerate(frame.groupby(group, sort=False)):
+            for column, label, style in series:
+                seed_band(ax, part, x, column, PALETTE[i % 10], f"{group_label(value)}, {label}", style)
+        if k < len(log) and log[k]:
+            ax.set_yscale("log")
+        ax.set(xlabel=xlabel, ylabel=ylabel)
+        ax.legend(loc="best", frameon=True, fontsize=8)
+    fig.suptitle(title)
+    return save_figure(fig, path)

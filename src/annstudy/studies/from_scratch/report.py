@@ -15,6 +15,7 @@ from annstudy.records import read_record
 from annstudy.report.claims import Arm, Claim, accuracy_bar, against
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure, seed_band
+from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, summarize
 from annstudy.studies.from_scratch.config import FromScratchSettings
@@ -213,6 +214,23 @@ def conv_blocks(check: dict, out: Path) -> list:
     ]
 
 
+def feature_map_questions(conv: dict) -> list:
+    """studies.md's S7 question on the feature maps: conceptual, answered short, with the run's kernels named."""
+    kernels = ", ".join(conv["kernels"])
+    answer = (
+        f"A column is one kernel ({kernels}) slid over every image: the same weights at every position and "
+        "in every image, so each column shows the same kind of feature (edges of one orientation, outlines, a "
+        "smoothed copy) whatever the garment. A row is one image seen through different kernels, so each map "
+        "keeps a different feature of it. A convolutional layer is such a bank of shared local detectors, one "
+        "feature map per kernel; it learns the kernels from data instead of having them chosen by hand."
+    )
+    question = (
+        "Why do the maps in one kernel's column look alike across images, those in one image's row not, "
+        "and what does that say about convolutional layers?"
+    )
+    return questions_block([(question, answer, None)])
+
+
 def _metric(s: Summary) -> dict:
     healthy = s.n > 0
     return {
@@ -250,6 +268,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     seconds = {"from_scratch_mlp": float(results["wall_seconds"]), "from_scratch_conv2d": float(conv["wall_seconds"])}
     found = findings(study, results, conv)
     blocks[2:2] = [Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found]
+    blocks += feature_map_questions(conv)
     return StudySection("from_scratch", blocks, metrics, seconds, [study.dataset], found, [settings_table(study)])
 
 

@@ -10,15 +10,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from annstudy.artifacts import write_tsv
+from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data import digits
-from annstudy.data.prepared import load_meta
+from annstudy.data.prepared import load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.params import Settings
 from annstudy.records import read_record
 from annstudy.report.claims import Arm, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure, seed_band
+from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
@@ -206,6 +207,43 @@ def choice(axis: str, variants: list[VariantSummary], budget: str, n_test: int) 
     return Finding(f"Sweep of the {label}: which value (chosen on validation)?", claim, best.accuracy(n_test).fmt())
 
 
+def _first_epoch_at(v: VariantSummary, level: float) -> int | None:
+    """The first epoch whose mean validation accuracy reaches ``level`` (None if none does)."""
+    if v.epochs.empty:
+        return None
+    mean = v.epochs.groupby("epoch")["val_acc"].mean()
+    hit = mean[mean >= level]
+    return int(hit.index[0]) if len(hit) else None
+
+
+def sweep_answer(axis: str, candidates: list[VariantSummary], found: Finding | None, epochs: int, level: float = 0.9):
+    """studies.md's S4 question for one sweep: what the validation curves show, and the value chosen on them."""
+    label = AXIS_LABELS.get(axis, axis)
+    healthy = sorted((v for v in candidates if len(v.healthy)), key=lambda v: v.val_mean, reverse=True)
+    if found is None or len(healthy) < 2:
+        return None
+    best, worst = healthy[0], healthy[-1]
+    reach = {v.label(): _first_epoch_at(v, level) for v in healthy}
+    fast = sorted((e, k) for k, e in reach.items() if e is not None)
+    never = [k for k, e in reach.items() if e is None]
+    if fast:
+        curves = f"the fastest curve reaches {pct(level)} validation accuracy at epoch {fast[0][0]} ({fast[0][1]})"
+        if never:
+            verb = "reaches" if len(never) == 1 else "reach"
+            curves += f"; {', '.join(never)} never {verb} it in {epochs} epochs"
+    else:
+        curves = f"no curve reaches {pct(level)} validation accuracy in {epochs} epochs"
+    answer = (
+        f"Chosen on validation: **{best.label()}** ({pct(best.val_mean)} val, {pct(best.test.mean)} test); lowest: "
+        f"{worst.label()} ({pct(worst.val_mean)} val). Curves: {curves}."
+    )
+    return (
+        f"Sweep of the {label}: what do the validation curves show, and which value is chosen?",
+        answer,
+        found.claim,
+    )
+
+
 def s4_settings_table(study: HyperparametersSettings) -> Table:
     """:func:`settings_table` with one row per sweep axis and without the base's bookkeeping fields."""
     table = settings_table(study)
@@ -255,6 +293,71 @@ def write_plot_data(base: VariantSummary, sweeps: dict[str, list[VariantSummary]
     write_tsv(out / "hyperparameters_val_acc.tsv", pd.DataFrame(columns).rename_axis("epoch").reset_index())
 
 
+def first_image_figure(x, label: str, path: Path) -> Path:
+    """The lab's first figure: the first training image (8x8, as the network sees it after scaling)."""
+    fig, ax = plt.subplots(figsize=(2.8, 2.8))
+    ax.imshow(x.reshape(8, 8), cmap="gray_r")
+    ax.set(title=f"first training image: label {label}", xticks=[], yticks=[])
+    return save_figure(fig, path)
+
+
+def result_grid_figure(x, true, pred, classes: list[str], path: Path, title: str, cols: int = 8) -> Path:
+    """The lab's classification result: test images with predicted and true labels, errors in red."""
+    n = len(true)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.35 * cols, 1.55 * rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set(xticks=[], yticks=[])
+        if i >= n:
+            ax.axis("off")
+            continue
+        wrong = int(pred[i]) != int(true[i])
+        ax.imshow(x[i].reshape(8, 8), cmap="gray_r")
+        colour = "crimson" if wrong else "black"
+        ax.set_title(f"{classes[int(pred[i])]} / {classes[int(true[i])]}", color=colour, fontsize=9)
+        for spine in ax.spines.values():
+            spine.set(color=colour, linewidth=2.5 if wrong else 0.5)
+    fig.suptitle(title)
+    return save_figure(fig, path)
+
+
+def lab_figures(out: Path, base: VariantSummary, shown: int = 32) -> tuple[list, dict]:
+    """The first training image and the result grid of the validation-selected base seed (test only reported)."""
+    data = load_prepared(prepared_dir(digits.NAME), "cpu")
+    saved = load_torch(train_dir("base") / "predictions.pt")
+    healthy = base.healthy
+    if not len(healthy):
+        return [], {}
+    best = healthy.sort_values("val_acc", ascending=False, kind="stable").iloc[0]
+    seed = int(best["seed"])
+    pred = saved["test_pred"][list(saved["seeds"]).index(seed)].numpy()
+    true = data.test.y.numpy()
+    errors = int((pred != true).sum())
+    fig_dir = out / "figures"
+    first = first_image_figure(
+        data.train.x[0].numpy(), data.classes[int(data.train.y[0])], fig_dir / "hyperparameters_first_image.png"
+    )
+    grid = result_grid_figure(
+        data.test.x[:shown].numpy(),
+        true[:shown],
+        pred[:shown],
+        data.classes,
+        fig_dir / "hyperparameters_results.png",
+        f"Base model (seed {seed}, chosen on validation): predicted / true",
+    )
+    blocks = [
+        Figure(first.relative_to(out), "The first training image (scaled pixels, dark = ink) and its label."),
+        Figure(
+            grid.relative_to(out),
+            f"The first {min(shown, len(true))} test images with predicted / true label; errors in red "
+            f"({int((pred[:shown] != true[:shown]).sum())} here, {errors} of all {len(true)} test images: "
+            f"accuracy {pct(1 - errors / len(true))}). Seed {seed} is the base seed with the highest "
+            f"validation accuracy ({pct(float(best['val_acc']))}).",
+        ),
+    ]
+    return blocks, {"seed": seed, "test_errors": errors}
+
+
 def numpy_exercise(record: dict) -> tuple[Paragraph, dict]:
     """The lab's Exercise 1 in NumPy: its test accuracy over seeds and the worst autograd difference."""
     per_seed = record["per_seed"]
@@ -302,8 +405,10 @@ def build(settings: Settings, out: Path) -> StudySection:
             f"about {pct(REFERENCE)}."
         ),
     )
+    figures, result_grid = lab_figures(out, base)
+    doc.add(*figures)
     budget = f"{t['epochs']} epochs"
-    findings = []
+    findings, answers = [], []
     for axis, variants in sweeps.items():
         label = AXIS_LABELS.get(axis, axis)
         path = curves_figure(axis, variants, base, fig_dir / f"hyperparameters_{axis}.png")
@@ -311,6 +416,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         candidates = [*variants, base] if axis in ("penalty", "model") else variants
         found = choice(axis, candidates, budget, n_test)
         findings += [found] if found else []
+        answers.append(sweep_answer(axis, candidates, found, int(t["epochs"])))
         doc.add(
             Heading(f"Sweep: {label}", level=3),
             sweep_table(axis, variants, n_test),
@@ -351,6 +457,7 @@ def build(settings: Settings, out: Path) -> StudySection:
                 "seeds); dashed: base model; dotted: the ≈ 0.97 reference.",
             ),
         )
+    doc.add(*questions_block([a for a in answers if a is not None]))
     write_plot_data(base, sweeps, out / "plots")
     seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
     seconds["hyperparameters_numpy"] = float(numpy_record["wall_seconds"])
@@ -358,4 +465,6 @@ def build(settings: Settings, out: Path) -> StudySection:
         f"hyperparameters_train@{axis}": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
     }
     all_metrics = metrics(base, sweeps) | {"numpy_sigmoid": numpy_metrics}
+    if result_grid:
+        all_metrics["base_result_grid"] = result_grid
     return StudySection(STUDY, doc.blocks, all_metrics, seconds, [digits.NAME], findings, [s4_settings_table(study)])

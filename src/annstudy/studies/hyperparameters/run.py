@@ -10,6 +10,7 @@ Stages (``annstudy stage hyperparameters <step> [axis]``):
                        batches), val_loss, val_acc (eval mode, full split), and ``epochs_mean``
                        per variant; summary: per variant its configuration and per-seed final
                        train/val/test loss and accuracy (eval mode), divergence; wall time
+    ``predictions.pt`` (base only) seeds and ``test_pred`` [seeds, N test]: the predicted classes
 
 Digits is tiny (1,797 images): the splits live on the device as tensors, evaluation is one
 full batch, and a variant's seeds train as one stacked network (exact per seed). The variants
@@ -28,7 +29,7 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 
-from annstudy.artifacts import atomic_dir
+from annstudy.artifacts import atomic_dir, save_torch
 from annstudy.data import digits
 from annstudy.data.prepared import PreparedDataset, Split, load_prepared, save_prepared
 from annstudy.data.registry import prepared_dir
@@ -73,6 +74,7 @@ class VariantResult:
     per_seed: list[dict]  # seed, diverged, diverged_step, {train,val,test}_{loss,acc}
     seconds: float
     ran_on: dict = field(default_factory=dict)  # node and device (annstudy/fanout.py)
+    test_pred: torch.Tensor | None = None  # [seeds, N test] predicted classes of the final weights
 
     def epoch_rows(self) -> pd.DataFrame:
         """Per seed and epoch: the epoch's training loss/accuracy and the full-split validation numbers."""
@@ -120,12 +122,15 @@ def train_variant(variant: Variant, study: HyperparametersSettings, data: Prepar
     with tqdm(total=total, desc=f"train {variant.name}", unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
         runs = train_stacked_model(model, data, cfg, bar, weight_penalty(variant.penalty, variant.penalty_lambda))
         bar.update(total - bar.n)
-    per_seed = []
+    per_seed, test_pred = [], []
     for run in runs:
         plain = make_model().to(data.train.x.device)
         plain.load_state_dict(run.state_dict)
         per_seed.append(_final_numbers(run, plain, data))
-    result = VariantResult(variant, runs, per_seed, time.perf_counter() - started)
+        plain.eval()
+        with torch.no_grad():
+            test_pred.append(plain(data.test.x).argmax(1).cpu())
+    result = VariantResult(variant, runs, per_seed, time.perf_counter() - started, test_pred=torch.stack(test_pred))
     accs = [r["test_acc"] for r in per_seed]
     print(
         f"{variant.name}: test acc {sum(accs) / len(accs):.4f} over {len(accs)} seeds ({result.seconds:.1f} s)",
@@ -161,6 +166,9 @@ def train_axis(axis: str, settings: Settings, root: str | Path = "data") -> Path
     out = train_dir(axis, root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
         epochs = pd.concat([r.epoch_rows() for r in results], ignore_index=True)
+        if axis == "base":  # the classification-result grid of the report (test images, predicted vs true)
+            seeds = [row["seed"] for row in results[0].per_seed]
+            save_torch(tmp / "predictions.pt", {"seeds": seeds, "test_pred": results[0].test_pred})
         log_table(live, "epochs", epochs, keys=["variant", "seed"], step="epoch")
         log_mean(live, "epochs", epochs, by=["variant"], step="epoch")
         log_summary(

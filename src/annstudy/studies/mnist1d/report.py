@@ -11,6 +11,7 @@ from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.claims import Arm, accuracy_bar, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, summarize
 from annstudy.studies.mnist1d.config import Mnist1dSettings
@@ -126,5 +127,15 @@ def build(settings: Settings, out: Path) -> StudySection:
         key = f"{(accs['cnn'].mean - accs['mlp'].mean) * 100:+.1f} points"
         findings.insert(0, Finding("MNIST-1D: MLP vs CNN?", claim, key))
     doc.add(*[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in findings])
+    if {"mlp", "cnn"} <= set(accs) and accs["mlp"].n and accs["cnn"].n:
+        params = {row[0]: row[1] for row in rows}  # model -> parameter count as shown in the table
+        answer = (
+            f"CNN {accs['cnn'].fmt()} against MLP {accs['mlp'].fmt()} test accuracy ({findings[0].key}), with "
+            f"{params['cnn']} parameters against {params['mlp']}. Why (conceptual): MNIST-1D shifts, scales and "
+            "pads each digit pattern, so where a feature sits varies; a convolution applies the same small "
+            "filter at every position (weight sharing, translation equivariance) and finds it wherever it is, "
+            "whereas the MLP must learn every position separately from 4,000 examples."
+        )
+        doc.add(*questions_block([("How do the MLP and the CNN compare, and why?", answer, findings[0].claim)]))
     seconds = prepare_stage_seconds(prepared_dir()) | seconds
     return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])

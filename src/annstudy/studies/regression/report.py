@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +13,9 @@ from annstudy.data.synthetic import nonlinear_function
 from annstudy.params import Settings
 from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
-from annstudy.report.claims import Arm, compare
+from annstudy.report.claims import Arm, Claim, against, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
 from annstudy.studies.regression.config import RegressionSettings
@@ -92,12 +94,40 @@ def linear_block(doc: Document, study: RegressionSettings, out: Path, metrics: d
     }
 
 
-def nonlinear_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> None:
-    r = read_record(train_dir("nonlinear")).summary
+GOAL = 0.1  # studies.md: the non-linear fit ends with a training cost below 0.1
+
+
+def _seed_interval(values: list[float]) -> tuple[tuple[float, float], str]:
+    """The 95 % t-interval of the mean with 3 or more seeds; with n <= 2 the range of the values themselves."""
+    s = summarize(values, bounds=POSITIVE)
+    if s.n <= 2:
+        return (min(values), max(values)), f"every seed's value (n = {s.n}, no t-interval)"
+    return (s.ci_low, s.ci_high), "95 % t-interval of the mean over seeds"
+
+
+def nonlinear_goal(values: list[float], budget: str) -> Claim:
+    """Whether the final training cost is below :data:`GOAL` given the seed spread (a one-arm claim)."""
+    interval, how = _seed_interval(values)
+    mean = summarize(values).mean
+    verb = "below" if mean < GOAL else "not below"
+    return against(
+        f"the non-linear fit's final training cost is {verb} {GOAL:g}",
+        Arm("non-linear MLP", tuple(values), budget),
+        GOAL,
+        interval,
+        how,
+        statistic=f"final cost {mean:.3g} vs {GOAL:g}",
+    )
+
+
+def nonlinear_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> list:
+    record = read_record(train_dir("nonlinear"))
+    r = record.summary
     meta = read_json(prepared_dir() / "meta.json")
     data = load_torch(prepared_dir() / "nonlinear.pt")
     fits = load_torch(train_dir("nonlinear") / "fits.pt")
-    mse = summarize(_finite(r["per_seed"], "train_mse"), bounds=POSITIVE)
+    values = _finite(r["per_seed"], "train_mse")
+    mse = summarize(values, bounds=POSITIVE)
     ratio = mse.mean / r["target_variance"]
     synthetic = meta["nonlinear_source"] == "synthetic"
     source = (
@@ -106,34 +136,69 @@ def nonlinear_block(doc: Document, study: RegressionSettings, out: Path, metrics
         if synthetic
         else f"the user's {meta['nonlinear_source']}"
     )
-    verdict = "below" if ratio < 0.1 else "**not** below"
+    y = data["y"].numpy()
+    n = len(y)
+    batch = study.nonlinear_batch_size
+    per_epoch = 1 if batch <= 0 or batch >= n else -(-n // batch)
+    steps = per_epoch * study.nonlinear_epochs
+    how = "full batch" if per_epoch == 1 else f"mini-batches of {batch} ({batch / n:.0%} of the data, reshuffled)"
+    budget = f"{study.nonlinear_epochs} epochs"
+    goal = nonlinear_goal(values, budget) if values else None
     doc.add(
         Heading("1D non-linear: a small MLP", level=3),
         Paragraph(
-            f"Data: {source}. MLP {r['architecture']} (ReLU), {study.optimizer} lr {study.nonlinear_lr:g}, "
-            f"{'full batch' if study.nonlinear_batch_size == 0 else f'batch {study.nonlinear_batch_size}'}, "
-            f"{study.nonlinear_epochs} epochs, on standardised x and y. Final training MSE "
-            f"{_sci(mse)} (95 % CI {_ci(mse)}) = {ratio:.3f} × the target variance "
-            f"({r['target_variance']:.3g}): {verdict} the studies.md goal of 0.1."
+            f"Data: {source}; y spans [{y.min():.2f}, {y.max():.2f}] (variance {r['target_variance']:.3g}), "
+            f"the scale every cost below is in. MLP {r['architecture']} (ReLU), {study.nonlinear_optimizer} lr "
+            f"{study.nonlinear_lr:g}, {how}, {study.nonlinear_epochs} epochs = {steps:,} steps, trained on "
+            f"standardised x and y (costs converted back to y's units). **Final training cost (MSE) "
+            f"{_sci(mse)}** (95 % CI {_ci(mse)}) = {ratio:.3f} × the variance of y; goal: below {GOAL:g}: "
+            + (goal.sentence() if goal else "every seed diverged.")
         ),
     )
+    scale = float(r.get("cost_scale", 1.0))
+    batches = record.table("batches").assign(cost=lambda f: f["batch_loss"] * scale)
+    epochs = record.table("epochs").assign(
+        step=lambda f: f["epoch"] * per_epoch, cost=lambda f: f["train_loss"] * scale
+    )
+    final = ", ".join(f"seed {p['seed']}: {p['train_mse']:.4f}" for p in r["per_seed"])
+    path = figs.cost_panels(
+        [
+            (
+                f"{r['architecture']}, {study.nonlinear_optimizer} lr {study.nonlinear_lr:g}",
+                [
+                    (batches, "step", "cost", "mini-batch cost", "-"),
+                    (epochs, "step", "cost", f"whole training set, end of epoch (final {mse.mean:.3g})", "-"),
+                ],
+            )
+        ],
+        out / "figures" / "regression_nonlinear_cost.png",
+        f"Non-linear 1D fit: training cost (mean over {len(r['per_seed'])} seeds, ±1 std)",
+        "SGD step (mini-batch)",
+        "MSE (y units, log scale)",
+        goal=(GOAL, f"goal {GOAL:g}"),
+    )
+    doc.add(Figure(path.relative_to(out), f"Training cost over the iterations; final cost per seed: {final}."))
     grid, pred = fits["grid"].numpy(), fits["pred"].numpy()
     lines = [(grid, pred.mean(0), f"MLP (mean of {len(pred)} seeds)", "-")]
     if synthetic:
         lines.append((grid, nonlinear_function(grid), "f(x) (noise-free)", "--"))
     path = figs.fit_1d(
         data["x"].numpy()[:, 0],
-        data["y"].numpy(),
+        y,
         lines,
         out / "figures" / "regression_nonlinear_fit.png",
         "Non-linear 1D regression: data and fit",
     )
     doc.add(Figure(path.relative_to(out), "Data, the noise-free function and the MLP fit."))
     metrics["nonlinear"] = {
-        "train_mse_mean": round(mse.mean, 6),
+        "final_cost": round(mse.mean, 6),
+        "final_cost_max": round(max(values), 6) if values else None,
         "train_mse_over_variance": round(ratio, 5),
+        "optimizer": study.nonlinear_optimizer,
+        "steps": steps,
         "source": "synthetic" if synthetic else "csv",
     }
+    return [goal] if goal else []
 
 
 def _bell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -163,57 +228,136 @@ def _fit_phrase(arch: str, row, noise_var: float) -> str:
     return f"{arch} ends with training MSE {row.train.mean:.2g}, {where} the noise variance {noise_var:.2g} ({meaning})"
 
 
-def _choice(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> str:
-    """Which of the smallest / largest network to use with little data, from the measured test MSE."""
-    small = summary[summary["data"] == "small"].set_index("arch")
-    if len(small) < 2:
-        return "Only one network was trained on the small set; no choice to make."
-    lo, hi = small_archs
-    a, b = small.loc[lo, "test"], small.loc[hi, "test"]
-    better, worse = (lo, hi) if a.mean < b.mean else (hi, lo)
-    separated = a.ci_high < b.ci_low or b.ci_high < a.ci_low
-    strength = (
-        "the 95 % intervals do not overlap" if separated else "but the 95 % intervals overlap, so this is not settled"
-    )
-    return (
-        f"**Choice with {int(small['n_train'].iloc[0])} points: {better}**, the lower test MSE "
-        f"({_sci(small.loc[better, 'test'])} against {_sci(small.loc[worse, 'test'])} for {worse}; {strength}). "
-        f"Why: {_fit_phrase(lo, small.loc[lo], noise_var)}; {_fit_phrase(hi, small.loc[hi], noise_var)}. "
-        "What matters for new points is the test error, not the training error, and here it favours "
-        f"{better}."
-    )
+def cv_per_seed(cv: list[dict]) -> dict[str, tuple[float, ...]]:
+    """Per architecture: each seed's cross-validation MSE (mean over its folds; diverged folds dropped)."""
+    frame = pd.DataFrame(cv)
+    if frame.empty:
+        return {}
+    ok = frame[frame["diverged_step"].isna() & np.isfinite(frame["val_mse"])]
+    means = ok.groupby(["arch", "seed"], sort=False)["val_mse"].mean()
+    return {arch: tuple(float(v) for v in g) for arch, g in means.groupby(level=0, sort=False)}
 
 
-def bell_findings(summary: pd.DataFrame, small_archs: list[str], noise_var: float) -> list[Finding]:
-    """Best bell network on the 10,000 test points (the true function known), and the small-data choice."""
-    found = []
-    for data, question in (
-        ("full", "Which bell network fits best (test MSE, the function known)?"),
-        ("small", "With the small training set: the smallest or the largest network?"),
-    ):
+@dataclass(frozen=True)
+class Pick:
+    """One "which network" answer: the question, the arm with the lowest mean MSE, and its claim."""
+
+    key: str  # full_test | small_test | small_data_alone
+    question: str
+    best: str
+    claim: Claim
+    numbers: str  # "best mean vs runner-up mean"
+
+    @property
+    def finding(self) -> Finding:
+        return Finding(self.question, self.claim, self.numbers)
+
+
+def lowest(key: str, question: str, arms: list[Arm], what: str) -> Pick | None:
+    """The arm with the lowest mean ``what`` (an MSE) against the runner-up; None with fewer than two arms."""
+    ranked = sorted((a for a in arms if a.values), key=lambda a: summarize(a.values).mean)
+    if len(ranked) < 2:
+        return None
+    best, second = ranked[:2]
+    claim = compare(f"{best.label} has the lowest {what}, ahead of {second.label}", best, second, unit="MSE")
+    numbers = f"{summarize(best.values).mean:.3g} vs {summarize(second.values).mean:.3g}"
+    return Pick(key, question, best.label, claim, numbers)
+
+
+def bell_picks(summary: pd.DataFrame, small_archs: list[str], cv: dict[str, tuple[float, ...]]) -> dict[str, Pick]:
+    """The three answers, kept apart: best on 1,000 points and on the small set knowing the function (test
+    MSE on 10,000 fresh points), and the small-set choice from the data alone (k-fold CV MSE)."""
+
+    def arms(data: str, values) -> list[Arm]:
         rows = summary[summary["data"] == data]
         if data == "small":
             rows = rows[rows["arch"].isin(small_archs)]
-        if len(rows) < 2:
-            continue
-        ranked = rows.sort_values("test", key=lambda col: [s.mean for s in col])
-        best, second = ranked.iloc[0], ranked.iloc[1]
-        budget = f"{int(best['epochs'])} epochs"
-        claim = compare(
-            f"{best['arch']} has the lowest test MSE, ahead of {second['arch']} (noise floor {noise_var:.2g})",
-            Arm(best["arch"], best["test_values"], budget),
-            Arm(second["arch"], second["test_values"], f"{int(second['epochs'])} epochs"),
-            unit="MSE",
+        return [Arm(row.arch, values(row), f"{row.epochs} epochs") for row in rows.itertuples()]
+
+    small = summary[summary["data"] == "small"]
+    n_small = int(small["n_train"].iloc[0]) if len(small) else 0
+    cases = [
+        (
+            "full_test",
+            "Which bell network fits best (1,000 points; test MSE, the true function known)?",
+            arms("full", lambda row: row.test_values),
+            "test MSE",
+        ),
+        (
+            "small_test",
+            f"With {n_small} points, knowing the true function: the smallest or the largest network?",
+            arms("small", lambda row: row.test_values),
+            "test MSE on 10,000 fresh points",
+        ),
+        (
+            "small_data_alone",
+            f"With {n_small} points, from the data alone: which network would be picked?",
+            arms("small", lambda row: cv.get(row.arch, ())),
+            f"cross-validation MSE on the {n_small} points",
+        ),
+    ]
+    picks = {}
+    for key, question, compared, what in cases:
+        if (pick := lowest(key, question, compared, what)) is not None:
+            picks[key] = pick
+    return picks
+
+
+def _choice(picks: dict[str, Pick], summary: pd.DataFrame, small_archs: list[str], noise_var: float, folds: int) -> str:
+    """The two small-data answers side by side, and why the test error favours the winner."""
+    small = summary[summary["data"] == "small"].set_index("arch")
+    true_fn, data_alone = picks.get("small_test"), picks.get("small_data_alone")
+    if len(small) < 2 or true_fn is None:
+        return "Only one network was trained on the small set; no choice to make."
+    text = (
+        f"**Knowing the true function: {true_fn.best}** (test MSE on 10,000 fresh points, {true_fn.numbers}; "
+        f"*{true_fn.claim.status.value}*). "
+    )
+    if data_alone is not None:
+        agree = "the same network" if data_alone.best == true_fn.best else "a different network"
+        text += (
+            f"**From the data alone: {data_alone.best}** ({folds}-fold cross-validation MSE on the "
+            f"{int(small['n_train'].iloc[0])} points, {data_alone.numbers}; *{data_alone.claim.status.value}*): "
+            f"{agree}. "
         )
-        found.append(Finding(question, claim, f"{best['test'].mean:.3g} vs {second['test'].mean:.3g}"))
-    return found
+    lo, hi = small_archs
+    return text + f"Why: {_fit_phrase(lo, small.loc[lo], noise_var)}; {_fit_phrase(hi, small.loc[hi], noise_var)}."
 
 
-def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> list[Finding]:
-    r = read_record(train_dir("bell")).summary
+def bell_cost_figure(epochs: pd.DataFrame, summary: pd.DataFrame, n_small: int, out: Path) -> Path:
+    """Training cost per epoch of every bell network, 1,000 points left and the small set right."""
+    panels = []
+    for data, name in (("full", "1,000 training points"), ("small", f"{n_small} training points (full batch)")):
+        rows = summary[summary["data"] == data]
+        series = [
+            (
+                epochs[(epochs["arch"] == row.arch) & (epochs["data"] == data)],
+                "epoch",
+                "train_loss",
+                f"{row.arch}: final {row.train.mean:.2g}",
+                "-",
+            )
+            for row in rows.itertuples()
+        ]
+        if series:
+            panels.append((name, series))
+    return figs.cost_panels(
+        panels,
+        out / "figures" / "regression_bell_cost.png",
+        "2D bell: training cost per epoch (whole training set; mean over seeds, ±1 std)",
+        "epoch",
+        "training MSE (log scale)",
+    )
+
+
+def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> dict[str, Pick]:
+    record = read_record(train_dir("bell"))
+    r = record.summary
     data = load_torch(prepared_dir() / "bell.pt")
     fits = load_torch(train_dir("bell") / "fits.pt")
     summary = _bell_summary(pd.DataFrame(r["per_seed"]))
+    cv = cv_per_seed(r.get("cv", []))
+    folds = r.get("cv_folds", study.bell_small_folds)
     full = summary[summary["data"] == "full"]
     n_seeds = len(study.seeds)
     doc.add(
@@ -221,7 +365,7 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
         Paragraph(
             f"y = exp(−|x|²/4) + N(0, {study.bell_noise:g}²), x ~ U([−5, 5]²); {study.bell_train:,} training "
             f"and {study.bell_test:,} test points (noise variance {study.bell_noise**2:.2g} is the floor of "
-            f"the test MSE). Adam, batch {study.bell_batch_size or 'full'}, {study.bell_epochs} epochs, "
+            f"the test MSE). {study.optimizer}, batch {study.bell_batch_size or 'full'}, {study.bell_epochs} epochs, "
             f"{n_seeds} seeds; MSE mean ± std (95 % t-CI of the test MSE)."
         ),
         Table(
@@ -233,6 +377,8 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
             caption="2D bell, 1,000 training points.",
         ),
     )
+    path = bell_cost_figure(record.table("epochs"), summary, r["n_small"], out)
+    doc.add(Figure(path.relative_to(out), "Training cost of every bell network; the final cost is in the legend."))
     axis, x, y = fits["axis"].numpy(), data["x"].numpy(), data["y"].numpy()
     panels = [(f"{a} (seed {study.seeds[0]})", fits["surfaces"][f"{a}/full"][0].numpy()) for a in full["arch"]]
     path = figs.surfaces(
@@ -244,6 +390,9 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
         "2D bell: fitted surfaces (red: every 4th training point)",
     )
     doc.add(Figure(path.relative_to(out), "Fitted surface of each architecture over the training data."))
+    picks = bell_picks(summary, r.get("small_archs", []), cv)
+    if "full_test" in picks:
+        doc.add(Paragraph(f"**{picks['full_test'].question}** {picks['full_test'].claim.sentence()}"))
     small = summary[summary["data"] == "small"]
     if len(small):
         doc.add(
@@ -254,15 +403,27 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
                     "parameters",
                     "epochs (full batch)",
                     "final training MSE",
+                    f"{folds}-fold CV MSE (the {r['n_small']} points)",
                     "test MSE (10,000)",
                     "test MSE 95 % CI",
                 ],
                 [
-                    [row.arch, f"{row.params:,}", str(row.epochs), _sci(row.train), _sci(row.test), _ci(row.test)]
+                    [
+                        row.arch,
+                        f"{row.params:,}",
+                        str(row.epochs),
+                        _sci(row.train),
+                        _sci(summarize(cv[row.arch], bounds=POSITIVE)) if cv.get(row.arch) else "—",
+                        _sci(row.test),
+                        _ci(row.test),
+                    ]
                     for row in small.itertuples()
                 ],
+                caption=f"Cross-validation: {folds} folds of the {r['n_small']} points, each network trained as "
+                "on all of them (same epochs, full batch) on the other folds; the MSE on the held-out fold, "
+                "averaged over folds per seed. It uses the training data only: the choice a practitioner can make.",
             ),
-            Paragraph(_choice(summary, r["small_archs"], study.bell_noise**2)),
+            Paragraph(_choice(picks, summary, r["small_archs"], study.bell_noise**2, folds)),
         )
         panels = [
             (f"{a}, {r['n_small']} points (seed {study.seeds[0]})", fits["surfaces"][f"{a}/small"][0].numpy())
@@ -283,10 +444,14 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
         metrics[key] = {
             "params": row.params,
             "lr": row.lr,
+            "final_cost": round(row.train.mean, 6),
             "train_mse_mean": round(row.train.mean, 6),
             "test_mse_mean": round(row.test.mean, 6),
             "test_mse_std": round(row.test.std, 6),
         }
+        if row.data == "small" and cv.get(row.arch):
+            metrics[key]["cv_mse_mean"] = round(summarize(cv[row.arch]).mean, 6)
+    metrics["bell_best"] = {key: pick.best for key, pick in picks.items()}
     diverged = [p for p in r["per_seed"] if p["diverged_step"] is not None]
     if diverged:
         doc.add(
@@ -298,16 +463,43 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
             )
         )
     metrics["diverged"] = bool(diverged)
-    found = bell_findings(summary, r.get("small_archs", []), study.bell_noise**2)
-    doc.add(*[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found])
-    doc.add(
-        Paragraph(
-            "**Not answered: which network the data alone would pick.** The bell stage records no validation "
-            "MSE (every training point is used for fitting), so no choice can be made on held-out data; the "
-            "test MSE above answers only the question where the true function is known."
-        )
-    )
-    return found
+    return picks
+
+
+def _noise_phrase(row, noise_var: float) -> str:
+    """A final training MSE read against the noise floor: near it the network follows the bell, far above it cannot."""
+    ratio = row.train.mean / noise_var
+    meaning = "it follows the bell down to the noise" if ratio < 2 else "it does not follow the bell's shape yet"
+    return f"ends at training MSE {row.train.mean:.2g} = {ratio:.1f}× the noise variance {noise_var:.2g} ({meaning})"
+
+
+def questions(picks: dict[str, Pick], summary: pd.DataFrame, noise_var: float, folds: int) -> list:
+    """studies.md's S5 questions, answered from the bell runs (each with its claim's status)."""
+    items = []
+    if (best := picks.get("full_test")) is not None:
+        full = summary[summary["data"] == "full"].set_index("arch")
+        row, smallest = full.loc[best.best], full.sort_values("params").iloc[0]
+        why = f"{best.best}: the lowest test MSE ({best.numbers} for the runner-up); it {_noise_phrase(row, noise_var)}"
+        if smallest.name != best.best:
+            small_phrase = _noise_phrase(smallest, noise_var)
+            why += f"; the smallest, {smallest.name} ({smallest.params:,} parameters), {small_phrase}"
+        why += "."
+        items.append(("Which bell network fits best, and why?", why, best.claim))
+    for key, question, how in (
+        (
+            "small_test",
+            "With 50 points, which network is best when the true function is known?",
+            "test MSE on 10,000 fresh points",
+        ),
+        (
+            "small_data_alone",
+            "With 50 points, which network would the data alone pick?",
+            f"{folds}-fold cross-validation MSE on the training points",
+        ),
+    ):
+        if (pick := picks.get(key)) is not None:
+            items.append((question, f"{pick.best}, by {how} ({pick.numbers}).", pick.claim))
+    return questions_block(items)
 
 
 def build(settings: Settings, out: Path) -> StudySection:
@@ -316,8 +508,12 @@ def build(settings: Settings, out: Path) -> StudySection:
     doc.add(Heading("S5 Regression"))
     metrics: dict = {}
     linear_block(doc, study, out, metrics)
-    nonlinear_block(doc, study, out, metrics)
-    found = bell_block(doc, study, out, metrics)
+    goal = nonlinear_block(doc, study, out, metrics)
+    picks = bell_block(doc, study, out, metrics)
+    summary = _bell_summary(pd.DataFrame(read_record(train_dir("bell")).summary["per_seed"]))
+    doc.add(*questions(picks, summary, study.bell_noise**2, study.bell_small_folds))
+    found = [Finding("Does the non-linear SGD fit reach a cost below 0.1?", c, c.statistic) for c in goal]
+    found += [pick.finding for pick in picks.values()]
     seconds = {f"regression_train_{p}": read_record(train_dir(p)).summary["wall_seconds"] for p in PARTS}
     seconds = prepare_stage_seconds(prepared_dir()) | seconds
     return StudySection(STUDY, doc.blocks, metrics, seconds, [], found, [settings_table(study)])

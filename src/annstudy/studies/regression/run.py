@@ -129,7 +129,7 @@ def train_nonlinear(study: RegressionSettings, device: torch.device) -> dict:
     sizes = [1, *study.nonlinear_hidden, 1]
     model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
     cfg = FitSettings(
-        "regression", study.optimizer, study.nonlinear_lr, study.nonlinear_epochs, study.nonlinear_batch_size
+        "regression", study.nonlinear_optimizer, study.nonlinear_lr, study.nonlinear_epochs, study.nonlinear_batch_size
     )
     xs, ys = (x - mx) / sx, (y - my) / sy
     result = fit(model, MemberData.shared(xs, ys, len(seeds)), cfg, seeds, desc="nonlinear")
@@ -145,6 +145,8 @@ def train_nonlinear(study: RegressionSettings, device: torch.device) -> dict:
         "json": {
             "architecture": "-".join(map(str, sizes)),
             "target_variance": variance,
+            # training runs on standardised y: a recorded cost times this is the cost in y's units
+            "cost_scale": float(sy) ** 2,
             "per_seed": [
                 {
                     "seed": sd,
@@ -172,6 +174,21 @@ def _fit_bell(arch: str, optimizer: str, lr: float, epochs: int, batch_size: int
         surface = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)
     surface = surface.view(len(seeds), GRID_2D, GRID_2D)
     return model, result, train_mse, test_mse, surface.cpu()
+
+
+def _cv_bell(arch: str, optimizer: str, lr: float, epochs: int, x, y, folds: int, seeds, device) -> list[dict]:
+    """K-fold cross-validation on the small set: what the data alone say about ``arch`` (full batch, as its fit)."""
+    sizes = parse_arch(arch)
+    data, members = MemberData.folds(x, y, folds, seeds)
+    model = stack_seeds(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
+    cfg = FitSettings("regression", optimizer, lr, epochs, 0)
+    train_only = MemberData(data.x, data.y)  # the held-out fold is scored once, at the end (no early stopping)
+    result = fit(model, train_only, cfg, [seed * 1000 + k for seed, k in members], desc=f"bell {arch} {folds}-fold CV")
+    val = evaluate_members(model, "regression", data.x_val, data.y_val)["loss"].cpu()
+    return [
+        {"arch": arch, "seed": seed, "fold": k, "val_mse": float(val[i]), "diverged_step": result.diverged_step[i]}
+        for i, (seed, k) in enumerate(members)
+    ]
 
 
 def train_bell(study: RegressionSettings, device: torch.device) -> dict:
@@ -212,9 +229,31 @@ def train_bell(study: RegressionSettings, device: torch.device) -> dict:
             }
             for i, sd in enumerate(seeds)
         ]
+    x_small, y_small = data["x"][:n_small], data["y"][:n_small]
+    cv = [
+        row
+        for a in dict.fromkeys(small_archs)
+        for row in _cv_bell(
+            a,
+            study.optimizer,
+            study.bell_archs[a],
+            study.bell_small_epochs,
+            x_small,
+            y_small,
+            study.bell_small_folds,
+            seeds,
+            device,
+        )
+    ]
     return {
         "epochs": pd.concat(epochs, ignore_index=True),
-        "json": {"small_archs": small_archs, "n_small": n_small, "per_seed": per_seed},
+        "json": {
+            "small_archs": small_archs,
+            "n_small": n_small,
+            "cv_folds": study.bell_small_folds,
+            "per_seed": per_seed,
+            "cv": cv,
+        },
         "fits": {"axis": torch.linspace(-5, 5, GRID_2D), "surfaces": surfaces},
     }
 

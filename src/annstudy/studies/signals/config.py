@@ -20,6 +20,7 @@ from annstudy.schema import (
     items,
     list_of,
     positive_int,
+    positive_number,
 )
 
 
@@ -42,7 +43,9 @@ class SignalsSettings(StudyConfig):
     val_fraction: Fraction = Field(description="validation share (the test share is what is left)")
     hidden: Annotated[tuple[int, ...], items(at_most_two_layers)] = Field(description="at most 2 hidden ReLU layers")
     optimizer: OneOf(lambda: list(OPTIMIZERS), "optimizer") = Field(description="engine/optim.py name")
-    lr: PositiveNumber = Field(description="learning rate")
+    rates: Annotated[tuple[float, ...], items(list_of(positive_number))] = Field(
+        description="learning rates, each trained from the same initialisation (studies.md: SGD at 0.05 and 0.005)"
+    )
     batch_size: PositiveInt = Field(description="training batch")
     epochs: PositiveInt = from_profile("epochs")
 

@@ -6,8 +6,9 @@ turn irregular in timing and shape from a random beat on. Split 70/20/10
 
 Outputs: ``data/signals/prepared/data.pt`` (train/val/test tensors);
 ``data/signals/train/``: ``live/``, the record (annstudy.records): summary per seed: test
-accuracy and loss; tables ``epochs`` (per seed and epoch: train/val cost and accuracy),
-``epochs_mean``, ``batches`` (cost of every mini-batch).
+accuracy and loss per learning rate; tables ``epochs`` (per rate, seed and epoch: train/val cost
+and accuracy; epoch 0 = before the first step), ``epochs_mean`` (per rate), ``batches`` (cost of
+every mini-batch, per rate and seed).
 """
 
 from __future__ import annotations
@@ -66,33 +67,41 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     d = load_torch(prepared_dir(root) / "data.pt", device)
     seeds = study.seeds
     sizes = [study.length, *study.hidden, 2]
-    model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
-    cfg = FitSettings("classification", study.optimizer, study.lr, study.epochs, study.batch_size)
     data = MemberData.shared(d["x"], d["y"], len(seeds), d["x_val"], d["y_val"])
-    result = fit(model, data, cfg, seeds, desc="signals")
-    test = evaluate_members(model, "classification", d["x_test"], d["y_test"], shared=True)
-    labels = pd.DataFrame({"seed": list(seeds)})
+    epochs, batches, per_seed, params = [], [], [], 0
+    for lr in study.rates:  # every rate from the same initial weights (the seeds') and batch order
+        model = stack_seeds(lambda: mlp(sizes), seeds).to(device)
+        params = model.parameter_count()
+        cfg = FitSettings("classification", study.optimizer, lr, study.epochs, study.batch_size, eval_before=True)
+        result = fit(model, data, cfg, seeds, desc=f"signals lr {lr:g}")
+        test = evaluate_members(model, "classification", d["x_test"], d["y_test"], shared=True)
+        labels = pd.DataFrame({"lr": [lr] * len(seeds), "seed": list(seeds)})
+        epochs.append(result.epochs_frame(labels))
+        batches.append(result.batch_frame(labels))
+        per_seed += [
+            {
+                "lr": lr,
+                "seed": s,
+                "test_loss": float(test["loss"][i]),
+                "test_acc": float(test["acc"][i]),
+                "diverged_step": result.diverged_step[i],
+            }
+            for i, s in enumerate(seeds)
+        ]
     out = train_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
-        epochs = result.epochs_frame(labels)
-        log_table(live, "epochs", epochs, keys=["seed"], step="epoch")
-        log_mean(live, "epochs", epochs, step="epoch")
-        log_table(live, "batches", result.batch_frame(labels), keys=["seed"])
+        epochs_frame = pd.concat(epochs, ignore_index=True)
+        log_table(live, "epochs", epochs_frame, keys=["lr", "seed"], step="epoch")
+        log_mean(live, "epochs", epochs_frame, by=["lr"], step="epoch")
+        log_table(live, "batches", pd.concat(batches, ignore_index=True), keys=["lr", "seed"])
         log_summary(
             live,
             {
                 "architecture": "-".join(map(str, sizes)),
-                "params": model.parameter_count(),
+                "params": params,
+                "rates": list(study.rates),
                 "sizes": {"train": len(d["y"]), "val": len(d["y_val"]), "test": len(d["y_test"])},
-                "per_seed": [
-                    {
-                        "seed": s,
-                        "test_loss": float(test["loss"][i]),
-                        "test_acc": float(test["acc"][i]),
-                        "diverged_step": result.diverged_step[i],
-                    }
-                    for i, s in enumerate(seeds)
-                ],
+                "per_seed": per_seed,
             },
         )
     return out

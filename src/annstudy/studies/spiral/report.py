@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from annstudy.artifacts import load_torch
@@ -12,6 +13,7 @@ from annstudy.records import prepare_stage_seconds, read_record
 from annstudy.report import small_figures as figs
 from annstudy.report.claims import accuracy_bar
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
+from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
 from annstudy.studies.spiral.config import SpiralSettings
@@ -22,6 +24,54 @@ def best_folds(members: pd.DataFrame) -> pd.DataFrame:
     """Per seed, the fold model with the lowest validation loss (the one the exercise keeps):
     chosen on validation, then scored on the test set."""
     return members.loc[members.groupby("seed")["val_loss"].idxmin(), ["seed", "fold", "val_loss", "test_acc"]]
+
+
+def region_facts(axis: np.ndarray, pred: np.ndarray, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """What the decision-region figure shows, measured: the share of points lying in their own arm's region
+    (each point looked up in its grid cell) and how far from the centre the others lie."""
+    step = axis[1] - axis[0]
+    col = np.clip(np.rint((x[:, 0] - axis[0]) / step).astype(int), 0, len(axis) - 1)
+    row = np.clip(np.rint((x[:, 1] - axis[0]) / step).astype(int), 0, len(axis) - 1)
+    right = pred[row, col] == y
+    radius = np.linalg.norm(x, axis=1)
+    return {
+        "in_own_region": float(right.mean()),
+        "errors": int((~right).sum()),
+        "radius_errors": float(radius[~right].mean()) if (~right).any() else float("nan"),
+        "radius_all": float(radius.mean()),
+    }
+
+
+def questions(claim, chosen, n_models: int, mean_test: float, facts: dict, arms: int, member: tuple) -> list:
+    """studies.md's spiral questions: the validated fold model's test accuracy, what the regions show."""
+    where = (
+        f"the {facts['errors']} that are not lie at mean radius {facts['radius_errors']:.2f} against "
+        f"{facts['radius_all']:.2f} for all test points"
+        + (" — near the centre, where the arms crowd together" if facts["radius_errors"] < facts["radius_all"] else "")
+        if facts["errors"]
+        else "none falls outside it"
+    )
+    return questions_block(
+        [
+            (
+                "What test accuracy does the validated fold model reach?",
+                f"{pct(float(chosen['test_acc']))} for seed {int(chosen['seed'])}, fold {int(chosen['fold'])}, the "
+                f"lowest validation loss of the {n_models} fold models (their mean test accuracy: {pct(mean_test)}).",
+                claim,
+            ),
+            (
+                "What do the decision regions show?",
+                (
+                    f"{arms} interleaved spiral bands that follow the arms from the centre outwards"
+                    if facts["in_own_region"] >= 0.9
+                    else "regions that do not follow the arms yet (under 90 % of the test points in their own)"
+                )
+                + f" (seed {member[0]}, fold {member[1]}); {pct(facts['in_own_region'])} of the test points lie in "
+                f"their own arm's region, {where}.",
+                MEASURED,
+            ),
+        ]
+    )
 
 
 def build(settings: Settings, out: Path) -> StudySection:
@@ -97,7 +147,7 @@ def build(settings: Settings, out: Path) -> StudySection:
             ("with test points", data["x_test"].numpy(), data["y_test"].numpy()),
         ],
         fig_dir / "spiral_regions.png",
-        f"Decision regions of the seed {seed}, fold {fold} model",
+        f"Decision regions of the seed {seed}, fold {fold} model (the lowest validation loss)",
     )
     doc.add(Figure(path.relative_to(out), "Decision regions (contourf over a grid) with training and test points."))
     path = figs.panels(
@@ -112,6 +162,10 @@ def build(settings: Settings, out: Path) -> StudySection:
         "epoch",
     )
     doc.add(Figure(path.relative_to(out), "Per-epoch cost and accuracy; members drop out as they stop early."))
+    facts = region_facts(
+        regions["axis"].numpy(), regions["pred"].numpy(), data["x_test"].numpy(), data["y_test"].numpy()
+    )
+    doc.add(*questions(claim, chosen, len(ok), test.mean, facts, study.arms, (seed, fold)))
     metrics = {
         "mlp": {
             "test_acc_mean": round(test.mean, 5),
@@ -121,6 +175,7 @@ def build(settings: Settings, out: Path) -> StudySection:
             "target_reached": bool(reached),
         },
         "best_fold": {"test_acc": round(best_test.mean, 5), "folds": [int(f) for f in best["fold"]]},
+        "regions": {"test_in_own_region": round(facts["in_own_region"], 5)},
         "diverged": bool(len(ok) < len(members)),
     }
     seconds = prepare_stage_seconds(prepared_dir()) | {"spiral_train": r["wall_seconds"]}

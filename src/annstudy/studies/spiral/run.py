@@ -8,7 +8,7 @@ validation loss and its best weights are restored; the test set is never seen in
 Outputs: ``data/spiral/prepared/data.pt`` (x, y, x_test, y_test);
 ``data/spiral/train/``: ``live/`` (the record, annstudy.records: summary per member: stop/best
 epoch, val/test accuracy; tables ``epochs`` per member and epoch, ``epochs_mean``),
-``regions.pt`` (grid predictions of one member).
+``regions.pt`` (grid predictions of the member with the lowest validation loss).
 """
 
 from __future__ import annotations
@@ -51,26 +51,13 @@ def prepare(study: SpiralSettings, root: str | Path = "data") -> Path:
     return out
 
 
-def fold_members(x: torch.Tensor, y: torch.Tensor, folds: int, seeds: tuple[int, ...]) -> tuple[MemberData, list]:
-    """Member (seed, fold) trains on every fold but k and validates on fold k."""
-    n_val = len(y) // folds
-    idx = torch.arange(len(y), device=x.device)
-    train_idx, val_idx, members = [], [], []
-    for seed in seeds:
-        for k in range(folds):
-            val = (idx >= k * n_val) & (idx < (k + 1) * n_val)
-            train_idx.append(idx[~val]), val_idx.append(idx[val]), members.append((seed, k))
-    t, v = torch.stack(train_idx), torch.stack(val_idx)
-    return MemberData(x[t], y[t], x[v], y[v]), members
-
-
 def train(settings: Settings, root: str | Path = "data") -> Path:
     started = time.perf_counter()
     configure(settings.deterministic, settings.num_threads)
     device = resolve_device(settings.device)
     study: SpiralSettings = settings.studies[STUDY]
     data = load_torch(prepared_dir(root) / "data.pt", device)
-    members_data, members = fold_members(data["x"], data["y"], study.folds, study.seeds)
+    members_data, members = MemberData.folds(data["x"], data["y"], study.folds, study.seeds)
     sizes = [2, *study.hidden, study.arms]
     model = stack_seeds(lambda: mlp(sizes), [seed for seed, _ in members]).to(device)
     cfg = FitSettings(
@@ -91,8 +78,10 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
     test = evaluate_members(model, "classification", data["x_test"], data["y_test"], shared=True)
     axis = torch.linspace(-1, 1, study.grid, device=device)
     gx, gy = torch.meshgrid(axis, axis, indexing="xy")
+    # the decision regions of the model the exercise keeps: the lowest validation loss over all members
+    chosen = int(torch.nan_to_num(val["loss"], nan=float("inf")).argmin())
     with torch.no_grad():
-        grid_pred = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)[0].argmax(-1)
+        grid_pred = model(torch.stack([gx.reshape(-1), gy.reshape(-1)], 1), shared=True)[chosen].argmax(-1)
     labels = pd.DataFrame(members, columns=["seed", "fold"])
     out = train_dir(root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
@@ -101,7 +90,7 @@ def train(settings: Settings, root: str | Path = "data") -> Path:
         log_mean(live, "epochs", epochs, step="epoch", over=["seed", "fold"])
         save_torch(
             tmp / "regions.pt",
-            {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[0])},
+            {"axis": axis.cpu(), "pred": grid_pred.view(study.grid, study.grid).cpu(), "member": list(members[chosen])},
         )
         log_summary(
             live,
