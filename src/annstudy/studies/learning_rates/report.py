@@ -1,4 +1,4 @@
-"""The S3 section of the report: constant SGD rates, the plateau-driven schedule, and Adam."""
+"""The S3 section of the report: constant SGD rates, the exercise's multi-pass schedule, and Adam."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import seaborn as sns
 
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
-from annstudy.engine.schedules import PlateauSteps
+from annstudy.engine.schedules import describe_rule
 from annstudy.params import Settings
 from annstudy.report import figures
 from annstudy.report.claims import Arm, Claim, compare
@@ -35,7 +35,7 @@ def _colors(variants: tuple[str, ...]) -> dict[str, tuple]:
 
 def _label(variant: str) -> str:
     if variant == SCHEDULED:
-        return "SGD, plateau schedule"
+        return "SGD, step schedule"
     if variant == ADAM:
         return "Adam"
     return f"SGD lr {constant_lr(variant):g}"
@@ -80,12 +80,53 @@ def curves_figure(records: list[Variant], colors: dict, path: Path, title: str) 
 
 
 def _drops(rec: Variant) -> str:
-    per_seed = [
-        f"seed {s['seed']}: "
-        + (", ".join(f"after epoch {c['epoch']} → {c['lr']:g}" for c in s["lr_changes"]) or "none")
-        for s in rec.run["seeds"]
-    ]
-    return "; ".join(per_seed) if rec.name == SCHEDULED else "—"
+    """Per seed: the drops of the final pass, and why the passes ended (no plateau found, or no rate left)."""
+    if rec.name != SCHEDULED:
+        return "—"
+    passes = rec.run.get("passes", {})
+    per_seed = []
+    for s in rec.run["seeds"]:
+        drops = ", ".join(f"after epoch {c['epoch']} → {c['lr']:g}" for c in s["lr_changes"]) or "none"
+        last = (passes.get(str(s["seed"])) or [{}])[-1]
+        missing = last and last.get("plateau") is None and len(passes[str(s["seed"])]) < len(rec.run["schedule_lrs"])
+        note = f" (no plateau found at {last['lr']:g})" if missing else ""
+        per_seed.append(f"seed {s['seed']}: {drops}{note}")
+    return "; ".join(per_seed)
+
+
+def drop_epochs(rec: Variant) -> list[list[int]]:
+    """Per seed, the epochs after which the rate dropped (the plateaus the passes found)."""
+    return [[c["epoch"] for c in s["lr_changes"]] for s in rec.run["seeds"]]
+
+
+def passes_figure(rec: Variant, path: Path, title: str) -> Path:
+    """One panel per pass: every seed's full-validation accuracy per epoch, a dot at the plateau found on it.
+
+    Why: the drop epochs are read off these curves (the exercise's "by eye" step); the figure shows
+    what the rule saw.
+    """
+    passes = rec.run.get("passes", {})
+    n = max((len(p) for p in passes.values()), default=1)
+    fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False, sharey=True)
+    palette = sns.color_palette("colorblind", n_colors=max(len(passes), 3))
+    for i, ax in enumerate(axes[0]):
+        lr = None
+        for c, (seed, seed_passes) in enumerate(passes.items()):
+            if i >= len(seed_passes):
+                continue
+            p = seed_passes[i]
+            lr = p["lr"]
+            epochs = list(range(1, len(p["val_acc"]) + 1))
+            ax.plot(epochs, p["val_acc"], "-", color=palette[c], lw=1.2, label=f"seed {seed}")
+            if p["plateau"] is not None:
+                ax.plot(p["plateau"], p["val_acc"][p["plateau"] - 1], "o", color=palette[c], ms=8, mfc="none")
+        ax.set(xlabel="epoch", title=f"pass {i + 1}" + (f" (drops so far, then {lr:g})" if i else f" (lr {lr:g})"))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("validation accuracy (full split)")
+    axes[0][0].legend(fontsize=8, ncol=2)
+    fig.suptitle(title + " — ○ plateau found", fontsize=12)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return figures.save_figure(fig, path)
 
 
 def _table(records: list[Variant], n_test: int) -> Table:
@@ -168,7 +209,7 @@ def findings(records: list[Variant], n_test: int) -> list[Finding]:
         never = [] if fired(sched) else [f"the schedule never fired: no seed's rate dropped in {_budget(sched)}"]
         word = "works" if fired(sched) else "was not tested"
         claim = compare(
-            f"the plateau schedule {word}: scheduled SGD against SGD at its starting rate {_label(base.name)}",
+            f"the step schedule {word}: scheduled SGD against SGD at its starting rate {_label(base.name)}",
             _arm(sched, tuple(sched.test_accs)),
             _arm(base, tuple(base.test_accs)),
             confounders=never,
@@ -216,7 +257,7 @@ def metrics(records: list[Variant]) -> dict:
             "diverged": len(rec.diverged),
         }
         if rec.name == SCHEDULED:
-            entry["drop_epochs"] = [[c["epoch"] for c in s["lr_changes"]] for s in rec.run["seeds"]]
+            entry["drop_epochs"] = drop_epochs(rec)
         out[rec.name] = entry
     return out
 
@@ -248,11 +289,12 @@ def build(settings: Settings, out: Path) -> StudySection:
     ]
     blocks += [
         Paragraph(
-            "**Plateau rule** (checked per seed after every epoch): "
-            + PlateauSteps.describe(study.schedule_lrs, study.patience, study.min_delta)
-            + ". "
-            "The scheduled seeds are trained one at a time (each finds its own plateaus); the others as "
-            "one stacked network."
+            '**Schedule** (the exercise\'s passes, its "by eye" step replaced by a stated rule, per seed): '
+            + describe_rule(study.schedule_lrs, study.schedule_epochs, study.patience, study.min_delta)
+            + ". A retrain repeats the previous pass exactly up to the plateau epoch (same initialisation, "
+            "batches and rate), so it continues from that pass's state there; a pass that will drop stops "
+            "once its plateau is confirmed. The scheduled seeds are trained one at a time (each finds its own "
+            "plateaus); the others as one stacked network."
         ),
     ]
     if constant:
@@ -274,7 +316,7 @@ def build(settings: Settings, out: Path) -> StudySection:
             compared,
             colors,
             fig_dir / "learning_rates_schedule_adam.png",
-            f"S3 {study.arch}: plateau schedule vs Adam — {band}",
+            f"S3 {study.arch}: step schedule vs Adam — {band}",
         )
         blocks.append(
             Figure(
@@ -284,12 +326,24 @@ def build(settings: Settings, out: Path) -> StudySection:
     n_test = _test_size(study.dataset)
     found = findings(records, n_test)
     sched = next((r for r in records if r.name == SCHEDULED), None)
+    if sched is not None and sched.run.get("passes"):
+        path = passes_figure(sched, fig_dir / "learning_rates_passes.png", f"S3 {study.arch}: the schedule's passes")
+        blocks.append(
+            Figure(
+                path.relative_to(out),
+                "The passes of the schedule per seed: full-validation accuracy per epoch of each pass (a pass that "
+                "drops stops once its plateau is confirmed); ○ the plateau epoch the rule found, where the next "
+                "pass drops the rate.",
+            )
+        )
+        blocks.append(Paragraph(f"**Detected drop epochs per seed**: {_drops(sched)}."))
     if sched is not None and not fired(sched):
         blocks.append(
             Paragraph(
-                f"**The schedule did not fire**: no seed's rate dropped within {_budget(sched)} (the plateau "
-                "rule never triggered), so the 'scheduled' run is SGD at a constant "
-                f"{sched.run['train']['lr']:g} for {_budget(sched)}; nothing here says whether the schedule works."
+                f"**No plateau was found**: no seed's validation accuracy stopped increasing by the rule within "
+                f"{_budget(sched)}, so the 'scheduled' run is SGD at a constant {sched.run['train']['lr']:g}; "
+                "nothing here says whether the schedule works. The exercise allows training longer: raise "
+                "`schedule_epochs` (and `epochs`) until a plateau appears."
             )
         )
     for rec in records:
