@@ -148,7 +148,7 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
     assert differences(ROOT) == []
     assert main(["deps", "--check", "--repo", str(ROOT)]) == 0
     assert capsys.readouterr().out == "dvc.yaml: every stage lists exactly the code it imports\n"
-    assert len(listed_deps(ROOT)) == 24  # stage groups (foreach/matrix stages share one list)
+    assert len(listed_deps(ROOT)) == 26  # stage groups (foreach/matrix stages share one list)
 
 
 def test_only_the_report_stage_depends_on_report_code(deps):
@@ -188,7 +188,7 @@ def test_write_restores_the_deps_and_keeps_comments_and_layout(tmp_path):
     (tmp_path / "dvc.yaml").write_text(stale)
     assert len(differences(tmp_path)) > 10
     assert main(["deps", "--repo", str(tmp_path), "--check"]) == 1
-    assert len(write_deps(tmp_path)) == 24
+    assert len(write_deps(tmp_path)) == 26
     assert (tmp_path / "dvc.yaml").read_text() == text
     assert write_deps(tmp_path) == []
 

@@ -100,11 +100,11 @@ def first_layer_size(arch: str, image_shape: tuple[int, int, int]) -> int:
     return int(first_layer_weight(build_model(arch, image_shape)).numel())
 
 
-def load_results(study: ActivationsSettings, root: str | Path = "data") -> list[VariantResult]:
+def load_results(study: ActivationsSettings, root: str | Path = "data", unscaled: bool = False) -> list[VariantResult]:
     results = []
-    for variant in study.variants:
-        arch, act = study.split_variant(variant)
-        record = read_variant(variant, variant_dir(variant, root))
+    for variant in study.unscaled_variants if unscaled else study.variants:
+        arch, act = study.split_variant(variant, unscaled)
+        record = read_variant(variant, variant_dir(variant, root, unscaled))
         shape = tuple(record.run.get("image_shape", (1, 28, 28)))
         results.append(VariantResult(arch, act, record, first_layer_size(arch, shape)))
     return results
@@ -259,6 +259,85 @@ def depth_findings(
     return lines, findings
 
 
+def scaling_claims(scaled: list[VariantResult], unscaled: list[VariantResult]) -> list[Claim]:
+    """Per ablated variant: test accuracy on inputs in [0, 255] against the same variant on [-1, 1].
+
+    The did-not-train rule judges the unscaled arm on its own loss and accuracy, so a run that never
+    left the uniform guess is said to be that, not "worse".
+    """
+    by = {r.name: r for r in scaled}
+    out = []
+    for u in unscaled:
+        s = by.get(u.name)
+        if s is None:
+            continue
+        raw = replace(u.arm(tuple(u.record.test_accs)), label=f"{u.arch} {u.act} on [0, 255]")
+        if not raw.values:  # every seed diverged: nothing to compare, and that is the answer
+            out.append(
+                Claim(
+                    f"{u.arch} {u.act} on [0, 255] diverged in every seed (loss NaN/inf)",
+                    "no finite test accuracy",
+                    "divergence check at every log step",
+                    len(u.record.run["seeds"]),
+                    (u.budget,),
+                    Status.DID_NOT_TRAIN,
+                    "; ".join(f"seed {seed} at step {step}" for seed, step in u.record.diverged),
+                )
+            )
+            continue
+        ref = replace(s.arm(tuple(s.record.test_accs)), label=f"{s.arch} {s.act} on [-1, 1]")
+        word = "below" if summarize(raw.values).mean < summarize(ref.values).mean else "not below"
+        out.append(compare(f"without input scaling {u.arch} {u.act} ends {word} its scaled run on test", raw, ref))
+    return out
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3g}×" if np.isfinite(a) and np.isfinite(b) and b > 0 else "—"
+
+
+def scaling_table(scaled: list[VariantResult], unscaled: list[VariantResult]) -> Table:
+    by = {r.name: r for r in scaled}
+    rows = []
+    for u in unscaled:
+        s = by.get(u.name)
+        if s is None:
+            continue
+        rows.append(
+            [
+                u.arch,
+                u.act,
+                _fmt_per_seed(s.final_loss_values(), 3),
+                _fmt_per_seed(u.final_loss_values(), 3),
+                _fmt_per_seed(s.grad_rms_per_seed(), 3, "g"),
+                _fmt_per_seed(u.grad_rms_per_seed(), 3, "g"),
+                _ratio(u.grad_rms.mean, s.grad_rms.mean),
+                Accuracy(tuple(s.record.test_accs), 0).fmt(),
+                Accuracy(tuple(u.record.test_accs), 0).fmt() if u.record.test_accs else "—",
+                _trained(u),
+                ", ".join(f"seed {seed} at step {step}" for seed, step in u.record.diverged) or "—",
+            ]
+        )
+    return Table(
+        [
+            "architecture",
+            "activation",
+            "final loss [-1, 1]",
+            "final loss [0, 255]",
+            "RMS ∂L/∂w₁ [-1, 1]",
+            "RMS ∂L/∂w₁ [0, 255]",
+            "gradient ratio",
+            "test acc [-1, 1]",
+            "test acc [0, 255]",
+            "trained? [0, 255]",
+            "diverged [0, 255]",
+        ],
+        rows,
+        caption="The input-scaling ablation: the same training (settings, seeds, budget) on inputs left in [0, 255] "
+        "against the main runs on [-1, 1]; per seed as in the table above (a diverged seed's loss and gradient "
+        "count up to its last finite log step). Gradient ratio: unscaled / scaled RMS per weight.",
+    )
+
+
 def metrics(results: list[VariantResult]) -> dict:
     def num(x: float, digits: int = 5) -> float | None:
         return round(float(x), digits) if np.isfinite(x) else None
@@ -314,4 +393,23 @@ def build(settings: Settings, out: Path) -> StudySection:
         _table(results, depth),
     ]
     seconds = {f"activations_train@{r.arch}-{r.act}": r.record.wall_seconds for r in results}
-    return StudySection(STUDY, blocks, metrics(results), seconds, [study.dataset], findings, [settings_table(study)])
+    values = metrics(results)
+    unscaled = load_results(study, unscaled=True) if study.unscaled_variants else []
+    if unscaled:
+        claims = scaling_claims(results, unscaled)
+        blocks += [
+            Heading("Without input scaling (inputs in [0, 255])", level=3),
+            Paragraph(
+                "The exercise's bonus question, answered by measurement: "
+                + ", ".join(f"{r.arch} {r.act}" for r in unscaled)
+                + " trained exactly as above but on the raw pixel values in [0, 255] instead of [-1, 1]."
+            ),
+            scaling_table(results, unscaled),
+            *[Paragraph(c.sentence()) for c in claims],
+        ]
+        if claims:
+            worst = min(claims, key=lambda c: STRENGTH.index(c.status))
+            findings.append(Finding("What happens without input scaling?", worst, worst.statistic))
+        values["unscaled"] = metrics(unscaled)
+        seconds |= {f"activations_unscaled@{r.arch}-{r.act}": r.record.wall_seconds for r in unscaled}
+    return StudySection(STUDY, blocks, values, seconds, [study.dataset], findings, [settings_table(study)])
