@@ -32,3 +32,31 @@ def test_train_records_throughput_and_evaluate_records_every_seed(params, tmp_pa
         assert {f"{s}_{m}" for s in ("train", "val", "test") for m in ("loss", "acc")} <= row.keys()
         assert 0 <= row["test_acc"] <= 1 and row["test_loss"] > 0
     assert sum(map(sum, evaluation["confusion"])) == 10 * 20  # every test image once
+    by_val = max(evaluation["per_seed"], key=lambda r: (r["val_acc"], -r["seed"]))["seed"]
+    assert evaluation["selected_seed"] == by_val  # the seed shown is chosen on validation
+
+
+def test_train_accuracy_is_logged_in_eval_mode_on_a_fixed_training_subset(params, tmp_path, monkeypatch):
+    """The last log step's train_acc_eval is the final weights' eval-mode accuracy on the fixed subset."""
+    from annstudy.artifacts import load_torch
+    from annstudy.data.prepared import load_prepared
+    from annstudy.engine.evaluation import evaluate, fixed_subset
+    from annstudy.models.zoo import build_model
+
+    monkeypatch.chdir(tmp_path)
+    write_prepared_blobs(tmp_path, "fashion_mnist")
+    params["profile"] = "smoke"
+    params["studies"]["architectures"].update(archs=["mlp_1"], train_log_subset=50)
+    settings = settings_from_raw(params)
+    STEPS["train"](settings, "mlp_1")
+    record = read_record(train_dir("mlp_1"))
+    curves = record.table("curves")
+    assert {"train_acc", "train_acc_eval", "val_acc"} <= set(curves.columns)
+    data = load_prepared(tmp_path / "data/prepared/fashion_mnist")
+    idx = fixed_subset(len(data.train), 50)
+    for seed, state in load_torch(train_dir("mlp_1") / "weights.pt").items():
+        model = build_model("mlp_1", (1, 28, 28))
+        model.load_state_dict(state)
+        last = curves[curves["seed"] == seed].sort_values("step").iloc[-1]
+        assert last["train_acc_eval"] == pytest.approx(evaluate(model, data.train.x[idx], data.train.y[idx], 50).acc)
+    assert set(record.table("epochs").columns) >= {"val_loss", "val_acc"}  # validation loss every epoch

@@ -121,13 +121,16 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 @dataclass
 class TrainingData:
-    """What both training loops read: the (limited) training set and the fixed validation subset."""
+    """What both training loops read: the (limited) training set, the fixed validation subset and, with
+    ``train_log_subset``, the fixed training subset whose eval-mode accuracy is logged (else None)."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val_sub: torch.Tensor
     y_val_sub: torch.Tensor
     per_epoch: int
+    x_train_sub: torch.Tensor | None = None
+    y_train_sub: torch.Tensor | None = None
 
     @property
     def n_train(self) -> int:
@@ -137,13 +140,17 @@ class TrainingData:
 def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
     n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
     val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
-    return TrainingData(
+    td = TrainingData(
         data.train.x[:n_train],
         data.train.y[:n_train],
         data.val.x[val_idx],
         data.val.y[val_idx],
         steps_per_epoch(n_train, cfg.batch_size),
     )
+    if cfg.train_log_subset > 0:
+        idx = fixed_subset(n_train, cfg.train_log_subset).to(data.train.x.device)
+        td.x_train_sub, td.y_train_sub = td.x_train[idx], td.y_train[idx]
+    return td
 
 
 # ---------------------------------------------------------------- the one loop
@@ -455,6 +462,8 @@ def train_seed(
                     "val_acc": val.acc,
                     **{k: v.item() for k, v in extra.take().items()},
                 }
+                if td.x_train_sub is not None:
+                    row["train_acc_eval"] = evaluate(model, td.x_train_sub, td.y_train_sub, cfg.eval_batch_size).acc
                 run.curve.append(row)
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
@@ -669,13 +678,22 @@ def train_stacked_model(
         StackData(td.x_train, td.y_train, shared=True),
         loop,
         seeds,
-        at_log=lambda m: stacked_accuracy(m, td.x_val_sub, td.y_val_sub, cfg.eval_batch_size),
+        at_log=lambda m: _log_accuracies(m, td, cfg.eval_batch_size),
         at_epoch=lambda m: stacked_accuracy(m, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True),
         penalty=penalty,
         hooks=hooks,
         progress=progress,
     )
     return [_seed_run(stack, model, s, seed, cfg.batch_size) for s, seed in enumerate(seeds)]
+
+
+def _log_accuracies(model: StackedNet, td: TrainingData, batch_size: int) -> dict[str, torch.Tensor]:
+    """Per seed at a log step, in eval mode: ``val_acc`` on the fixed validation subset and, when configured,
+    ``train_acc_eval`` on the fixed training subset (the train-mode running mean is ``train_acc``)."""
+    out = stacked_accuracy(model, td.x_val_sub, td.y_val_sub, batch_size)
+    if td.x_train_sub is not None:
+        out["train_acc_eval"] = stacked_accuracy(model, td.x_train_sub, td.y_train_sub, batch_size)["val_acc"]
+    return out
 
 
 def _seed_run(stack: StackRun, model: StackedNet, s: int, seed: int, batch_size: int) -> SeedRun:
