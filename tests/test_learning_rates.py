@@ -17,6 +17,8 @@ from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
 
+STATUSES = {"supported", "not significant", "underpowered", "confounded", "did not train", "measured"}
+
 
 def cfg(**kw) -> TrainSettings:
     base = dict(
@@ -175,3 +177,8 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert m["scheduled"]["drop_epochs"] == [[p["plateau"] for p in passes[s] if p["plateau"]] for s in ("0", "1")]
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
     assert "**Schedule**" in text and "Detected drop epochs per seed" in text and "SGD lr 1e+30 diverged" in text
+    asked = [b.text for b in section.blocks if getattr(b, "text", "").startswith("**How does the learning rate")]
+    assert len(asked) == 1 and "SGD lr 0.1: val" in asked[0] and "SGD lr 1e+30 diverged in every seed" in asked[0]
+    for question in ("Does the schedule work, and in what sense?", "Schedule vs Adam in accuracy and convergence?"):
+        answer = next(b.text for b in section.blocks if getattr(b, "text", "").startswith(f"**{question}"))
+        assert answer.endswith("*confounded*") or answer.rsplit("— *", 1)[1].rstrip("*") in STATUSES

@@ -14,6 +14,7 @@ from annstudy.params import Settings
 from annstudy.report import figures
 from annstudy.report.claims import Arm, Claim, compare
 from annstudy.report.document import Figure, Heading, Paragraph, Table
+from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
 from annstudy.studies.learning_rates.config import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
@@ -206,18 +207,42 @@ def findings(records: list[Variant], n_test: int) -> list[Finding]:
     sched, adam = by.get(SCHEDULED), by.get(ADAM)
     base = next((r for r in records if constant_lr(r.name) == (sched.run["train"]["lr"] if sched else None)), None)
     if sched and sched.test_accs and base and base.test_accs:
-        never = [] if fired(sched) else [f"the schedule never fired: no seed's rate dropped in {_budget(sched)}"]
-        word = "works" if fired(sched) else "was not tested"
-        claim = compare(
-            f"the step schedule {word}: scheduled SGD against SGD at its starting rate {_label(base.name)}",
-            _arm(sched, tuple(sched.test_accs)),
-            _arm(base, tuple(base.test_accs)),
-            confounders=never,
-        )
-        found.append(Finding("Does the schedule work?", claim, _drops(sched)))
+        found += _versus_constant(sched, base)
     if sched and adam and sched.test_accs and adam.test_accs:
         found += _versus_adam(sched, adam, n_test)
     return found
+
+
+def _versus_constant(sched: Variant, base: Variant) -> list[Finding]:
+    """The schedule against SGD at its starting rate: validation accuracy at the epochs both ran, test as run.
+
+    Up to the first drop the two are the same procedure, so the equal-epoch comparison says something
+    about the drops only when a drop came before that epoch (otherwise it is marked confounded).
+    """
+    question = "Does the schedule work?"
+    epoch = min(int(sched.run["train"]["epochs"]), int(base.run["train"]["epochs"]))
+    budget = f"{epoch} epoch{'s' if epoch != 1 else ''}"
+    a, b = final_val(sched, epoch), final_val(base, epoch)
+    before = [c["epoch"] for s in sched.run["seeds"] for c in s["lr_changes"] if c["epoch"] < epoch]
+    out = []
+    if a and b:
+        none = [] if before else [f"no seed's rate dropped before epoch {epoch}: up to there both are SGD at 0.1"]
+        claim = compare(
+            f"at equal epochs ({epoch}), scheduled SGD vs {_label(base.name)} on validation accuracy",
+            _arm(sched, a, budget),
+            _arm(base, b, budget),
+            confounders=none,
+        )
+        out.append(Finding(question, claim, f"{(sum(a) / len(a) - sum(b) / len(b)) * 100:+.1f} points (val)"))
+    never = [] if fired(sched) else [f"the schedule never fired: no seed's rate dropped in {_budget(sched)}"]
+    claim = compare(
+        f"as configured, scheduled SGD vs {_label(base.name)} on test accuracy",
+        _arm(sched, tuple(sched.test_accs)),
+        _arm(base, tuple(base.test_accs)),
+        confounders=never,
+    )
+    out.append(Finding(question, claim, _drops(sched)))
+    return out
 
 
 def _versus_adam(sched: Variant, adam: Variant, n_test: int) -> list[Finding]:
@@ -228,11 +253,13 @@ def _versus_adam(sched: Variant, adam: Variant, n_test: int) -> list[Finding]:
     a, b = final_val(sched, epoch), final_val(adam, epoch)
     out = []
     if a and b:
-        note = "" if fired(sched) else " (its rate still 0.1: the schedule had not fired)"
+        before = [c["epoch"] for s in sched.run["seeds"] for c in s["lr_changes"] if c["epoch"] < epoch]
+        none = [] if before else [f"no seed's rate dropped before epoch {epoch}: the schedule is not yet in play"]
         claim = compare(
-            f"at equal epochs ({epoch}), scheduled SGD{note} vs Adam on validation accuracy",
+            f"at equal epochs ({epoch}), scheduled SGD vs Adam on validation accuracy",
             _arm(sched, a, budget),
             _arm(adam, b, budget),
+            confounders=none,
         )
         out.append(Finding(question, claim, f"{(sum(a) / len(a) - sum(b) / len(b)) * 100:+.1f} points (val)"))
     never = [] if fired(sched) else ["the schedule never fired"]
@@ -245,6 +272,97 @@ def _versus_adam(sched: Variant, adam: Variant, n_test: int) -> list[Finding]:
     diff = (summarize(sched.test_accs).mean - summarize(adam.test_accs).mean) * 100
     out.append(Finding(question, claim, f"{diff:+.1f} points (test)"))
     return out
+
+
+def _mean(values: tuple[float, ...] | list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def final_loss(rec: Variant) -> float | None:
+    """Mean over seeds of the last logged training loss (a diverged seed's last finite one)."""
+    c = rec.curves
+    if c.empty:
+        return None
+    return float(c.sort_values("step").groupby("seed")["train_loss"].last().mean())
+
+
+def _speed_and_point(rec: Variant) -> str:
+    """Convergence speed (validation accuracy after epoch 1) and the point reached (last epoch, final loss)."""
+    if not rec.test_accs:
+        return f"{_label(rec.name)} diverged in every seed"
+    first, last, loss = _mean(final_val(rec, 1)), _mean(final_val(rec)), final_loss(rec)
+    epochs = int(rec.run["train"]["epochs"])
+    text = f"{_label(rec.name)}: val {pct(first)} after epoch 1" if first is not None else _label(rec.name)
+    if epochs > 1 and last is not None:
+        text += f", {pct(last)} after epoch {epochs}"
+    return text + (f", final training loss {loss:.3f}" if loss is not None else "")
+
+
+def _gain_after_drops(rec: Variant) -> float | None:
+    """Mean over seeds that dropped: final validation accuracy minus that at the first drop (the plateau level)."""
+    e = rec.epochs
+    gains = []
+    for s in rec.run["seeds"]:
+        if not s["lr_changes"] or s["diverged"]:
+            continue
+        rows = e[e["seed"] == s["seed"]].sort_values("epoch")
+        at = rows[rows["epoch"] == s["lr_changes"][0]["epoch"]]["val_acc"]
+        if len(at):
+            gains.append(float(rows["val_acc"].iloc[-1]) - float(at.iloc[0]))
+    return _mean(gains)
+
+
+def questions(records: list[Variant], found: list[Finding]) -> list[tuple]:
+    """The exercise's S3 questions, each answered from this run's numbers with the status of its claim."""
+    by = {rec.name: rec for rec in records}
+    claims = {f.question: f.claim for f in found}
+    constant = [r for r in records if constant_lr(r.name) is not None]
+    items = []
+    point = claims.get("How does the learning rate affect the point reached (chosen on validation)?")
+    items.append(
+        (
+            "How does the learning rate affect convergence speed and the point reached?",
+            "; ".join(_speed_and_point(r) for r in constant)
+            + (f". {point.statement[0].upper()}{point.statement[1:]}." if point else "."),
+            point or MEASURED,
+        )
+    )
+    sched = by.get(SCHEDULED)
+    works_all = [f.claim for f in found if f.question == "Does the schedule work?"]
+    works = works_all[0] if works_all else None
+    if sched is not None:
+        gain = _gain_after_drops(sched)
+        sense = (
+            f"in the sense that validation accuracy rose by {gain * 100:+.1f} points from the first plateau to the "
+            "end (mean over the seeds that dropped)"
+            if gain is not None
+            else "no seed's rate dropped, so the schedule was not tested"
+        )
+        versus = "".join(f"; {c.statement}: {c.statistic} ({c.status.value})" for c in works_all)
+        items.append(
+            (
+                "Does the schedule work, and in what sense?",
+                f"Drops found: {_drops(sched)}; {sense}{versus}.",
+                works or MEASURED,
+            )
+        )
+    adam = [f.claim for f in found if f.question == "Schedule vs Adam in accuracy?"]
+    if sched is not None and ADAM in by and adam:
+        first = (_mean(final_val(sched, 1)), _mean(final_val(by[ADAM], 1)))
+        speed = (
+            f" After epoch 1 (convergence): scheduled {pct(first[0])}, Adam {pct(first[1])} on validation."
+            if None not in first
+            else ""
+        )
+        items.append(
+            (
+                "Schedule vs Adam in accuracy and convergence?",
+                " ".join(f"{c.statement[0].upper()}{c.statement[1:]}: {c.statistic} ({c.status.value})." for c in adam)
+                + speed,
+                adam[0],
+            )
+        )
+    return items
 
 
 def metrics(records: list[Variant]) -> dict:
@@ -354,6 +472,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         Heading("Results", level=3),
         _table(records, n_test),
         *[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found],
+        *questions_block(questions(records, found)),
     ]
     seconds = {stage_name(r.name): r.wall_seconds for r in records}
     return StudySection(STUDY, blocks, metrics(records), seconds, [study.dataset], found, appendix)
