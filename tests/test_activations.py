@@ -155,6 +155,11 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert [f.claim.status.value for f in section.findings] == ["did not train"] * 5
     assert section.findings[-1].question == "What happens without input scaling?"
     assert "Without input scaling" in " ".join(getattr(b, "text", "") for b in section.blocks)
+    answers = [b.text for b in section.blocks if getattr(b, "text", "").startswith("**")][-3:]
+    assert answers[0].startswith("**How does gradient behaviour differ") and "mlp_1 (2 layers)" in answers[0]
+    assert answers[1].startswith("**Why?**") and answers[1].endswith("*conceptual*")
+    assert answers[2].startswith("**What happens without input scaling?**") and "mlp_1 relu: final loss" in answers[2]
+    assert answers[0].endswith("*did not train*") and answers[2].endswith("*did not train*")  # 16 smoke steps
     assert "No depth conclusion rests on mlp_1 relu, mlp_1 sigmoid, cnn_3 relu, cnn_3 sigmoid" in text
     assert set(section.stage_seconds) == {
         f"activations_train@{a}-{s}" for a in ("mlp_1", "cnn_3") for s in ("relu", "sigmoid")
