@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
@@ -111,21 +112,24 @@ def passes_figure(rec: Variant, path: Path, title: str) -> Path:
     fig, axes = plt.subplots(1, n, figsize=(5.5 * n, 4.2), squeeze=False, sharey=True)
     palette = sns.color_palette("colorblind", n_colors=max(len(passes), 3))
     for i, ax in enumerate(axes[0]):
-        lr = None
+        rates: list[float] = []
         for c, (seed, seed_passes) in enumerate(passes.items()):
             if i >= len(seed_passes):
                 continue
             p = seed_passes[i]
-            lr = p["lr"]
+            rates = [q["lr"] for q in seed_passes[: i + 1]]
             epochs = list(range(1, len(p["val_acc"]) + 1))
             ax.plot(epochs, p["val_acc"], "-", color=palette[c], lw=1.2, label=f"seed {seed}")
+            for earlier in seed_passes[:i]:  # the drops this pass trains with
+                ax.axvline(earlier["plateau"], color=palette[c], lw=0.8, ls=":", alpha=0.7)
             if p["plateau"] is not None:
                 ax.plot(p["plateau"], p["val_acc"][p["plateau"] - 1], "o", color=palette[c], ms=8, mfc="none")
-        ax.set(xlabel="epoch", title=f"pass {i + 1}" + (f" (drops so far, then {lr:g})" if i else f" (lr {lr:g})"))
+        ax.set(xlabel="epoch", title=f"pass {i + 1}: " + " → ".join(f"{r:g}" for r in rates))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("validation accuracy (full split)")
     axes[0][0].legend(fontsize=8, ncol=2)
-    fig.suptitle(title + " — ○ plateau found", fontsize=12)
+    fig.suptitle(title + " — ○ plateau found, dotted: the drops a pass trains with", fontsize=12)
     fig.tight_layout(rect=(0, 0, 1, 0.94))
     return figures.save_figure(fig, path)
 
