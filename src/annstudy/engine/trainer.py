@@ -425,6 +425,7 @@ def train_seed(
         first, step, run, seen = _resume(start, model, optimizer, shuffler, extra)
         loss_sum, correct = start.interval[0].clone(), start.interval[1].clone()
         reported = step
+    before = run.train_seconds  # a continued run's seconds before its start
     started = time.perf_counter()
 
     for epoch in range(first, cfg.epochs):
@@ -484,11 +485,12 @@ def train_seed(
                 group["lr"] = lr
             run.lr_changes.append({"epoch": epoch + 1, "step": step, "lr": lr})
         if hooks.after_epoch is not None:
+            run.train_seconds = before + time.perf_counter() - started  # the time so far travels with the state
             state = _checkpoint(epoch + 1, step, run, model, optimizer, shuffler, (loss_sum, correct, seen), extra)
             if hooks.after_epoch(run, state):
                 break
 
-    run.train_seconds = time.perf_counter() - started + (start.run.train_seconds if start is not None else 0.0)
+    run.train_seconds = before + time.perf_counter() - started
     run.steps = step
     run.samples = step * cfg.batch_size
     run.state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
