@@ -288,7 +288,7 @@ def scaling_claims(scaled: list[VariantResult], unscaled: list[VariantResult]) -
             continue
         ref = replace(s.arm(tuple(s.record.test_accs)), label=f"{s.arch} {s.act} on [-1, 1]")
         word = "below" if summarize(raw.values).mean < summarize(ref.values).mean else "not below"
-        out.append(compare(f"without input scaling {u.arch} {u.act} ends {word} its scaled run on test", raw, ref))
+        out.append(compare(f"Without input scaling {u.arch} {u.act} ends {word} its scaled run on test", raw, ref))
     return out
 
 
@@ -381,6 +381,7 @@ def _scaling_answer(unscaled: list[VariantResult], scaled: list[VariantResult]) 
         acc_u = pct(u.test.mean) if u.test.n else "— (diverged)"
         acc_s = pct(s.test.mean) if s.test.n else "—"
         div = f", {len(u.record.diverged)} of {len(u.record.run['seeds'])} seeds diverged" if u.record.diverged else ""
+        div += " (did not train: loss at ln C or accuracy at chance)" if did_not_train(u.arm(())) else ""
         grad = _ratio(u.grad_rms.mean, s.grad_rms.mean)
         loss = f"final loss {loss_s} → {loss_u}"
         parts.append(f"{u.arch} {u.act}: {loss}, first-layer gradient {grad}, test {acc_s} → {acc_u}{div}")
