@@ -127,24 +127,44 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     write_prepared_blobs(tmp_path, "fashion_mnist")
     params["profile"] = "smoke"
     params["studies"]["activations"]["archs"] = ["mlp_1", "cnn_3"]
+    params["studies"]["activations"]["unscaled_archs"] = ["mlp_1"]
     settings = settings_from_raw(params)
     for variant in settings.studies["activations"].variants:
         assert STEPS["train"](settings, variant) == variant_dir(variant)
+    for variant in ("mlp_1_relu", "mlp_1_sigmoid"):
+        assert STEPS["unscaled"](settings, variant) == variant_dir(variant, unscaled=True)
+    assert read_record(variant_dir("mlp_1_relu", unscaled=True)).summary["inputs"] == "[0, 255]"
     run = read_record(variant_dir("cnn_3_sigmoid")).summary
     assert run["activation"] == "sigmoid" and [s["seed"] for s in run["seeds"]] == [0, 1]
     assert all(0 <= s["test_acc"] <= 1 for s in run["seeds"])
     section = report.build(settings, tmp_path / "reports")
+    raw = section.metrics.pop("unscaled")
     assert set(section.metrics) == {"mlp_1_relu", "mlp_1_sigmoid", "cnn_3_relu", "cnn_3_sigmoid"}
+    assert set(raw) == {"mlp_1_relu", "mlp_1_sigmoid"}
+    # inputs 127.5x larger: the first-layer gradient (∝ input) of the same first steps is far larger
+    assert (
+        raw["mlp_1_sigmoid"]["first_layer_grad_norm"] > 10 * section.metrics["mlp_1_sigmoid"]["first_layer_grad_norm"]
+    )
     for m in section.metrics.values():
         assert m["final_loss"] > 0 and m["first_layer_grad_norm"] > 0 and m["diverged"] == 0
     assert (tmp_path / "reports/figures/activations_loss_grad.png").stat().st_size > 20_000
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
     assert "mlp_1 (2 weight layers): sigmoid's first-layer gradient is" in text and "cnn_3 (4 weight layers)" in text
-    # 16 smoke steps leave every variant at ln 10: no depth finding, four runs that are no evidence
-    assert [f.claim.status.value for f in section.findings] == ["did not train"] * 4
+    # 16 smoke steps leave every variant at ln 10: no depth finding, four runs that are no evidence (and the
+    # ablation's claim is no evidence either)
+    assert [f.claim.status.value for f in section.findings] == ["did not train"] * 5
+    assert section.findings[-1].question == "What happens without input scaling?"
+    assert "Without input scaling" in " ".join(getattr(b, "text", "") for b in section.blocks)
+    answers = [b.text for b in section.blocks if getattr(b, "text", "").startswith("**")][-3:]
+    assert answers[0].startswith("**How does gradient behaviour differ") and "mlp_1 (2 layers)" in answers[0]
+    assert answers[1].startswith("**Why?**") and answers[1].endswith("*conceptual*")
+    assert answers[2].startswith("**What happens without input scaling?**") and "mlp_1 relu: final loss" in answers[2]
+    assert answers[0].endswith("*did not train*") and answers[2].endswith("*did not train*")  # 16 smoke steps
     assert "No depth conclusion rests on mlp_1 relu, mlp_1 sigmoid, cnn_3 relu, cnn_3 sigmoid" in text
     assert set(section.stage_seconds) == {
         f"activations_train@{a}-{s}" for a in ("mlp_1", "cnn_3") for s in ("relu", "sigmoid")
-    }
+    } | {"activations_unscaled@mlp_1-relu", "activations_unscaled@mlp_1-sigmoid"}
+    with pytest.raises(ValueError, match="unscaled_archs x activations"):
+        STEPS["unscaled"](settings, "cnn_3_relu")
     with pytest.raises(ValueError, match="not in studies.activations"):
         STEPS["train"](settings, "cnn_4_relu")

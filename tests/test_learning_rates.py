@@ -1,10 +1,13 @@
-"""S3 learning_rates: the plateau rule, the schedule hook, divergence as a result, stage and report section."""
+"""S3 learning_rates: the plateau rule, the passes of the schedule, divergence as a result, stage and report."""
 
 from __future__ import annotations
 
-import pytest
+from dataclasses import replace
 
-from annstudy.engine.schedules import PlateauSteps
+import pytest
+import torch
+
+from annstudy.engine.schedules import plateau_epoch, stepped_run
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_stacked
 from annstudy.models.zoo import build_model
@@ -13,6 +16,8 @@ from annstudy.records import read_record
 from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
+
+STATUSES = {"supported", "not significant", "underpowered", "confounded", "did not train", "measured"}
 
 
 def cfg(**kw) -> TrainSettings:
@@ -34,20 +39,54 @@ def cfg(**kw) -> TrainSettings:
     return TrainSettings(**base)
 
 
-def test_plateau_rule_drops_after_patience_epochs_without_improvement():
-    rule = PlateauSteps((0.1, 0.01, 0.001), patience=2, min_delta=0.01)
-    accs = [0.50, 0.60, 0.605, 0.61, 0.70, 0.70, 0.69, 0.80, 0.80, 0.80, 0.80]
-    new = [rule.after_epoch(e, a) for e, a in enumerate(accs, start=1)]
-    # 0.605 and 0.61 beat the best (0.60) by <= min_delta: two stale epochs -> drop after epoch 4
-    assert new == [None, None, None, 0.01, None, None, 0.001, None, None, None, None]
-    assert rule.drops == [4, 7]  # no drop beyond the last rate
+def test_plateau_rule_finds_the_planted_plateau_epochs():
+    """Synthetic pass curves with plateaus planted at epoch 4 (pass 1) and 9 (pass 2), noise below min_delta."""
+    accs = [0.50, 0.60, 0.65, 0.70, 0.705, 0.69, 0.702, 0.70]  # pass 1: flat from epoch 4 on
+    assert plateau_epoch(accs, 0, patience=2, min_delta=0.01, last=11) == 4
+    assert plateau_epoch(accs, 0, patience=1, min_delta=0.0, last=11) == 5  # 0.69 < 0.705: a stricter rule
+    second = [*accs[:4], 0.78, 0.80, 0.83, 0.84, 0.85, 0.851, 0.849, 0.85]  # pass 2: dropped after epoch 4
+    assert plateau_epoch(second, 4, patience=2, min_delta=0.01, last=11) == 9  # the next one, after the drop
+    assert plateau_epoch(second, 0, patience=2, min_delta=0.01, last=11) == 9  # epoch 4 is no plateau here
+    # only the epochs after the last drop count: the best of epochs 1-4 (0.70) does not hide epoch 5's
+    assert plateau_epoch([0.9, 0.5, 0.6, 0.61], 1, patience=1, min_delta=0.05, last=3) == 3
+    assert plateau_epoch(accs, 0, patience=2, min_delta=0.01, last=3) is None  # the drop must leave epochs
+    assert plateau_epoch([0.1, 0.2, 0.3, 0.4], 0, patience=1, min_delta=0.0, last=3) is None  # still rising
+    assert plateau_epoch([0.5, 0.5], 0, patience=2, min_delta=0.0, last=1) is None  # not confirmed yet
 
 
-def test_plateau_rule_patience_one_and_no_plateau():
-    rule = PlateauSteps((0.1, 0.01), patience=1, min_delta=0.0)
-    assert [rule.after_epoch(e, a) for e, a in enumerate([0.1, 0.2, 0.3, 0.4], 1)] == [None] * 4
-    assert rule.after_epoch(5, 0.4) == 0.01 and rule.drops == [5]
-    assert "after 1 consecutive epoch(s)" in PlateauSteps.describe((0.1, 0.01), 1, 0.0)
+def noise(x: torch.Tensor) -> torch.Tensor:
+    return torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+
+
+class FixedDrops:
+    """A schedule with given drops ({epoch: rate}): the full retrain the passes must equal."""
+
+    def __init__(self, drops: dict[int, float]):
+        self.drops = drops
+
+    def after_epoch(self, epoch: int, val_acc: float) -> float | None:
+        return self.drops.get(epoch)
+
+
+def test_passes_drop_at_the_plateaus_found_and_equal_a_full_retrain():
+    """The final pass trains with the rate of the plateau epochs found on the earlier passes, epoch by epoch,
+    and continuing from a pass's state equals retraining from the same initialisation with those drops."""
+    data = blobs_dataset(size=8)
+    data = replace(data, val=replace(data.val, x=data.val.x + 1.5 * noise(data.val.x)))  # a noisy val curve
+    c = cfg(epochs=7, log_every=5, seeds=(0,))  # 8 steps per epoch: log intervals span epoch ends
+    make = lambda: build_model("mlp_1", (1, 8, 8), 3)  # noqa: E731
+    lrs = (0.1, 0.01, 0.001)
+    run, passes = stepped_run(make, data, c, 0, lrs, patience=1, min_delta=0.0)
+    d1, d2 = passes[0].plateau, passes[1].plateau
+    assert (d1, d2) == (5, 6) and passes[2].plateau is None and len(passes) == 3
+    assert plateau_epoch(passes[0].val_acc, 0, 1, 0.0, 6) == d1 and len(passes[0].val_acc) == d1 + 1  # stopped there
+    assert plateau_epoch(passes[1].val_acc, d1, 1, 0.0, 6) == d2 and passes[1].val_acc[:d1] == passes[0].val_acc[:d1]
+    used = [row["lr"] for row in run.epochs]  # the rate each epoch trained with
+    assert used == [0.1] * d1 + [0.01] * (d2 - d1) + [0.001] * (7 - d2)
+    assert [(x["epoch"], x["lr"]) for x in run.lr_changes] == [(d1, 0.01), (d2, 0.001)]
+    full = train_seed(make, data, c, 0, hooks=TrainHooks(schedule=lambda: FixedDrops({d1: 0.01, d2: 0.001})))
+    assert full.epochs == run.epochs and full.curve == run.curve and full.steps == run.steps == 56
+    assert all(torch.equal(full.state_dict[k], run.state_dict[k]) for k in full.state_dict)
 
 
 class DropAfterFirstEpoch:
@@ -131,5 +170,15 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert len(m["scheduled"]["drop_epochs"]) == 2  # one list of drop epochs per seed
     assert (tmp_path / "reports/figures/learning_rates_constant.png").is_file()
     assert (tmp_path / "reports/figures/learning_rates_schedule_adam.png").is_file()
+    assert (tmp_path / "reports/figures/learning_rates_passes.png").is_file()
+    passes = read_record(variant_dir("scheduled")).summary["passes"]
+    assert set(passes) == {"0", "1"} and all(p[0]["lr"] == 0.1 for p in passes.values())
+    # the drops recorded are the plateaus the passes found
+    assert m["scheduled"]["drop_epochs"] == [[p["plateau"] for p in passes[s] if p["plateau"]] for s in ("0", "1")]
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
-    assert "Plateau rule" in text and "SGD lr 1e+30 diverged" in text
+    assert "**Schedule**" in text and "Detected drop epochs per seed" in text and "SGD lr 1e+30 diverged" in text
+    asked = [b.text for b in section.blocks if getattr(b, "text", "").startswith("**How does the learning rate")]
+    assert len(asked) == 1 and "SGD lr 0.1: val" in asked[0] and "SGD lr 1e+30 diverged in every seed" in asked[0]
+    for question in ("Does the schedule work, and in what sense?", "Schedule vs Adam in accuracy and convergence?"):
+        answer = next(b.text for b in section.blocks if getattr(b, "text", "").startswith(f"**{question}"))
+        assert answer.endswith("*confounded*") or answer.rsplit("— *", 1)[1].rstrip("*") in STATUSES

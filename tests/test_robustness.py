@@ -115,7 +115,7 @@ def test_keys_with_line_breaks_still_give_one_error_line_each(default_params, ca
     assert all(line.startswith(f"error: {file}: ") for line in lines), lines
     assert any(line.startswith(f"error: {file}: profiles.quick.architectures.\\x1e: unknown key") for line in lines)
     assert any(r"studies.spiral.a\u2028b\nc: unknown key" in line for line in lines)
-    assert sum("missing" in line for line in lines) == 5  # epochs, log_every, val_subset, train_limit, ...
+    assert sum("missing" in line for line in lines) == 6  # epochs, log_every, val_subset, train_limit, ...
 
 
 # ------------------------------------------------------------------ divergence in metrics.json
@@ -131,13 +131,17 @@ def arch_result(arch: str, diverged: list[bool], acc: float = 0.8) -> ArchResult
         for s, d in enumerate(diverged)
     ]
     run = {"params": 100, "seeds": seeds, "train": {"batch_size": 10, "epochs": 1, "train_eval_subset": 0}}
-    return ArchResult(arch, run, {"per_seed": per_seed, "best_seed": 0}, curves=None)  # type: ignore[arg-type]
+    return ArchResult(arch, run, {"per_seed": per_seed, "selected_seed": 0}, curves=None)  # type: ignore[arg-type]
 
 
 def test_metrics_of_diverged_runs_are_null_with_a_flag_never_nan():
     found = metrics([arch_result("mlp_1", [True, True]), arch_result("cnn_3", [False, True, False])])
-    assert found["mlp_1"] == {"test_acc_mean": None, "test_acc_std": None, "params": 100, "diverged": True}
+    none = dict.fromkeys(("val_selected_seed", "val_selected_test_acc", "best_test_seed", "best_test_acc", "val_loss"))
+    assert found["mlp_1"] == {"test_acc_mean": None, "test_acc_std": None, "params": 100, "diverged": True} | none
     assert found["cnn_3"]["test_acc_mean"] == 0.81 and found["cnn_3"]["diverged"] is True  # healthy seeds 0, 2
+    # chosen on validation (a tie: the lowest seed, 0), the best test seed beside it (2: 0.82)
+    assert found["cnn_3"]["val_selected_seed"] == 0 and found["cnn_3"]["val_selected_test_acc"] == 0.8
+    assert (found["cnn_3"]["best_test_seed"], found["cnn_3"]["best_test_acc"]) == (2, 0.82)
     json.dumps(found, allow_nan=False)
 
 

@@ -45,8 +45,9 @@ def s1_curves() -> list[dict[str, Any]]:
     """S1's wide TSVs (one column per architecture, written by the report stage)."""
     axes = [
         ("train_loss", "training loss (mean over seeds)", LOSS),
-        ("train_acc", "training accuracy (mean over seeds, train mode)", ACC),
-        ("val_acc", "validation accuracy (mean over seeds)", ACC),
+        ("train_acc", "training accuracy (mean over seeds, running train-mode mean)", ACC),
+        ("train_acc_eval", "training accuracy (mean over seeds, eval mode, fixed subset)", ACC),
+        ("val_acc", "validation accuracy (mean over seeds, eval mode)", ACC),
     ]
     return [
         {
@@ -63,7 +64,7 @@ def s1_curves() -> list[dict[str, Any]]:
 
 
 def s1_confusion() -> dict[str, Any]:
-    title = "S1 test confusion matrix: best architecture, its best seed (as in the report)"
+    title = "S1 test confusion matrix: best architecture, its best seed on validation (as in the report)"
     props = {"template": "confusion", "x": "actual", "y": "predicted", "title": title}
     return {CONFUSION: props | {"x_label": "true class", "y_label": "predicted class"}}
 
@@ -172,18 +173,19 @@ def confusion_rows(confusion: list[list[int]], classes: list[str]) -> list[tuple
 
 
 def best_evaluation(archs: tuple[str, ...] | list[str], root: str | Path = "data") -> dict[str, Any]:
-    """The evaluate record of the architecture with the best mean test accuracy over healthy seeds."""
+    """The evaluate record of the architecture with the best mean validation accuracy over healthy seeds
+    (chosen on validation, as in the report)."""
 
-    def mean_test(summary: dict[str, Any]) -> float:
-        accs = [s["test_acc"] for s in summary["per_seed"] if not s["diverged"] and s["test_acc"] is not None]
+    def mean_val(summary: dict[str, Any]) -> float:
+        accs = [s["val_acc"] for s in summary["per_seed"] if not s["diverged"] and s["val_acc"] is not None]
         return sum(accs) / len(accs) if accs else float("-inf")
 
     summaries = [read_record(eval_dir(arch, root)).summary for arch in archs]
-    return max(summaries, key=mean_test)
+    return max(summaries, key=mean_val)
 
 
 def write_confusion(settings: Settings, out: str | Path = CONFUSION, root: str | Path = "data") -> Path:
-    """``reports/plots/confusion.csv``: the best architecture's best seed, as the report's figure."""
+    """``reports/plots/confusion.csv``: the validation-chosen architecture's validation-chosen seed, as the report."""
     ev = best_evaluation(settings.studies["architectures"].archs, root)
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)

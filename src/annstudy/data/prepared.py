@@ -107,3 +107,17 @@ def load_prepared(data_dir: str | Path, device: str | torch.device = "cpu") -> P
         return Split(x=x, y=raw[f"y_{name}"].to(device).long())
 
     return PreparedDataset(meta["name"], split("train"), split("val"), split("test"), meta)
+
+
+def pixel_range(data: PreparedDataset) -> PreparedDataset:
+    """The same images with inputs back in [0, 255] (from the [-1, 1] every image dataset is prepared in).
+
+    Why: S2's input-scaling ablation asks what training does without the scaling; ``(x + 1) · 127.5``
+    undoes it for every image dataset (uint8 ones and cifar10_gray's gray conversion alike).
+    """
+
+    def back(split: Split) -> Split:
+        return Split(x=(split.x + 1.0) * 127.5, y=split.y)
+
+    meta = {**data.meta, "inputs": "[0, 255] (pixel_range)"}
+    return PreparedDataset(data.name, back(data.train), back(data.val), back(data.test), meta)

@@ -1,50 +1,106 @@
-"""Learning-rate schedules driven by validation accuracy (the trainer's ``EpochSchedule``)."""
+"""Step schedules whose drop epochs are read off validation curves (the exercise's multi-pass procedure).
+
+The exercise trains at a constant rate, looks at the validation curve "by eye" for the
+epoch where accuracy stops increasing, retrains from the same initialisation with the rate
+dropped there, looks for the next plateau on that run, and retrains with both drops.
+:func:`plateau_epoch` replaces the eye by a stated rule; :func:`stepped_run` runs the passes
+for one seed.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.settings import TrainSettings
+from annstudy.engine.trainer import ModelFactory, SeedCheckpoint, SeedRun, TrainHooks, train_seed
+
+
+def plateau_epoch(val_acc: Sequence[float], after: int, patience: int, min_delta: float, last: int) -> int | None:
+    """The first epoch ``e`` in ``after+1 .. last`` (1-based) where validation accuracy stops increasing.
+
+    Rule: none of the ``patience`` epochs after ``e`` beats the best accuracy of epochs
+    ``after+1 .. e`` by more than ``min_delta``. Epochs up to ``after`` (an earlier phase,
+    at another rate) do not count. None when no epoch qualifies, or when the epochs needed
+    to confirm one (``e + patience``) have not been trained. ``last`` bounds ``e`` so a drop
+    leaves epochs to train at the new rate.
+    """
+    best = float("-inf")
+    for e in range(after + 1, last + 1):
+        best = max(best, val_acc[e - 1])
+        window = val_acc[e : e + patience]
+        if len(window) < patience:
+            return None
+        if max(window) <= best + min_delta:
+            return e
+    return None
+
+
+def describe_rule(lrs: Sequence[float], epochs: int, patience: int, min_delta: float) -> str:
+    """The rule and the passes in words, for the report."""
+    steps = " → ".join(f"{lr:g}" for lr in lrs)
+    return (
+        f"pass 1 trains at {lrs[0]:g}; its plateau epoch is the first epoch e whose best full-validation "
+        f"accuracy so far is not beaten by more than {min_delta:g} in any of the next {patience} epoch(s). "
+        "Each next pass retrains from the same initialisation with the rate dropped after every plateau found "
+        f"so far ({steps}) and looks for the next plateau after the last drop, with the same rule; the last pass "
+        f"runs {epochs} epochs in all. A plateau must leave at least one epoch at the new rate (e ≤ {epochs - 1}); "
+        "a pass that finds none keeps its rate to the end, and the report says so"
+    )
 
 
 @dataclass
-class PlateauSteps:
-    """Step down through ``lrs`` whenever validation accuracy stops improving.
+class Pass:
+    """One pass of the procedure for one seed: its rate, the curve it saw and the plateau found on it."""
 
-    The rule, checked after every epoch but the last (the trainer's call) on the full
-    validation set: an epoch *improves* when its accuracy exceeds the best so far by more
-    than ``min_delta``. After
-    ``patience`` consecutive epochs without improvement (the best is then unchanged, as in
-    PyTorch's ``ReduceLROnPlateau``) the rate drops to the next value
-    of ``lrs`` and the count restarts (the best accuracy is kept). Once at the last rate
-    nothing changes any more. The rate to start with is ``lrs[0]``.
+    lr: float
+    val_acc: list[float]  # full-validation accuracy per epoch, from epoch 1 (earlier phases included)
+    plateau: int | None
+    diverged: bool = False
+
+    def as_dict(self) -> dict:
+        return {"lr": self.lr, "val_acc": self.val_acc, "plateau": self.plateau, "diverged": self.diverged}
+
+
+def stepped_run(
+    make_model: ModelFactory,
+    data: PreparedDataset,
+    cfg: TrainSettings,
+    seed: int,
+    lrs: Sequence[float],
+    patience: int,
+    min_delta: float,
+    progress: tqdm | None = None,
+) -> tuple[SeedRun, list[Pass]]:
+    """One seed through the passes: train at ``lrs[0]``; while a plateau is found and a rate is left, retrain with
+    the next drop there; the final run (``cfg.epochs`` epochs) and every pass are returned.
+
+    A retrain from the same initialisation repeats the previous pass exactly up to the
+    plateau epoch (same seed, batch order, rates), so it continues from the previous pass's
+    state at that epoch (:class:`SeedCheckpoint`) rather than recomputing it; a pass that
+    will drop its rate stops as soon as its plateau is confirmed (``patience`` epochs later).
     """
+    cfg = replace(cfg, lr=float(lrs[0]))
+    passes: list[Pass] = []
+    start: SeedCheckpoint | None = None
+    after = 0
+    for level, lr in enumerate(lrs):
+        more = level + 1 < len(lrs)
+        states: dict[int, SeedCheckpoint] = {}
 
-    lrs: tuple[float, ...]
-    patience: int
-    min_delta: float
-    level: int = 0
-    best: float = float("-inf")
-    stale: int = 0
-    drops: list[int] = field(default_factory=list)  # epochs after which the rate dropped
+        def search(run: SeedRun, state: SeedCheckpoint, after: int = after, more: bool = more, states=states) -> bool:
+            states[state.epoch] = state
+            accs = [r["val_acc"] for r in run.epochs]
+            return more and plateau_epoch(accs, after, patience, min_delta, cfg.epochs - 1) is not None
 
-    def after_epoch(self, epoch: int, val_acc: float) -> float | None:
-        if val_acc > self.best + self.min_delta:
-            self.best, self.stale = val_acc, 0
-            return None
-        self.stale += 1
-        if self.stale < self.patience or self.level + 1 >= len(self.lrs):
-            return None
-        self.level += 1
-        self.stale = 0
-        self.drops.append(epoch)
-        return self.lrs[self.level]
-
-    @staticmethod
-    def describe(lrs: tuple[float, ...], patience: int, min_delta: float) -> str:
-        """The rule in words, for the report."""
-        steps = " → ".join(f"{lr:g}" for lr in lrs)
-        return (
-            f"start at {lrs[0]:g}; after every epoch but the last, compare the full-validation accuracy "
-            f"with the best so far: it improves when it beats the best by more than {min_delta:g}; "
-            f"after {patience} consecutive epoch(s) without improvement, drop to the next rate ({steps}) "
-            "and restart the count (the best accuracy is kept); no drop after the last rate"
-        )
+        run = train_seed(make_model, data, cfg, seed, progress, TrainHooks(after_epoch=search), start)
+        accs = [r["val_acc"] for r in run.epochs]
+        found = plateau_epoch(accs, after, patience, min_delta, cfg.epochs - 1) if more and not run.diverged else None
+        passes.append(Pass(float(lr), accs, found, run.diverged))
+        if found is None:
+            return run, passes
+        start, after = replace(states[found], lr=float(lrs[level + 1])), found
+    raise AssertionError("unreachable: the last rate never drops")

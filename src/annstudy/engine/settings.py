@@ -21,6 +21,7 @@ class TrainSettings:
     val_subset: int
     train_limit: int
     train_eval_subset: int
+    train_log_subset: int = 0  # fixed training images for the eval-mode train accuracy at log steps (0: none)
     vectorize: bool = False  # all seeds as one stacked network (models/stacked.py)
     channels_last: bool = False  # NHWC memory layout for convolutions
 
@@ -35,6 +36,7 @@ def train_settings(study: Any, **overrides: Any) -> TrainSettings:
         "momentum": 0.0,
         "train_limit": 0,
         "train_eval_subset": 0,
+        "train_log_subset": 0,
         **{k: getattr(study, k) for k in TrainSettings.__dataclass_fields__ if hasattr(study, k)},
         **overrides,
     }
@@ -50,6 +52,7 @@ def train_settings(study: Any, **overrides: Any) -> TrainSettings:
         val_subset=value["val_subset"],
         train_limit=value["train_limit"],
         train_eval_subset=value["train_eval_subset"],
+        train_log_subset=value["train_log_subset"],
         vectorize=study.params["vectorize_seeds"],
         channels_last=study.params["channels_last"],
     )

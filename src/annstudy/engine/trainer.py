@@ -18,6 +18,7 @@ seeded global generator, so a seed's run is the same whether it runs alone or in
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -66,6 +67,9 @@ class TrainHooks:
 
     step_metrics: StepMetrics | None = None
     schedule: Callable[[], EpochSchedule] | None = None
+    # Per-seed path only (train_seed): called after every epoch with the run so far and the
+    # state to continue from (``SeedCheckpoint``); returning True ends the run there.
+    after_epoch: Callable[[SeedRun, SeedCheckpoint], bool] | None = None
 
 
 @dataclass
@@ -88,6 +92,29 @@ class SeedRun:
         return self.diverged_step is not None
 
 
+@dataclass(frozen=True)
+class SeedCheckpoint:
+    """Everything a per-seed run holds after an epoch, so that continuing from it is not having stopped.
+
+    Why: S3's two-pass schedule retrains "from the same initialisation" with a rate drop at
+    an epoch found on an earlier pass; up to that epoch the retrain repeats the earlier pass
+    exactly (same seed, batches, rate), so :func:`train_seed` continues from this state
+    instead (a test checks it equals the full retrain). ``lr`` is the rate to continue
+    with: set another (``dataclasses.replace``) and the change is recorded at this epoch.
+    """
+
+    epoch: int
+    step: int
+    lr: float
+    run: SeedRun  # the rows so far (no weights)
+    model: dict[str, torch.Tensor]
+    optimizer: dict
+    shuffler: torch.Tensor
+    rng: torch.Tensor
+    cuda_rng: torch.Tensor | None
+    interval: tuple  # the open log interval: loss sum, correct, images, hook sums, hook steps
+
+
 def steps_per_epoch(n_train: int, batch_size: int) -> int:
     """Batches per epoch; the last, smaller batch is kept (every image is seen once)."""
     return math.ceil(n_train / batch_size)
@@ -95,13 +122,16 @@ def steps_per_epoch(n_train: int, batch_size: int) -> int:
 
 @dataclass
 class TrainingData:
-    """What both training loops read: the (limited) training set and the fixed validation subset."""
+    """What both training loops read: the (limited) training set, the fixed validation subset and, with
+    ``train_log_subset``, the fixed training subset whose eval-mode accuracy is logged (else None)."""
 
     x_train: torch.Tensor
     y_train: torch.Tensor
     x_val_sub: torch.Tensor
     y_val_sub: torch.Tensor
     per_epoch: int
+    x_train_sub: torch.Tensor | None = None
+    y_train_sub: torch.Tensor | None = None
 
     @property
     def n_train(self) -> int:
@@ -111,13 +141,17 @@ class TrainingData:
 def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
     n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
     val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
-    return TrainingData(
+    td = TrainingData(
         data.train.x[:n_train],
         data.train.y[:n_train],
         data.val.x[val_idx],
         data.val.y[val_idx],
         steps_per_epoch(n_train, cfg.batch_size),
     )
+    if cfg.train_log_subset > 0:
+        idx = fixed_subset(n_train, cfg.train_log_subset).to(data.train.x.device)
+        td.x_train_sub, td.y_train_sub = td.x_train[idx], td.y_train[idx]
+    return td
 
 
 # ---------------------------------------------------------------- the one loop
@@ -372,6 +406,7 @@ def train_seed(
     seed: int,
     progress: tqdm | None = None,
     hooks: TrainHooks = TrainHooks(),
+    start: SeedCheckpoint | None = None,
 ) -> SeedRun:
     """Train one fresh plain model for ``cfg.epochs`` epochs and record its curves.
 
@@ -382,6 +417,10 @@ def train_seed(
     epochs every weight differs, tests measured), the logged loss is divided in float64
     here and in float32 there, the evaluation loss sums with ``reduction="sum"`` here, and
     dropout masks continue the init stream here where the stack reseeds it.
+
+    ``start`` continues a run from its state after an epoch (see :class:`SeedCheckpoint`);
+    ``hooks.after_epoch`` sees that state after every epoch and may end the run. With a
+    schedule, a start or that hook the epoch rows carry ``lr``, the rate the epoch trained with.
     """
     device = data.train.x.device
     seed_everything(seed)
@@ -392,6 +431,7 @@ def train_seed(
     optimizer = make_optimizer(cfg.optimizer, model.parameters(), cfg.lr, cfg.momentum)
     shuffler = torch.Generator().manual_seed(seed)
     schedule = hooks.schedule() if hooks.schedule is not None else None
+    record_lr = schedule is not None or start is not None or hooks.after_epoch is not None
 
     td = training_data(data, cfg)
     x_train, y_train, x_val_sub, y_val_sub = td.x_train, td.y_train, td.x_val_sub, td.y_val_sub
@@ -403,10 +443,16 @@ def train_seed(
     seen = 0
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
     extra = _IntervalMeans()
-    step = reported = 0
+    step = reported = first = 0
+    if start is not None:
+        first, step, run, seen = _resume(start, model, optimizer, shuffler, extra)
+        loss_sum, correct = start.interval[0].clone(), start.interval[1].clone()
+        reported = step
+    before = run.train_seconds  # a continued run's seconds before its start
     started = time.perf_counter()
 
-    for epoch in range(cfg.epochs):
+    for epoch in range(first, cfg.epochs):
+        epoch_lr = optimizer.param_groups[0]["lr"]
         perm = torch.randperm(n_train, generator=shuffler).to(device)
         for b in range(per_epoch):
             idx = perm[b * cfg.batch_size : (b + 1) * cfg.batch_size]
@@ -440,6 +486,8 @@ def train_seed(
                     "val_acc": val.acc,
                     **{k: v.item() for k, v in extra.take().items()},
                 }
+                if td.x_train_sub is not None:
+                    row["train_acc_eval"] = evaluate(model, td.x_train_sub, td.y_train_sub, cfg.eval_batch_size).acc
                 run.curve.append(row)
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
@@ -452,18 +500,66 @@ def train_seed(
         full_val = evaluate(model, data.val.x, data.val.y, cfg.eval_batch_size)
         run.epochs.append(
             {"seed": seed, "epoch": epoch + 1, "step": step, "val_loss": full_val.loss, "val_acc": full_val.acc}
+            | ({"lr": epoch_lr} if record_lr else {})
         )
         more = epoch + 1 < cfg.epochs  # a change after the last epoch would have no effect
         if schedule is not None and more and (lr := schedule.after_epoch(epoch + 1, full_val.acc)) is not None:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             run.lr_changes.append({"epoch": epoch + 1, "step": step, "lr": lr})
+        if hooks.after_epoch is not None:
+            run.train_seconds = before + time.perf_counter() - started  # the time so far travels with the state
+            state = _checkpoint(epoch + 1, step, run, model, optimizer, shuffler, (loss_sum, correct, seen), extra)
+            if hooks.after_epoch(run, state):
+                break
 
-    run.train_seconds = time.perf_counter() - started
+    run.train_seconds = before + time.perf_counter() - started
     run.steps = step
     run.samples = step * cfg.batch_size
     run.state_dict = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     return run
+
+
+def _checkpoint(epoch, step, run, model, optimizer, shuffler, interval, extra) -> SeedCheckpoint:
+    """The state after ``epoch`` (copies: the run goes on changing it)."""
+    rows = replace(run, state_dict={}, curve=list(run.curve), epochs=list(run.epochs), lr_changes=list(run.lr_changes))
+    return SeedCheckpoint(
+        epoch=epoch,
+        step=step,
+        lr=optimizer.param_groups[0]["lr"],
+        run=rows,
+        model={k: v.detach().clone() for k, v in model.state_dict().items()},
+        optimizer=copy.deepcopy(optimizer.state_dict()),
+        shuffler=shuffler.get_state(),
+        rng=torch.get_rng_state(),
+        cuda_rng=torch.cuda.get_rng_state() if torch.cuda.is_available() else None,
+        interval=(
+            interval[0].clone(),
+            interval[1].clone(),
+            interval[2],
+            {k: v.clone() for k, v in extra.sums.items()},
+            extra.steps,
+        ),
+    )
+
+
+def _resume(start: SeedCheckpoint, model, optimizer, shuffler, extra) -> tuple[int, int, SeedRun, int]:
+    """Load ``start`` into the fresh model, optimizer and generators; record a changed rate at its epoch."""
+    model.load_state_dict(start.model)
+    optimizer.load_state_dict(copy.deepcopy(start.optimizer))
+    before = optimizer.param_groups[0]["lr"]
+    for group in optimizer.param_groups:
+        group["lr"] = start.lr
+    shuffler.set_state(start.shuffler)
+    torch.set_rng_state(start.rng)
+    if start.cuda_rng is not None:
+        torch.cuda.set_rng_state(start.cuda_rng)
+    extra.sums, extra.steps = {k: v.clone() for k, v in start.interval[3].items()}, start.interval[4]
+    r = start.run
+    run = replace(r, curve=list(r.curve), epochs=list(r.epochs), lr_changes=list(r.lr_changes))
+    if start.lr != before:
+        run.lr_changes.append({"epoch": start.epoch, "step": start.step, "lr": start.lr})
+    return start.epoch, start.step, run, start.interval[2]
 
 
 def train_seeds(
@@ -483,7 +579,7 @@ def train_seeds(
     """
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
     with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
-        if cfg.vectorize and hooks.schedule is None:
+        if cfg.vectorize and hooks.schedule is None and hooks.after_epoch is None:
             runs = train_stacked_chunked(arch, data, cfg, bar, activation, hooks, checkpoint)
         else:
             make_model = lambda: build_model(arch, data.image_shape, len(data.classes), activation)  # noqa: E731
@@ -583,7 +679,7 @@ def train_stacked(
     one host sync per log interval for all seeds together. A seed whose loss turns
     non-finite is marked diverged (its later rows are dropped); the others go on.
     """
-    if hooks.schedule is not None:
+    if hooks.schedule is not None or hooks.after_epoch is not None:
         raise ValueError("a per-seed learning-rate schedule needs one seed at a time (train_seeds does that)")
     model = build_stacked(arch, data.image_shape, len(data.classes), list(cfg.seeds), activation)
     return train_stacked_model(model, data, cfg, progress, hooks=hooks, checkpoint=checkpoint)
@@ -617,7 +713,7 @@ def train_stacked_model(
         StackData(td.x_train, td.y_train, shared=True),
         loop,
         seeds,
-        at_log=lambda m: stacked_accuracy(m, td.x_val_sub, td.y_val_sub, cfg.eval_batch_size),
+        at_log=lambda m: _log_accuracies(m, td, cfg.eval_batch_size),
         at_epoch=lambda m: stacked_accuracy(m, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True),
         penalty=penalty,
         hooks=hooks,
@@ -672,6 +768,15 @@ def _resume(state, model, optimizer, decay, shufflers, tensors, stopping, run) -
         setattr(run, name, value)
     seen, step, diverged = state["counters"]
     return seen, step, set(diverged)
+
+
+def _log_accuracies(model: StackedNet, td: TrainingData, batch_size: int) -> dict[str, torch.Tensor]:
+    """Per seed at a log step, in eval mode: ``val_acc`` on the fixed validation subset and, when configured,
+    ``train_acc_eval`` on the fixed training subset (the train-mode running mean is ``train_acc``)."""
+    out = stacked_accuracy(model, td.x_val_sub, td.y_val_sub, batch_size)
+    if td.x_train_sub is not None:
+        out["train_acc_eval"] = stacked_accuracy(model, td.x_train_sub, td.y_train_sub, batch_size)["val_acc"]
+    return out
 
 
 def _seed_run(stack: StackRun, model: StackedNet, s: int, seed: int, batch_size: int) -> SeedRun:
@@ -733,6 +838,8 @@ def _show(progress: tqdm | None, step: int, reported: int, S: int, row: dict, me
 
 
 def _stack_schedule(hooks: TrainHooks, S: int) -> EpochSchedule | None:
+    if hooks.after_epoch is not None:
+        raise ValueError("hooks.after_epoch (checkpoints) is for the per-seed path, train_seed")
     if hooks.schedule is None:
         return None
     if S != 1:

@@ -50,7 +50,10 @@ def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, p
     """S1 2x2 panel: loss; train/val accuracy; test vs final train accuracy; val vs train accuracy.
 
     ``curves[arch]`` is the tidy per-seed log; ``finals`` has one row per (arch, seed)
-    with train_acc and test_acc from the evaluate stage.
+    with train_acc and test_acc from the evaluate stage. Training accuracy along training is the
+    eval-mode one on a fixed training subset (``train_acc_eval``) where logged, so it compares
+    with the eval-mode validation accuracy (a running train-mode mean lags the weights and runs
+    with dropout on: it makes a dropout network look better on validation than on training).
     """
     colors = arch_colors()
     fig, axes = plt.subplots(2, 2, figsize=(13, 9.5))
@@ -59,15 +62,20 @@ def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, p
         if frame.empty:
             continue
         c = colors[arch]
+        train = "train_acc_eval" if "train_acc_eval" in frame else "train_acc"
         seed_band(ax_loss, frame, "step", "train_loss", c, arch)
-        seed_band(ax_acc, frame, "step", "train_acc", c, arch, "-")
+        seed_band(ax_acc, frame, "step", train, c, arch, "-")
         seed_band(ax_acc, frame, "step", "val_acc", c, None, "--")
-        mean = frame.groupby("step")[["train_acc", "val_acc"]].mean()
-        ax_gen.plot(mean["train_acc"], mean["val_acc"], "-", color=c, lw=1.4, label=arch)
-        ax_gen.plot(mean["train_acc"].iloc[-1], mean["val_acc"].iloc[-1], "o", color=c, ms=6)
+        mean = frame.groupby("step")[[train, "val_acc"]].mean()
+        ax_gen.plot(mean[train], mean["val_acc"], "-", color=c, lw=1.4, label=arch)
+        ax_gen.plot(mean[train].iloc[-1], mean["val_acc"].iloc[-1], "o", color=c, ms=6)
     ax_loss.set(xlabel="training step (batches)", ylabel="training loss (cross-entropy)", title="Training loss")
     ax_loss.set_yscale("log")
-    ax_acc.set(xlabel="training step (batches)", ylabel="accuracy", title="Accuracy: train (solid), val (dashed)")
+    ax_acc.set(
+        xlabel="training step (batches)",
+        ylabel="accuracy (eval mode)",
+        title="Accuracy: train subset (solid), val (dashed)",
+    )
     for arch, g in finals.groupby("arch", sort=False):
         ax_test.errorbar(
             g["train_acc"].mean(),
@@ -92,8 +100,8 @@ def comparison_panel(curves: Mapping[str, pd.DataFrame], finals: pd.DataFrame, p
         title="Test vs final train accuracy (mean ± std, dots: seeds)",
     )
     ax_gen.set(
-        xlabel="train accuracy (logged)",
-        ylabel="validation accuracy (logged)",
+        xlabel="train accuracy (logged, eval mode, fixed subset)",
+        ylabel="validation accuracy (logged, eval mode)",
         title="Validation vs train accuracy along training",
     )
     handles, labels = ax_loss.get_legend_handles_labels()

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from annstudy.models.zoo import ACTIVATIONS
 from annstudy.schema import Fraction, ListOf, one_of
-from annstudy.studies.architectures.config import TrainingKeys
+from annstudy.studies.architectures.config import TrainingKeys, architecture
 
 
 class ActivationsSettings(TrainingKeys):
@@ -23,6 +23,9 @@ class ActivationsSettings(TrainingKeys):
         description="activation functions (models/zoo.py), each replacing every ReLU"
     )
     vanish_ratio: Fraction = Field(description='report rule: sigmoid gradients "vanish" below this share of ReLU\'s')
+    unscaled_archs: ListOf(architecture) = Field(
+        description="input-scaling ablation: these architectures with every activation on inputs left in [0, 255]"
+    )
 
     @property
     def dataset(self) -> str:
@@ -34,18 +37,24 @@ class ActivationsSettings(TrainingKeys):
         """``<arch>_<activation>`` for every pair, architectures first (the stage items)."""
         return tuple(f"{arch}_{act}" for arch in self.archs for act in self.activations)
 
-    def split_variant(self, variant: str) -> tuple[str, str]:
+    @property
+    def unscaled_variants(self) -> tuple[str, ...]:
+        """``<arch>_<activation>`` of the input-scaling ablation (stage ``activations_unscaled``)."""
+        return tuple(f"{arch}_{act}" for arch in self.unscaled_archs for act in self.activations)
+
+    def split_variant(self, variant: str, unscaled: bool = False) -> tuple[str, str]:
         """``cnn_4_sigmoid`` -> (``cnn_4``, ``sigmoid``); ValueError for a variant not configured."""
         arch, _, act = variant.rpartition("_")
-        if variant not in self.variants:
+        known, keys = (self.unscaled_variants, "unscaled_archs") if unscaled else (self.variants, "archs")
+        if variant not in known:
             raise ValueError(
-                f"variant {variant!r} is not in studies.activations (archs x activations): "
-                f"choose from {', '.join(self.variants)}"
+                f"variant {variant!r} is not in studies.activations ({keys} x activations): "
+                f"choose from {', '.join(known)}"
             )
         return arch, act
 
     def settings_rows(self) -> list[str]:
-        return ["dataset", "archs", "activations", "train", "vanish_ratio", "epochs_by_arch"]
+        return ["dataset", "archs", "activations", "train", "vanish_ratio", "epochs_by_arch", "unscaled_archs"]
 
 
 CONFIG = ActivationsSettings

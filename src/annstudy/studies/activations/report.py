@@ -13,8 +13,9 @@ from annstudy.params import Settings
 from annstudy.report import figures
 from annstudy.report.claims import Arm, Claim, Status, compare, did_not_train, training
 from annstudy.report.document import Figure, Heading, Paragraph, Table
+from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
-from annstudy.report.stats import Accuracy, Summary, summarize
+from annstudy.report.stats import Accuracy, Summary, pct, summarize
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import STUDY, variant_dir
 from annstudy.variants import Variant, read_variant
@@ -100,11 +101,11 @@ def first_layer_size(arch: str, image_shape: tuple[int, int, int]) -> int:
     return int(first_layer_weight(build_model(arch, image_shape)).numel())
 
 
-def load_results(study: ActivationsSettings, root: str | Path = "data") -> list[VariantResult]:
+def load_results(study: ActivationsSettings, root: str | Path = "data", unscaled: bool = False) -> list[VariantResult]:
     results = []
-    for variant in study.variants:
-        arch, act = study.split_variant(variant)
-        record = read_variant(variant, variant_dir(variant, root))
+    for variant in study.unscaled_variants if unscaled else study.variants:
+        arch, act = study.split_variant(variant, unscaled)
+        record = read_variant(variant, variant_dir(variant, root, unscaled))
         shape = tuple(record.run.get("image_shape", (1, 28, 28)))
         results.append(VariantResult(arch, act, record, first_layer_size(arch, shape)))
     return results
@@ -259,6 +260,159 @@ def depth_findings(
     return lines, findings
 
 
+def scaling_claims(scaled: list[VariantResult], unscaled: list[VariantResult]) -> list[Claim]:
+    """Per ablated variant: test accuracy on inputs in [0, 255] against the same variant on [-1, 1].
+
+    The did-not-train rule judges the unscaled arm on its own loss and accuracy, so a run that never
+    left the uniform guess is said to be that, not "worse".
+    """
+    by = {r.name: r for r in scaled}
+    out = []
+    for u in unscaled:
+        s = by.get(u.name)
+        if s is None:
+            continue
+        raw = replace(u.arm(tuple(u.record.test_accs)), label=f"{u.arch} {u.act} on [0, 255]")
+        if not raw.values:  # every seed diverged: nothing to compare, and that is the answer
+            out.append(
+                Claim(
+                    f"{u.arch} {u.act} on [0, 255] diverged in every seed (loss NaN/inf)",
+                    "no finite test accuracy",
+                    "divergence check at every log step",
+                    len(u.record.run["seeds"]),
+                    (u.budget,),
+                    Status.DID_NOT_TRAIN,
+                    "; ".join(f"seed {seed} at step {step}" for seed, step in u.record.diverged),
+                )
+            )
+            continue
+        ref = replace(s.arm(tuple(s.record.test_accs)), label=f"{s.arch} {s.act} on [-1, 1]")
+        word = "below" if summarize(raw.values).mean < summarize(ref.values).mean else "not below"
+        out.append(compare(f"Without input scaling {u.arch} {u.act} ends {word} its scaled run on test", raw, ref))
+    return out
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.3g}×" if np.isfinite(a) and np.isfinite(b) and b > 0 else "—"
+
+
+def scaling_table(scaled: list[VariantResult], unscaled: list[VariantResult]) -> Table:
+    by = {r.name: r for r in scaled}
+    rows = []
+    for u in unscaled:
+        s = by.get(u.name)
+        if s is None:
+            continue
+        rows.append(
+            [
+                u.arch,
+                u.act,
+                _fmt_per_seed(s.final_loss_values(), 3),
+                _fmt_per_seed(u.final_loss_values(), 3),
+                _fmt_per_seed(s.grad_rms_per_seed(), 3, "g"),
+                _fmt_per_seed(u.grad_rms_per_seed(), 3, "g"),
+                _ratio(u.grad_rms.mean, s.grad_rms.mean),
+                Accuracy(tuple(s.record.test_accs), 0).fmt(),
+                Accuracy(tuple(u.record.test_accs), 0).fmt() if u.record.test_accs else "—",
+                _trained(u),
+                ", ".join(f"seed {seed} at step {step}" for seed, step in u.record.diverged) or "—",
+            ]
+        )
+    return Table(
+        [
+            "architecture",
+            "activation",
+            "final loss [-1, 1]",
+            "final loss [0, 255]",
+            "RMS ∂L/∂w₁ [-1, 1]",
+            "RMS ∂L/∂w₁ [0, 255]",
+            "gradient ratio",
+            "test acc [-1, 1]",
+            "test acc [0, 255]",
+            "trained? [0, 255]",
+            "diverged [0, 255]",
+        ],
+        rows,
+        caption="The input-scaling ablation: the same training (settings, seeds, budget) on inputs left in [0, 255] "
+        "against the main runs on [-1, 1]; per seed as in the table above (a diverged seed's loss and gradient "
+        "count up to its last finite log step). Gradient ratio: unscaled / scaled RMS per weight.",
+    )
+
+
+WHY_VANISH = (
+    "The sigmoid's derivative is at most 0.25 (and near 0 where a unit saturates); backpropagation multiplies "
+    "one such factor per sigmoid layer between the loss and the first layer, so the first layer's gradient "
+    "shrinks roughly geometrically with depth. ReLU's derivative is 1 wherever a unit is active, so depth alone "
+    "does not shrink it."
+)
+
+
+def _depth_answer(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> str:
+    """The sigmoid/ReLU gradient ratio per architecture by depth, and ReLU's own gradient from shallowest to deepest."""
+    by = {(r.arch, r.act): r for r in results}
+    archs = sorted({r.arch for r in results}, key=lambda a: (depth[a], study.archs.index(a)))
+    parts, relu = [], []
+    for a in archs:
+        sig, rel = by.get((a, "sigmoid")), by.get((a, "relu"))
+        if rel is not None and rel.grad_rms.n:
+            relu.append((a, rel.grad_rms.mean))
+        if sig is None or rel is None or not (sig.grad_rms.n and rel.grad_rms.n):
+            continue
+        flag = " (did not train)" if did_not_train(sig.arm(())) or did_not_train(rel.arm(())) else ""
+        parts.append(f"{a} ({depth[a]} layers) {sig.grad_rms.mean / rel.grad_rms.mean:.2g}×{flag}")
+    text = "Sigmoid's first-layer gradient as a share of ReLU's (RMS per weight): " + ", ".join(parts or ["—"])
+    if len(relu) >= 2:
+        text += (
+            f". ReLU's own first-layer gradient goes from {relu[0][1]:.3g} ({relu[0][0]}) to {relu[-1][1]:.3g} "
+            f"({relu[-1][0]})"
+        )
+    return text + f"; below {study.vanish_ratio:g}× counts as vanished."
+
+
+def _scaling_answer(unscaled: list[VariantResult], scaled: list[VariantResult]) -> str:
+    by = {r.name: r for r in scaled}
+    parts = []
+    for u in unscaled:
+        s = by.get(u.name)
+        if s is None:
+            continue
+        loss_s = f"{s.final_loss.mean:.3f}" if s.final_loss.n else "—"
+        loss_u = f"{u.final_loss.mean:.3f}" if u.final_loss.n else "—"
+        acc_u = pct(u.test.mean) if u.test.n else "— (diverged)"
+        acc_s = pct(s.test.mean) if s.test.n else "—"
+        div = f", {len(u.record.diverged)} of {len(u.record.run['seeds'])} seeds diverged" if u.record.diverged else ""
+        div += " (did not train: loss at ln C or accuracy at chance)" if did_not_train(u.arm(())) else ""
+        grad = _ratio(u.grad_rms.mean, s.grad_rms.mean)
+        loss = f"final loss {loss_s} → {loss_u}"
+        parts.append(f"{u.arch} {u.act}: {loss}, first-layer gradient {grad}, test {acc_s} → {acc_u}{div}")
+    return "On inputs in [0, 255] instead of [-1, 1] (scaled → unscaled): " + "; ".join(parts) + "."
+
+
+def questions(
+    results: list[VariantResult],
+    unscaled: list[VariantResult],
+    findings: list[Finding],
+    depth: dict[str, int],
+    study: ActivationsSettings,
+) -> list[tuple]:
+    """The exercise's S2 questions, answered from this run's numbers with the status of the claim each rests on."""
+    depth_claim = next((f.claim for f in findings if f.question.startswith("From which depth")), None)
+    untrained = next((f.claim for f in findings if f.question == "Which runs are no evidence?"), None)
+    items = [
+        (
+            "How does gradient behaviour differ between the architectures, and what happens as depth grows?",
+            _depth_answer(results, depth, study)
+            + (f" {depth_claim.statement[0].upper()}{depth_claim.statement[1:]}." if depth_claim else ""),
+            depth_claim or untrained or MEASURED,
+        ),
+        ("Why?", WHY_VANISH, None),
+    ]
+    scaling = next((f.claim for f in findings if f.question == "What happens without input scaling?"), None)
+    if unscaled:
+        items.append(("What happens without input scaling?", _scaling_answer(unscaled, results), scaling or MEASURED))
+    return items
+
+
 def metrics(results: list[VariantResult]) -> dict:
     def num(x: float, digits: int = 5) -> float | None:
         return round(float(x), digits) if np.isfinite(x) else None
@@ -314,4 +468,24 @@ def build(settings: Settings, out: Path) -> StudySection:
         _table(results, depth),
     ]
     seconds = {f"activations_train@{r.arch}-{r.act}": r.record.wall_seconds for r in results}
-    return StudySection(STUDY, blocks, metrics(results), seconds, [study.dataset], findings, [settings_table(study)])
+    values = metrics(results)
+    unscaled = load_results(study, unscaled=True) if study.unscaled_variants else []
+    if unscaled:
+        claims = scaling_claims(results, unscaled)
+        blocks += [
+            Heading("Without input scaling (inputs in [0, 255])", level=3),
+            Paragraph(
+                "The exercise's bonus question, answered by measurement: "
+                + ", ".join(f"{r.arch} {r.act}" for r in unscaled)
+                + " trained exactly as above but on the raw pixel values in [0, 255] instead of [-1, 1]."
+            ),
+            scaling_table(results, unscaled),
+            *[Paragraph(c.sentence()) for c in claims],
+        ]
+        if claims:
+            worst = min(claims, key=lambda c: STRENGTH.index(c.status))
+            findings.append(Finding("What happens without input scaling?", worst, worst.statistic))
+        values["unscaled"] = metrics(unscaled)
+        seconds |= {f"activations_unscaled@{r.arch}-{r.act}": r.record.wall_seconds for r in unscaled}
+    blocks += questions_block(questions(results, unscaled, findings, depth, study))
+    return StudySection(STUDY, blocks, values, seconds, [study.dataset], findings, [settings_table(study)])

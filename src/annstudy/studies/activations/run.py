@@ -4,6 +4,9 @@ Stage ``activations_train@<arch>-<act>`` trains the seeds of one variant (stacke
 writes ``data/activations/train/<arch>_<act>/`` (see :mod:`annstudy.records`);
 its log rows carry ``grad_norm``: the L2 norm of the gradient of the training loss with
 respect to the first layer's weights, averaged over the steps of each log interval.
+Stage ``activations_unscaled@<arch>-<act>`` is the input-scaling ablation (the exercise's
+bonus question): the same training on inputs left in [0, 255], written to
+``data/activations/unscaled/<arch>_<act>/``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from annstudy.data.prepared import pixel_range
 from annstudy.engine.trainer import TrainHooks, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import first_weighted_layer
@@ -23,8 +27,8 @@ from annstudy.variants import load_data, write_variant
 STUDY = "activations"
 
 
-def variant_dir(variant: str, root: str | Path = "data") -> Path:
-    return Path(root) / STUDY / "train" / variant
+def variant_dir(variant: str, root: str | Path = "data", unscaled: bool = False) -> Path:
+    return Path(root) / STUDY / ("unscaled" if unscaled else "train") / variant
 
 
 def first_layer_grad_norm(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -39,19 +43,20 @@ def first_layer_grad_norm(model: nn.Module) -> dict[str, torch.Tensor]:
     return {"grad_norm": first_weighted_layer(model).weight.grad.norm()}
 
 
-def train_variant(variant: str, settings: Settings, root: str | Path = "data") -> Path:
-    """Train ``<arch>_<act>`` for every seed; log loss and first-layer gradient norm."""
+def train_variant(variant: str, settings: Settings, root: str | Path = "data", unscaled: bool = False) -> Path:
+    """Train ``<arch>_<act>`` for every seed; log loss and first-layer gradient norm (``unscaled``: on [0, 255])."""
     started = time.perf_counter()
     study = settings.studies[STUDY]
-    arch, act = study.split_variant(variant)
+    arch, act = study.split_variant(variant, unscaled)
     data = load_data(settings, study.dataset)
+    if unscaled:
+        data = pixel_range(data)
     cfg = study.train_for(arch)
     runs = train_seeds(
         arch, data, cfg, desc=f"{STUDY} {variant}", activation=act, hooks=TrainHooks(step_metrics=first_layer_grad_norm)
     )
-    return write_variant(
-        variant_dir(variant, root), runs, data, cfg, {"study": STUDY, "variant": variant, "arch": arch}, act, started
-    )
+    describe_run = {"study": STUDY, "variant": variant, "arch": arch, "inputs": "[0, 255]" if unscaled else "[-1, 1]"}
+    return write_variant(variant_dir(variant, root, unscaled), runs, data, cfg, describe_run, act, started)
 
 
 def _train_step(settings: Settings, item: str | None) -> Path:
@@ -60,5 +65,11 @@ def _train_step(settings: Settings, item: str | None) -> Path:
     return train_variant(item, settings)
 
 
-# `annstudy stage activations train <arch>_<act>` (annstudy/stage.py)
-STEPS = {"train": _train_step}
+def _unscaled_step(settings: Settings, item: str | None) -> Path:
+    if item is None:
+        raise ValueError("activations unscaled needs a variant, e.g. cnn_4_sigmoid")
+    return train_variant(item, settings, unscaled=True)
+
+
+# `annstudy stage activations train|unscaled <arch>_<act>` (annstudy/stage.py)
+STEPS = {"train": _train_step, "unscaled": _unscaled_step}

@@ -79,6 +79,9 @@ class ArchitecturesSettings(TrainingKeys):
 
     dataset: OneOf(lambda: sorted(DATASETS), "dataset") = Field(description="S1-S3's dataset (data/registry.py)")
     train_eval_subset: NonNegativeInt = from_profile("training images of the final train accuracy (0: all)")
+    train_log_subset: PositiveInt = from_profile(
+        "fixed training images of the eval-mode train accuracy logged at every log step (beside the running mean)"
+    )
     underfit_train_acc: Fraction = Field(description="verdict: underfitting below this final train accuracy")
     overfit_gap: Fraction = Field(description="verdict: overfitting above this train - val gap")
     misclassified_shown: NonNegativeInt = Field(description="images in the misclassified grid")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data.prepared import PreparedDataset, load_meta, load_prepared
@@ -18,9 +19,10 @@ from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
 from annstudy.records import read_record
 from annstudy.report import figures
-from annstudy.report.claims import Arm, Claim, accuracy_bar, compare
+from annstudy.report.claims import Arm, Claim, Status, accuracy_bar, compare
 from annstudy.report.document import Chart, Document, Figure, Heading, Paragraph, Table
 from annstudy.report.interactive import seed_curves
+from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
 from annstudy.studies.architectures import worked_checks
@@ -57,6 +59,7 @@ class ArchResult:
     run: dict  # summary of the train stage's record
     evaluation: dict  # summary of the evaluate stage's record
     curves: pd.DataFrame  # tidy per-seed log
+    epoch_rows: pd.DataFrame | None = None  # per seed and epoch: val_loss, val_acc on the full validation split
 
     @property
     def params(self) -> int:
@@ -114,6 +117,29 @@ class ArchResult:
         best = max(frame.to_dict("records"), key=lambda row: (row["val_acc"], -row["seed"]))
         return int(best["seed"])
 
+    def seed_test(self, seed: int) -> float:
+        return float(self.per_seed.set_index("seed").loc[seed, "test_acc"])
+
+    @property
+    def best_test(self) -> tuple[int, float] | None:
+        """The exercise's "best test accuracy over seeds": (seed, accuracy), reported beside the chosen seed,
+        never used to choose (it is the maximum of noisy values, biased upwards)."""
+        frame = self.healthy
+        if not len(frame):
+            return None
+        row = max(frame.to_dict("records"), key=lambda r: (r["test_acc"], -r["seed"]))
+        return int(row["seed"]), float(row["test_acc"])
+
+    @property
+    def val_loss_last(self) -> float:
+        """Mean over healthy seeds of the last epoch's full-validation loss (recorded every epoch)."""
+        e = self.epoch_rows
+        if e is None or e.empty or "val_loss" not in e:
+            return float("nan")
+        healthy = set(self.healthy["seed"])
+        last = e[e["seed"].isin(healthy)].sort_values("epoch").groupby("seed")["val_loss"].last()
+        return float(last.mean()) if len(last) else float("nan")
+
     def accuracy(self, n_test: int) -> Accuracy:
         return Accuracy(tuple(float(v) for v in self.healthy["test_acc"]), n_test)
 
@@ -129,7 +155,9 @@ def load_results(archs: tuple[str, ...], root: str | Path = "data") -> list[Arch
     for arch in archs:
         tdir, edir = train_dir(arch, root), eval_dir(arch, root)
         train, evaluation = read_record(tdir), read_record(edir)
-        results.append(ArchResult(arch, train.summary, evaluation.summary, train.table("curves")))
+        results.append(
+            ArchResult(arch, train.summary, evaluation.summary, train.table("curves"), train.table("epochs"))
+        )
     return results
 
 
@@ -168,18 +196,33 @@ def _table(results: list[ArchResult], study: ArchitecturesSettings, n_test: int)
             acc = r.accuracy(n_test)
             numbers = [acc.fmt() + div, acc.fmt_sampling(), pct(val_acc), f"{(train_acc - val_acc) * 100:+.1f}"]
             judged = f"{verdict(train_acc, val_acc, study)} at {r.budget}"
+            chosen, (best_seed, best_acc) = r.chosen_seed, r.best_test
+            numbers.append(f"seed {chosen}: {pct(r.seed_test(chosen))}; best seed {best_seed}: {pct(best_acc)}")
         else:  # nothing to average: say so instead of printing nan
-            numbers, judged = ["diverged (every seed)", "—", "—", "—"], "—"
+            numbers, judged = ["diverged (every seed)", "—", "—", "—", "—"], "—"
         rows.append([r.arch, f"{r.params:,}", str(r.epochs), *numbers, judged])
     subset = results[0].run["train"]["train_eval_subset"] if results else 0
     return Table(
-        ["architecture", "parameters", "epochs", "test acc", "test sampling", "val acc", "train − val", "verdict"],
+        [
+            "architecture",
+            "parameters",
+            "epochs",
+            "test acc",
+            "test sampling",
+            "val acc",
+            "train − val",
+            "test: seed chosen on val; best seed",
+            "verdict",
+        ],
         rows,
         caption="Eval-mode accuracies after the last epoch, over the seeds that did not diverge. test acc: mean with "
         "the per-seed values (n ≤ 2) or the 95 % Student-t interval over seeds; test sampling: Wilson 95 % "
         f"interval over the {n_test:,} test images; train − val in points, train on "
         + ("the full split" if subset <= 0 else f"a fixed subset of {subset:,} training images")
-        + ". A verdict holds at its budget only: a 1-epoch model judged against 2-epoch ones is confounded.",
+        + ". test: seed chosen on val: the test accuracy of the seed with the highest validation accuracy (whose "
+        "weights are shown); best seed: the highest test accuracy over seeds, which the exercise asks for — a "
+        "maximum over noisy values, biased upwards, never used to choose. "
+        "A verdict holds at its budget only: a 1-epoch model judged against 2-epoch ones is confounded.",
     )
 
 
@@ -193,13 +236,25 @@ def _split_table(results: list[ArchResult], study: ArchitecturesSettings) -> Tab
             s = summarize(values, bounds=(0.0, 1.0))
             cells.append(f"{pct(s.mean)} ± {s.std * 100:.1f}" if s.n else "—")
         published = PUBLISHED.get(r.arch, "") if study.dataset == PUBLISHED_DATASET else "n/a (other dataset)"
+        loss = r.val_loss_last
+        cells.append(f"{loss:.3f}" if math.isfinite(loss) else "—")
         cells += [str(r.chosen_seed), f"{r.train_seconds:,.1f}", published + (" ¹" if published else "")]
         rows.append(cells)
     return Table(
-        ["architecture", "train acc", "val acc", "test acc", "seed shown (best val)", "train time (s)", "published"],
+        [
+            "architecture",
+            "train acc",
+            "val acc",
+            "test acc",
+            "val loss",
+            "seed shown (best val)",
+            "train time (s)",
+            "published",
+        ],
         rows,
         caption="Final eval-mode accuracies per split: mean ± sample std over the seeds that did not diverge; "
-        f"train time summed over seeds. ¹ Source: {PUBLISHED_SOURCE}.",
+        "val loss: the full validation split's cross-entropy after the last epoch, mean over seeds (recorded "
+        f"every epoch: the train record's `epochs` table); train time summed over seeds. ¹ Source: {PUBLISHED_SOURCE}.",
     )
 
 
@@ -288,6 +343,214 @@ def claims(results: list[ArchResult], comparisons: list[Comparison], classes: in
             diff = (cnn.test.mean - mlp.test.mean) * 100
             found.append(Finding("How does the CNN compare with the MLP?", claim, f"{diff:+.1f} points"))
     return found
+
+
+# ---------------------------------------------------------------- the exercise's questions
+
+WEAKEST_FIRST = [Status.DID_NOT_TRAIN, Status.CONFOUNDED, Status.UNDERPOWERED, Status.NOT_SIGNIFICANT, Status.SUPPORTED]
+KIN = (  # structurally akin groups (studies.md S1): what differs between them
+    (("mlp_1", "mlp_2"), "one hidden layer vs a second, bias-free FC-64 one"),
+    (("cnn_3", "cnn_4", "cnn_5"), "small stacks of 3×3–7×7 convolutions with two max-pools, 3 to 6 conv layers"),
+    (("lenet5", "cnn_bn4"), "conv blocks followed by dense layers (cnn_bn4 with BatchNorm and dropout)"),
+)
+
+
+def weakest(claims: list[Claim]) -> Claim:
+    """An answer resting on several claims is as strong as its weakest."""
+    return min(claims, key=lambda c: WEAKEST_FIRST.index(c.status))
+
+
+def weight_layers(model) -> int:
+    """Depth as the number of weighted (Linear/Conv) layers."""
+    return sum(1 for m in model.modules() if getattr(m, "weight", None) is not None and m.weight.dim() > 1)
+
+
+def _gaps(r: ArchResult) -> tuple[float, ...]:
+    """Per healthy seed: final train − val accuracy (eval mode)."""
+    h = r.healthy
+    return tuple(float(t - v) for t, v in zip(h["train_acc"], h["val_acc"]))
+
+
+def _cap(text: str) -> str:
+    """Sentence case, leaving a leading identifier (``mlp_1``) as written."""
+    first = text.split(" ", 1)[0]
+    return text if "_" in first or any(ch.isdigit() for ch in first) else text[:1].upper() + text[1:]
+
+
+def template_match(weight: torch.Tensor, class_means: torch.Tensor) -> tuple[float, int]:
+    """For first-layer units that see the whole image (an MLP): per unit the largest |cosine| between its
+    weights and a class-mean image (centred on the mean image); the median over units, and how many classes
+    are some unit's best match. High values and many classes = units that look like class templates."""
+    w = weight.detach().float().reshape(weight.shape[0], -1)
+    m = class_means.reshape(class_means.shape[0], -1)
+    m = m - m.mean(0, keepdim=True)
+    cos = torch.nn.functional.normalize(w, dim=1) @ torch.nn.functional.normalize(m, dim=1).T  # [units, classes]
+    best, which = cos.abs().max(dim=1)
+    return float(best.median()), int(which.unique().numel())
+
+
+def _weights_answer(matches: dict[str, tuple[float, int]], archs: list[str]) -> str:
+    mlp = [f"{a}: median {m:.2f}, best match of {k} classes" for a, (m, k) in matches.items()]
+    cnn = [a for a in archs if a not in matches]
+    text = (
+        "MLP units see the whole image, so their weights (the weight figures) can be compared with the classes: "
+        "largest |cosine| of a unit's weights with a centred class-mean image — " + "; ".join(mlp) + ". "
+        if mlp
+        else ""
+    )
+    if cnn:
+        text += (
+            f"The CNNs' first-layer filters ({', '.join(cnn)}) are a few pixels wide: local edge and contrast "
+            "detectors shared by every class, not class templates; the MLP weights are the more interpretable."
+        )
+    return text
+
+
+def questions(
+    results: list[ArchResult],
+    findings: list[Finding],
+    comparisons: list[Comparison],
+    study: ArchitecturesSettings,
+    data: PreparedDataset,
+    n_test: int,
+) -> list[tuple]:
+    """The exercise's S1 questions (studies.md), each answered from this run with the status of its claim."""
+    classes = len(data.classes)
+    trained = [r for r in results if r.test.n > 0]
+    by = {r.arch: r for r in trained}
+    claims = {f.question: f.claim for f in findings}
+    items: list[tuple] = []
+    gaps = {r.arch: _gaps(r) for r in trained}
+    spread = ", ".join(f"{a} {sum(g) / len(g) * 100:+.1f}" for a, g in gaps.items() if g)
+    items.append(
+        (
+            "What is generalization performance, and which plots show it?",
+            "How well a network does on images it was not trained on (validation, test). The comparison panel "
+            "shows it: eval-mode train (solid) against validation (dashed) accuracy along training, validation "
+            "against train accuracy, and test against final train accuracy; the gap train − val (points, here "
+            f"{spread or '—'}) measures it.",
+            None,
+        )
+    )
+    if len(trained) >= 2:
+        ranked = sorted(trained, key=lambda r: sum(gaps[r.arch]) / max(len(gaps[r.arch]), 1))
+        low, high = ranked[0], ranked[-1]
+        claim = compare(
+            f"{high.arch} has a larger train − val gap than {low.arch}",
+            Arm(high.arch, gaps[high.arch], high.budget, None, high.test.mean, classes),
+            Arm(low.arch, gaps[low.arch], low.budget, None, low.test.mean, classes),
+        )
+        verdicts = ", ".join(
+            f"{r.arch} {verdict(r.healthy['train_acc'].mean(), r.healthy['val_acc'].mean(), study)}" for r in trained
+        )
+        items.append(
+            (
+                "How do the architectures compare in generalization?",
+                f"{_cap(claim.statement)} ({claim.statistic}). Verdicts at their budgets: {verdicts}.",
+                claim,
+            )
+        )
+        shape = data.image_shape
+        depth = {r.arch: weight_layers(build_model(r.arch, shape, classes)) for r in trained}
+        order = sorted(trained, key=lambda r: r.params)
+        small, big = order[0], order[-1]
+        size = compare(
+            f"the largest network, {big.arch} ({big.params:,} parameters), "
+            f"{'beats' if big.test.mean >= small.test.mean else 'trails'} the smallest, {small.arch} "
+            f"({small.params:,}), on test",
+            big.arm(classes),
+            small.arm(classes),
+        )
+        listing = "; ".join(
+            f"{r.arch}: {r.params:,} parameters, {depth[r.arch]} weight layers, test {pct(r.test.mean)}, "
+            f"gap {sum(gaps[r.arch]) / len(gaps[r.arch]) * 100:+.1f}"
+            for r in order
+        )
+        items.append(
+            (
+                "How do parameter count and depth affect accuracy and generalization?",
+                f"{listing}. {_cap(size.statement)} ({size.statistic}). Here parameters and depth do not rank the "
+                "networks alike: the convolutions' weight sharing gives the CNNs more layers with fewer parameters.",
+                size,
+            )
+        )
+    matches = {}
+    for r in trained:
+        if is_cnn(r.arch):
+            continue
+        model = build_model(r.arch, data.image_shape, classes)
+        model.load_state_dict(load_torch(train_dir(r.arch) / "weights.pt")[r.chosen_seed])
+        means = torch.stack([data.train.x[data.train.y == k].mean(0) for k in range(classes)])
+        matches[r.arch] = template_match(first_layer_weight(model), means)
+    items.append(
+        (
+            "Are the first-layer weights interpretable, do units specialise to classes, and whose are most "
+            "interpretable?",
+            _weights_answer(matches, [r.arch for r in trained]),
+            MEASURED if matches else None,
+        )
+    )
+    kin_claims, kin_text = [], []
+    lookup = {(c.a, c.b): c for c in comparisons} | {(c.b, c.a): c for c in comparisons}
+    for group, what in KIN:
+        present = [a for a in group if a in by]
+        if len(present) < 2:
+            continue
+        parts = []
+        for a, b in zip(present, present[1:]):
+            c = compare(f"{a} vs {b}", by[a].arm(classes), by[b].arm(classes), p=_p(lookup.get((a, b))))
+            kin_claims.append(c)
+            parts.append(f"{c.statistic} ({c.status.value})")
+        kin_text.append(f"{', '.join(present)} ({what}): " + "; ".join(parts))
+    if kin_claims:
+        items.append(
+            (
+                "Which architectures are structurally akin, and how do their results compare?",
+                ". ".join(kin_text) + ".",
+                weakest(kin_claims),
+            )
+        )
+    pick = claims.get("Which architecture to pick (chosen on validation)?")
+    if pick is not None:
+        items.append(
+            (
+                "Which one would you pick, and why?",
+                f"The one with the highest mean validation accuracy (the only fair basis): {pick.statement} "
+                f"({pick.statistic}).",
+                pick,
+            )
+        )
+    cnn_mlp = [f.claim for f in findings if f.question == "How does the CNN compare with the MLP?"]
+    if cnn_mlp:
+        items.append(
+            (
+                "How does the CNN compare with the MLP?",
+                " ".join(f"{_cap(c.statement)} ({c.statistic}, {c.status.value})." for c in cnn_mlp),
+                cnn_mlp[0],
+            )
+        )
+    items.append(_bars_item(trained, study, classes, n_test))
+    return items
+
+
+def _p(c: Comparison | None) -> float | None:
+    return c.p_adjusted if c is not None else None
+
+
+def _bars_item(trained: list[ArchResult], study: ArchitecturesSettings, classes: int, n_test: int) -> tuple:
+    """Each network against the exercise's bar (Fashion-MNIST: ≥ 0.80 plain ANN, ≥ 0.85 CNN), with its curves."""
+    question = "Does each network meet the exercise's bar (≥ 0.80 plain ANN, ≥ 0.85 CNN), and how are its curves?"
+    if study.dataset != PUBLISHED_DATASET or not trained:
+        return (question, f"The bars are the Fashion-MNIST exercise's; this run uses `{study.dataset}`.", None)
+    bars, parts = [], []
+    for r in trained:
+        kind = "cnn" if is_cnn(r.arch) else "mlp"
+        claim = accuracy_bar(r.arch, r.accuracy(n_test), BARS[kind], r.budget, classes, f"the {kind.upper()} bar")
+        bars.append(claim)
+        h = r.healthy
+        judged = verdict(h["train_acc"].mean(), h["val_acc"].mean(), study)
+        parts.append(f"{claim.statement}: {pct(r.test.mean)} ({claim.status.value}; curves: {judged})")
+    return (question, "; ".join(parts) + ".", weakest(bars))
 
 
 def architecture_tables(
@@ -410,8 +673,9 @@ def section(
     doc.add(
         Figure(
             panel.relative_to(out),
-            "Comparison panel: training loss, train/val accuracy, "
-            "test vs final train accuracy, validation vs train accuracy.",
+            "Comparison panel: training loss; train and validation accuracy, both in eval mode at every log step "
+            "(train on a fixed subset of training images; the running train-mode mean is recorded beside it as "
+            "`train_acc`, not drawn); test vs final train accuracy; validation vs train accuracy along training.",
         ),
         *curve_charts(results, panel.relative_to(out)),
     )
@@ -536,12 +800,21 @@ def metrics(results: list[ArchResult]) -> dict:
             "test_acc_std": _rounded(r.test.std),
             "params": r.params,
             "diverged": bool(r.diverged_seeds),
+            "val_selected_seed": r.chosen_seed if r.test.n else None,
+            "val_selected_test_acc": _rounded(r.seed_test(r.chosen_seed)) if r.test.n else None,
+            "best_test_seed": r.best_test[0] if r.best_test else None,
+            "best_test_acc": _rounded(r.best_test[1]) if r.best_test else None,
+            "val_loss": _rounded(r.val_loss_last),
         }
         for r in results
     }
 
 
-CHARTED = {"val_acc": "validation accuracy", "train_loss": "training loss"}
+CHARTED = {
+    "val_acc": "validation accuracy",
+    "train_acc_eval": "training accuracy (eval mode, fixed subset)",
+    "train_loss": "training loss",
+}
 
 
 def curve_charts(results: list[ArchResult], fallback: Path) -> list[Chart]:
@@ -578,6 +851,8 @@ def build(settings: Settings, out: Path) -> StudySection:
     findings = section(doc, settings, data, results, out)
     checks, check_metrics = worked_checks.section(len(data.train.y), study.train.batch_size, results[0].epochs, out)
     doc.add(*checks)
+    _, comparisons = _better_matrix(results)
+    doc.add(*questions_block(questions(results, findings, comparisons, study, data, len(data.test.y))))
     appendix = Document("")
     appendix.add(run_settings(settings, load_meta(prepared_dir(study.dataset)), results), _split_table(results, study))
     architecture_tables(appendix, results, data.image_shape, len(data.classes))

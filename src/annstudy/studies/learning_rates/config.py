@@ -2,7 +2,8 @@
 
 Variants: ``lr_<rate>`` for each of ``rates`` (constant-rate SGD, stage
 ``learning_rates_sgd@<rate>``), ``scheduled`` (SGD whose rate steps down through
-``schedule_lrs`` at validation plateaus, stage ``learning_rates_scheduled``) and ``adam``
+``schedule_lrs`` at the plateau epochs found by the exercise's passes, stage
+``learning_rates_scheduled``, :func:`annstudy.engine.schedules.stepped_run`) and ``adam``
 (S1's optimizer, stage ``learning_rates_adam``). Three stage kinds rather than one
 foreach over all variants, so each lists only the keys it reads: changing ``adam_lr``
 reruns the Adam stage alone. The dataset is S1's (``studies.architectures.dataset``).
@@ -52,7 +53,7 @@ def constant_variant(rate: float) -> str:
 
 
 class LearningRatesSettings(StudyConfig):
-    """S3: one architecture, SGD at constant rates, a plateau-driven step schedule, and Adam."""
+    """S3: one architecture, SGD at constant rates, the multi-pass step schedule, and Adam."""
 
     arch: Annotated[str, checked(architecture)] = Field(description="the architecture (models/zoo.py)")
     rates: ListOf(positive_number) = Field(description="constant-rate SGD variants lr_<rate>")
@@ -60,15 +61,17 @@ class LearningRatesSettings(StudyConfig):
     batch_size: PositiveInt = Field(description="training batch")
     eval_batch_size: PositiveInt = Field(description="evaluation batch (memory only)")
     schedule_lrs: Annotated[tuple[float, ...], checked(list_of(positive_number), lambda v: tuple(map(float, v)))] = (
-        Field(description="the scheduled variant's rates: starts at the first, steps down at plateaus")
+        Field(description="the scheduled variant's rates: pass 1 at the first, one drop per plateau found")
     )
-    min_delta: NonNegativeNumber = Field(description="plateau rule: an epoch improves if val acc > best + min_delta")
+    min_delta: NonNegativeNumber = Field(
+        description="plateau rule: epoch e is a plateau if no later epoch of the window beats the best so far by more"
+    )
     adam_lr: PositiveNumber = Field(description="the adam variant's rate")
     seeds: Seeds = from_profile("seeds of every variant")
     epochs: PositiveInt = from_profile("epochs of the constant-rate variants")
-    schedule_epochs: PositiveInt = from_profile("epochs of the scheduled variant")
+    schedule_epochs: PositiveInt = from_profile("epochs of the scheduled variant's last pass (the schedule length)")
     adam_epochs: PositiveInt = from_profile("epochs of the adam variant")
-    patience: PositiveInt = from_profile("plateau rule: epochs without improvement before a drop")
+    patience: PositiveInt = from_profile("plateau rule: epochs after e that must not improve (the window)")
     log_every: PositiveInt = from_profile("steps between curve points")
     val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
     train_limit: NonNegativeInt = from_profile("first N training images (0: all)")
