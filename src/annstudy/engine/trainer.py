@@ -321,7 +321,7 @@ def train_stack(
     if saved is not None:
         run.resumed_epoch = saved["epoch"]
         first_bad = saved["tensors"]["first_bad"].to(device)
-        seen, step, diverged = _resume(saved, model, optimizer, decay, shufflers, loop_tensors, stopping, run)
+        seen, step, diverged = _resume_stack(saved, model, optimizer, decay, shufflers, loop_tensors, stopping, run)
         reported = _show(progress, step, 0, S, {}, {})
         for stateful, key in ((extra, "extra"), (schedule, "schedule")):
             if stateful is not None:
@@ -380,7 +380,9 @@ def train_stack(
             break
         if checkpoint is not None and epoch < cfg.epochs:
             tensors = loop_tensors | {"first_bad": first_bad}
-            state = _snapshot(epoch, model, optimizer, decay, shufflers, tensors, stopping, run, (seen, step, diverged))
+            state = _snapshot_stack(
+                epoch, model, optimizer, decay, shufflers, tensors, stopping, run, (seen, step, diverged)
+            )
             state |= {"extra": vars(extra), "schedule": vars(schedule) if schedule is not None else {}}
             checkpoint.save(state | {"seconds": time.perf_counter() - started})
 
@@ -726,7 +728,7 @@ def train_stacked_model(
 RUN_FIELDS = ("curve", "epochs", "steps", "diverged_step", "lr_changes")
 
 
-def _snapshot(epoch, model, optimizer, decay, shufflers, tensors, stopping, run, counters) -> dict:
+def _snapshot_stack(epoch, model, optimizer, decay, shufflers, tensors, stopping, run, counters) -> dict:
     """Everything :func:`train_stack` needs to go on after ``epoch`` as if it had never stopped."""
     seen, step, diverged = counters
     return {
@@ -744,8 +746,8 @@ def _snapshot(epoch, model, optimizer, decay, shufflers, tensors, stopping, run,
     }
 
 
-def _resume(state, model, optimizer, decay, shufflers, tensors, stopping, run) -> tuple[int, int, set[int]]:
-    """Put a :func:`_snapshot` back in place (tensors shared with the loop are copied into);
+def _resume_stack(state, model, optimizer, decay, shufflers, tensors, stopping, run) -> tuple[int, int, set[int]]:
+    """Put a :func:`_snapshot_stack` back in place (tensors shared with the loop are copied into);
     returns the loop's counters."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
