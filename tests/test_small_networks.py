@@ -278,3 +278,14 @@ def test_spiral_keeps_the_fold_with_the_lowest_validation_loss_per_seed():
     )
     best = best_folds(members)
     assert best["fold"].tolist() == [1, 0] and best["test_acc"].tolist() == [0.95, 0.93]
+
+
+def test_epochs_frame_of_a_fit_where_every_member_diverged_is_empty_not_an_error():
+    """S5's linear neuron at lr 0.1 diverges in its first epoch: no epoch row, and the stage still writes."""
+    import numpy as np
+    import pandas as pd
+
+    from annstudy.engine.members import FitResult
+
+    frame = FitResult(batch_loss=np.full((3, 2), np.nan)).epochs_frame(pd.DataFrame({"seed": [0, 1]}))
+    assert frame.empty and list(frame.columns) == ["seed", "epoch"]

@@ -86,8 +86,8 @@ class FitResult:
 
     def epochs_frame(self, labels: pd.DataFrame) -> pd.DataFrame:
         """Per-epoch rows joined with ``labels`` (one row per member: seed, fold, ...)."""
-        frame = pd.DataFrame(self.epochs)
-        return labels.join(frame.set_index("member"), how="inner").reset_index(drop=True)
+        frame = pd.DataFrame(self.epochs, columns=None if self.epochs else ["member", "epoch"])
+        return labels.join(frame.set_index("member"), how="inner").reset_index(drop=True)  # none: every member diverged
 
     def batch_frame(self, labels: pd.DataFrame, every: int = 1) -> pd.DataFrame:
         """Tidy mini-batch costs (every ``every``-th step) joined with ``labels``."""
