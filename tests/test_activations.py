@@ -12,6 +12,7 @@ from annstudy.models.stacked import build_stacked
 from annstudy.models.zoo import build_model
 from annstudy.params import settings_from_raw, validate
 from annstudy.records import read_record
+from annstudy.report.document import Chart
 from annstudy.studies.activations import report
 from annstudy.studies.activations.run import STEPS, first_layer_grad_norm, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
@@ -148,6 +149,12 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     for m in section.metrics.values():
         assert m["final_loss"] > 0 and m["first_layer_grad_norm"] > 0 and m["diverged"] == 0
     assert (tmp_path / "reports/figures/activations_loss_grad.png").stat().st_size > 20_000
+    charts = [b for b in section.blocks if isinstance(b, Chart)]
+    assert {c.spec["title"] for c in charts} == {
+        "S2 training loss",
+        "S2 first-layer gradient norm ‖∂L/∂W₁‖",
+    }
+    assert all(len(c.spec["data"]["values"]) > 0 for c in charts)
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
     assert "mlp_1 (2 weight layers): sigmoid's first-layer gradient is" in text and "cnn_3 (4 weight layers)" in text
     # 16 smoke steps leave every variant at ln 10: no depth finding, four runs that are no evidence (and the

@@ -13,6 +13,7 @@ from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_s
 from annstudy.models.zoo import build_model
 from annstudy.params import settings_from_raw, validate
 from annstudy.records import read_record
+from annstudy.report.document import Chart
 from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
@@ -175,6 +176,12 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert set(passes) == {"0", "1"} and all(p[0]["lr"] == 0.1 for p in passes.values())
     # the drops recorded are the plateaus the passes found
     assert m["scheduled"]["drop_epochs"] == [[p["plateau"] for p in passes[s] if p["plateau"]] for s in ("0", "1")]
+    charts = [b for b in section.blocks if isinstance(b, Chart)]
+    assert {c.spec["title"] for c in charts} == {
+        "S3 validation accuracy",
+        "S3 training loss",
+    }
+    assert all(len(c.spec["data"]["values"]) > 0 for c in charts)
     text = " ".join(getattr(b, "text", "") for b in section.blocks)
     assert "**Schedule**" in text and "Detected drop epochs per seed" in text and "SGD lr 1e+30 diverged" in text
     asked = [b.text for b in section.blocks if getattr(b, "text", "").startswith("**How does the learning rate")]

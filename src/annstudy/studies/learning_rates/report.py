@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
@@ -14,7 +15,8 @@ from annstudy.engine.schedules import describe_rule
 from annstudy.params import Settings
 from annstudy.report import figures
 from annstudy.report.claims import Arm, Claim, compare
-from annstudy.report.document import Figure, Heading, Paragraph, Table
+from annstudy.report.document import Chart, Figure, Heading, Paragraph, Table
+from annstudy.report.interactive import seed_curves
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
@@ -41,6 +43,33 @@ def _label(variant: str) -> str:
     if variant == ADAM:
         return "Adam"
     return f"SGD lr {constant_lr(variant):g}"
+
+
+def curve_charts(records: list[Variant], fallback: Path) -> list[Chart]:
+    """Every variant's curves, every seed, to explore in the HTML (the constant rates, the schedule, Adam)."""
+    frames = [rec.curves.assign(variant=_label(rec.name)) for rec in records if not rec.curves.empty]
+    if not frames:
+        return []
+    curves = pd.concat(frames, ignore_index=True)
+    panels = [("val_acc", "validation accuracy", False), ("train_loss", "training loss", True)]
+    return [
+        Chart(
+            seed_curves(
+                curves,
+                x="epoch",
+                y=metric,
+                series="variant",
+                title=f"S3 {name}",
+                x_title="epoch",
+                y_title=name,
+                log_y=log,
+            ),
+            fallback,
+            f"S3 {name} per seed (thin) and mean (thick): constant rates, the step schedule and Adam.",
+        )
+        for metric, name, log in panels
+        if metric in curves
+    ]
 
 
 def curves_figure(records: list[Variant], colors: dict, path: Path, title: str) -> Path:
@@ -433,6 +462,7 @@ def build(settings: Settings, out: Path) -> StudySection:
                 "(right); × marks the last finite point of a diverged seed.",
             )
         )
+        blocks += curve_charts(constant + compared, path.relative_to(out))
     if compared:
         path = curves_figure(
             compared,
