@@ -126,14 +126,16 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         result = check_report(Path(args.html), shot, width=width)
         ok &= result.ok
         print(
-            f"{shot}: {result.images} images, broken {result.broken_images or 'none'}, page {result.page_width}px "
-            f"in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
+            f"{shot}: {result.images} images, broken {result.broken_images or 'none'}; {result.charts} charts drawn, "
+            f"broken {result.broken_charts or 'none'}; in-page links broken {result.broken_links or 'none'}; page "
+            f"{result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
         )
     shot = Path(args.out).with_stem(f"{Path(args.out).stem}_dark")
     dark = check_report(Path(args.html), shot, width=WIDTHS[-1], color_scheme="dark")
     ok &= dark.ok and dark.background == DARK_BACKGROUND
     print(
-        f"{shot}: dark mode at {WIDTHS[-1]} px, background {dark.background}, overflowing {dark.overflowing or 'none'}"
+        f"{shot}: dark mode at {WIDTHS[-1]} px, background {dark.background}, {dark.charts} charts drawn, "
+        f"overflowing {dark.overflowing or 'none'}"
     )
     return 0 if ok else 1
 

@@ -16,7 +16,7 @@ import pandas as pd
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 # Okabe & Ito's colour-blind-safe palette (black last), the order matplotlib's seaborn "colorblind" follows.
 PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-MAX_POINTS = 120  # per seed and series: enough for the shape, small enough for a 3 MB page
+MAX_POINTS = 100  # per seed and series: enough for the shape, small enough for a 3 MB page
 
 
 def thin(frame: pd.DataFrame, x: str, keys: list[str], max_points: int = MAX_POINTS) -> pd.DataFrame:
@@ -67,7 +67,14 @@ def seed_curves(
     y_enc = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"type": "log" if log_y else "linear"}}
     if not log_y:
         y_enc["scale"]["zero"] = False
-    colour = {"field": "series", "type": "nominal", "title": series, "scale": {"range": PALETTE}}
+    # Okabe-Ito while it lasts (8 colours); more series (S2: 5 architectures x 2 activations) need 20
+    many = data["series"].nunique() > len(PALETTE)
+    colour = {
+        "field": "series",
+        "type": "nominal",
+        "title": series,
+        "scale": {"scheme": "tableau20"} if many else {"range": PALETTE},
+    }
     shown = {"and": [{"param": "pick_series"}, {"param": "pick_seed"}]}
     return {
         "$schema": SCHEMA,
