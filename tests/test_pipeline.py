@@ -39,6 +39,7 @@ def test_repro_produces_report_and_metrics(repo):
         *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
         "activations_train@mlp_1-relu",
         "activations_train@mlp_1-sigmoid",
+        *(f"activations_unscaled@{a}-{f}" for a in ("mlp_1", "cnn_4") for f in ("relu", "sigmoid")),
         "learning_rates_sgd@0.1",
         "learning_rates_scheduled",
         "learning_rates_adam",
@@ -101,7 +102,7 @@ def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
     assert {name.split("@")[0] for name in engine} == importers
     assert "prepare@fashion_mnist" not in engine
     assert {"train@mlp_1", "train@lenet5", "activations_train@mlp_1-relu", "hyperparameters_train@lr"} <= engine
-    assert len(engine) == 30  # every stage of the smoke pipeline (33) but prepare@fashion_mnist and the inputs@
+    assert len(engine) == 35  # every stage of the smoke pipeline (38) but prepare@fashion_mnist and the inputs@
     assert out_of_date(repo) == {}
 
 
@@ -114,7 +115,7 @@ def test_dvc_metrics_and_plots_read_the_outputs(repo):
     figures = {i for i in ids if i.startswith("reports/figures/")}
     assert len(figures) == len(list((repo / "reports/figures").glob("*.png"))) >= 20
     per_study = Counter("S1" if i.startswith("reports/plots/") else i.split()[0] for i in ids - figures)
-    assert per_study == {"S1": 4, "S2": 2, "S3": 2, "S4": 5, "S5": 2, "S6": 3, "S7": 1}
+    assert per_study == {"S1": 5, "S2": 2, "S3": 2, "S4": 5, "S5": 2, "S6": 3, "S7": 1}
     confusion = plots["data"]["reports/plots/confusion.csv"][0]["content"]["data"]["values"]
     assert len(confusion) == 10_000  # one row per Fashion-MNIST test image
 
