@@ -143,6 +143,66 @@ def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: P
     return save_figure(fig, path)
 
 
+def _tiles(weight: torch.Tensor, image_shape: tuple[int, int, int]) -> torch.Tensor:
+    """First-layer weights as [N, C, h, w] tiles (MLP rows reshaped to the image size)."""
+    w = weight.detach().cpu().float()
+    return w.reshape(w.shape[0], *image_shape) if w.dim() == 2 else w
+
+
+def weight_change(init: torch.Tensor, trained: torch.Tensor) -> float:
+    """‖W − W₀‖ / ‖W₀‖ (Frobenius): how far training moved the first layer from its initialisation."""
+    w0, w = init.detach().cpu().double(), trained.detach().cpu().double()
+    return float((w - w0).norm() / w0.norm().clamp_min(1e-30))
+
+
+def weight_pair_grid(
+    init: torch.Tensor,
+    trained: torch.Tensor,
+    image_shape: tuple[int, int, int],
+    path: Path,
+    title: str,
+    max_tiles: int = 16,
+) -> Path:
+    """The first ``max_tiles`` units/filters at initialisation (left) and trained (right), same units in the same
+    places, on one gray scale symmetric around 0 with a colour bar: what training added is what differs.
+
+    RGB inputs: colour tiles, each channel mapped from [−max|w|, max|w|] to [0, 1] (mid-gray = 0, no colour bar).
+    """
+    before, after = _tiles(init, image_shape)[:max_tiles], _tiles(trained, image_shape)[:max_tiles]
+    n = before.shape[0]
+    cols = min(4, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    lim = float(max(before.abs().max(), after.abs().max())) or 1.0
+    widths = [1.0] * cols + [0.3] + [1.0] * cols  # a narrow gap column between the two blocks
+    fig, axes = plt.subplots(
+        rows,
+        2 * cols + 1,
+        figsize=(2 * cols * 0.95 + 1.3, rows * 0.95 + 0.8),
+        squeeze=False,
+        gridspec_kw={"width_ratios": widths, "wspace": 0.08, "hspace": 0.08},
+    )
+    image = None
+    for block, tiles in enumerate((before, after)):
+        for i in range(rows * cols):
+            ax = axes[i // cols, block * (cols + 1) + i % cols]
+            ax.axis("off")
+            if i >= n:
+                continue
+            if _is_rgb(tiles):
+                ax.imshow((tiles[i].permute(1, 2, 0) / lim + 1).div(2).numpy(), interpolation="nearest")
+            else:
+                image = ax.imshow(tiles[i, 0].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+        axes[0, block * (cols + 1)].set_title(["initialisation", "trained"][block], fontsize=9, loc="left")
+    for row in axes[:, cols]:
+        row.axis("off")
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+        bar.set_label("weight", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
 def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
     """Row-normalised confusion matrix (colour = recall share), annotated with counts."""
     confusion = np.asarray(confusion)
