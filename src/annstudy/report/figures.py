@@ -21,6 +21,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from annstudy.models.zoo import ARCHITECTURES  # noqa: E402
+from annstudy.report.stats import Accuracy  # noqa: E402
 
 DPI = 110  # 14-inch figures come out 1,540 px wide: sharp at the page width, and the HTML stays under 3 MB
 sns.set_theme(context="notebook", style="whitegrid")
@@ -259,11 +260,26 @@ class ForestRow:
     reference: tuple[float, float] | None = None  # published range; (bar, bar) draws a bar as a line
 
 
-def forest_plot(rows: list[ForestRow], path: Path, title: str, xlabel: str = "test accuracy (%)") -> Path:
+def forest_row(label: str, acc: Accuracy, reference: tuple[float, float] | None = None) -> ForestRow:
+    """A row from per-seed accuracies: the t-interval over seeds, or the range of the values when n <= 2."""
+    seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
+    return ForestRow(label, acc.mean, seed, acc.sampling, reference)
+
+
+def forest_plot(
+    rows: list[ForestRow],
+    path: Path,
+    title: str,
+    xlabel: str = "test accuracy (%)",
+    band_label: str = "published range",
+    line_label: str = "exercise bar",
+    width: float = 8,
+) -> Path:
     """Accuracy per row with the seed interval (dark, thin) over the test-sampling interval (light, thick),
     and the published range as a gray band (a bar as a dotted line): colour-blind-safe colours."""
     dark, light = sns.color_palette("colorblind")[0], sns.color_palette("colorblind")[9]
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
+    height = 0.55 * len(rows) + 1.9
+    fig, ax = plt.subplots(figsize=(width, height))
     for i, r in enumerate(rows):
         y = len(rows) - 1 - i
         if r.reference is not None:
@@ -279,11 +295,13 @@ def forest_plot(rows: list[ForestRow], path: Path, title: str, xlabel: str = "te
     handles = [
         plt.Line2D([], [], color=dark, lw=2, marker="o", label="mean, 95 % t-interval over seeds (range if n ≤ 2)"),
         plt.Line2D([], [], color=light, lw=7, label="Wilson 95 % over the test set"),
-        plt.matplotlib.patches.Patch(color="0.82", label="published range"),
-        plt.Line2D([], [], ls=":", color="0.3", label="exercise bar"),
+        plt.matplotlib.patches.Patch(color="0.82", label=band_label),
+        plt.Line2D([], [], ls=":", color="0.3", label=line_label),
     ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    kinds = {r.reference[1] > r.reference[0] for r in rows if r.reference is not None}
+    handles = handles[:2] + [h for h, band in zip(handles[2:], (True, False)) if band in kinds]  # only what is drawn
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=9)
     ax.set(xlabel=xlabel, title=title)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))  # the legend's two rows under the x label, whatever the height
     return save_figure(fig, path)

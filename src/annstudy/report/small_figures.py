@@ -177,26 +177,6 @@ def signal_examples(
     return save_figure(fig, path)
 
 
-def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, title: str) -> Path:
-    """(label, ours mean, ours std, published) per model."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    pos = np.arange(len(rows))
-    ax.bar(
-        pos - 0.18,
-        [r[1] for r in rows],
-        0.36,
-        yerr=[r[2] for r in rows],
-        capsize=4,
-        color=PALETTE[0],
-        label="ours (mean ± std)",
-    )
-    ax.bar(pos + 0.18, [r[3] for r in rows], 0.36, color=PALETTE[1], label="published")
-    ax.set_xticks(pos, [r[0] for r in rows])
-    ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return save_figure(fig, path)
-
-
 Series = tuple[pd.DataFrame, str, str, str, str]  # frame, x column, y column, label, line style
 
 

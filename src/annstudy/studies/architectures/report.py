@@ -621,10 +621,8 @@ def forest(results: list[ArchResult], dataset: str, n_test: int, path: Path) -> 
     for r in results:
         if r.test.n == 0:
             continue
-        acc = r.accuracy(n_test)
-        seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
         ref = PUBLISHED_RANGES.get(r.arch) if dataset == PUBLISHED_DATASET else None
-        rows.append(figures.ForestRow(f"{r.arch} ({r.budget})", acc.mean, seed, acc.sampling, ref))
+        rows.append(figures.forest_row(f"{r.arch} ({r.budget})", r.accuracy(n_test), ref))
     return figures.forest_plot(rows, path, f"S1 test accuracy on {dataset}")
 
 
