@@ -194,3 +194,27 @@ def test_sigmoid_mse_network_gradients_match_autograd_and_it_learns():
     run = sigmoid_net.train(x, y, x, y, lr=5.0, steps=200, seed=0)
     assert len(run.losses) == 201 and run.losses[-1] < run.losses[0] / 3
     assert run.test_acc == 1.0
+
+
+def _grad_record(diffs: dict[str, float]) -> dict:
+    params = {name: {"max_abs_diff": d, "max_abs_grad": 0.1} for name, d in diffs.items()}
+    return {"dtype": "float64", "max_abs_diff": max(diffs.values()), "initial": {"params": params}}
+
+
+def test_difference_figure_draws_every_difference_and_says_so(tmp_path):
+    """Three panels with a loss gap, two without; an exact 0 is counted in the caption, not lost on the log axis."""
+    import pandas as pd
+    from matplotlib.image import imread
+
+    grad = _grad_record({"W1": 2e-17, "b1": 0.0})
+    conv = {"kernel_bank": {"w": [6, 1, 3, 3], "max_abs_diff": 0.0}, "max_abs_diff": 4e-6}
+    conv["random_cases"] = [{"w": [3, 1, 3, 3], "max_abs_diff": 4e-6}]
+    curves = pd.DataFrame(
+        {"impl": ["numpy", "torch"] * 2, "seed": [0] * 4, "step": [10, 10, 20, 20], "train_loss": [1, 1, 0.5, 0.501]}
+    )
+    (fig,) = report.difference_blocks(grad, conv, curves, tmp_path)
+    assert "1 of 2 cases equal exactly" in fig.caption and "reaches 1.0e-03 nats" in fig.caption
+    three = imread(tmp_path / fig.path)
+    cases = [("kernel bank", 0.0), ("3×1×3×3", 4e-6)]
+    two = imread(report.difference_figure(grad, cases, None, tmp_path / "two.png"))
+    assert three.shape[1] > 1.3 * two.shape[1]  # the loss panel adds a third column

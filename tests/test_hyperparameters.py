@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -198,6 +199,9 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     lab = ["hyperparameters_summary.png", "hyperparameters_first_image.png", "hyperparameters_results.png"]
+    lab.append("hyperparameters_forest.png")  # base + the validation choice of each sweep against ≈ 0.97
+    forest = next(b for b in section.blocks if getattr(b, "path", None) == Path("figures/hyperparameters_forest.png"))
+    assert f"of {1 + len(SMOKE_SWEEPS)} reach it" in forest.caption or "none reaches it" in forest.caption
     assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + lab)
     # the result grid shows the validation-selected base seed; its error count matches its test accuracy
     grid = m["base_result_grid"]

@@ -255,3 +255,27 @@ def test_rgb_figures(tmp_path):
     figures.weight_grid(torch.randn(6, 3, 5, 5), (3, 8, 8), tmp_path / "conv.png", "conv")
     figures.misclassified_grid(rgb, [0, 1, 2, 0], [1, 2, 0, 2], ["ant", "bee", "wasp"], tmp_path / "w.png", "x")
     assert all((tmp_path / f).stat().st_size > 1000 for f in ("mlp.png", "conv.png", "w.png"))
+
+
+def test_weight_pair_grid_and_the_rebuilt_initialisation(tmp_path):
+    """Init beside trained (gray and RGB); the rebuilt init is the seed's own: it is what manual_seed + build gives,
+    and leaves the caller's random state alone."""
+    from annstudy.models.zoo import build_model, first_layer_weight
+    from annstudy.report import figures
+    from annstudy.studies.architectures.report import initial_first_layer, weights_caption
+
+    torch.manual_seed(0)
+    expected = first_layer_weight(build_model("lenet5", (1, 28, 28), 10))
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    init = initial_first_layer("lenet5", (1, 28, 28), 10, 0)
+    assert torch.equal(init, expected) and torch.equal(torch.get_rng_state(), state)
+    trained = init + 0.5 * init  # moved by half its norm
+    assert figures.weight_change(init, trained) == pytest.approx(0.5)
+    assert "the first 6 of 6 first-layer units" in weights_caption("lenet5", 0, init, trained)
+    assert "= 50 %" in weights_caption("lenet5", 0, init, trained)
+    gray = figures.weight_pair_grid(init, trained, (1, 28, 28), tmp_path / "gray.png", "lenet5")
+    rgb = figures.weight_pair_grid(
+        torch.randn(40, 3 * 8 * 8), torch.randn(40, 3 * 8 * 8), (3, 8, 8), tmp_path / "r.png", "x"
+    )
+    assert gray.stat().st_size > 1000 and rgb.stat().st_size > 1000

@@ -106,3 +106,19 @@ def test_forest_plot_draws_one_row_per_result(tmp_path):
     path = forest_plot(rows, tmp_path / "forest.png", "t")
     image = Image.open(path)
     assert image.size[0] > 800 and image.size[1] > 300 and path.stat().st_size > 10_000
+
+
+def test_forest_row_uses_the_range_for_two_seeds_and_mnist1d_reads_its_tolerance_band(tmp_path):
+    """n <= 2: the seed interval is the range of the values; the MNIST-1D caption places each model against
+    published ± tolerance (inside, below), and the figure is written."""
+    from annstudy.report.figures import forest_row
+    from annstudy.report.stats import Accuracy
+    from annstudy.studies.mnist1d.report import forest_figure
+
+    acc = Accuracy((0.60, 0.66), 1000)
+    row = forest_row("mlp", acc, (0.63, 0.73))
+    assert row.seed == (0.60, 0.66) and abs(row.mean - 0.63) < 1e-12 and row.sampling[0] < 0.63 < row.sampling[1]
+    accs = {"mlp": acc, "cnn": Accuracy((0.93, 0.95, 0.94), 1000)}
+    fig = forest_figure(accs, {"mlp": 0.68, "cnn": 0.94}, 0.03, "30 epochs", tmp_path / "f.png", tmp_path)
+    assert "mlp 63.0 % is below the band 68 ± 3 %" in fig.caption and "cnn 94.0 % is inside" in fig.caption
+    assert Image.open(tmp_path / fig.path).size[1] > 200

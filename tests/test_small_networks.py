@@ -247,7 +247,7 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     assert metrics["mnist1d"]["cnn"]["published_acc"] == 0.94
     assert sections[0].blocks[0].text == "S5 Regression"
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
-    assert "regression_bell_surfaces.png" in figures and "spiral_regions.png" in figures
+    assert "regression_bell_errors.png" in figures and "spiral_regions.png" in figures
     assert "regression_nonlinear_cost.png" in figures and "regression_bell_cost.png" in figures
     assert len(figures) == 15
     split = read_record(tmp_path / "data/signals/train").summary["sizes"]
@@ -289,3 +289,19 @@ def test_epochs_frame_of_a_fit_where_every_member_diverged_is_empty_not_an_error
 
     frame = FitResult(batch_loss=np.full((3, 2), np.nan)).epochs_frame(pd.DataFrame({"seed": [0, 1]}))
     assert frame.empty and list(frame.columns) == ["seed", "epoch"]
+
+
+def test_bell_error_maps_name_the_closest_and_farthest_fit(tmp_path):
+    """The true bell peaks at 1 in the centre; a constant offset of 0.1 is an RMS of 0.1 = 2.5 noise sds."""
+    from types import SimpleNamespace
+
+    from annstudy.studies.regression.report import bell_truth, error_map_figure
+
+    axis = np.linspace(-5, 5, 11)
+    truth = bell_truth(axis)
+    assert truth[5, 5] == 1.0 and truth[0, 0] == pytest.approx(np.exp(-12.5))
+    study = SimpleNamespace(seeds=[3], bell_noise=0.04)
+    fig = error_map_figure(axis, {"2-10-1": truth + 0.1, "2-50-1": truth}, study, tmp_path)
+    assert (tmp_path / fig.path).stat().st_size > 1000
+    assert "2-50-1 deviates least (RMS 0.000" in fig.caption
+    assert "2-10-1 most (RMS 0.100, 2.5× the noise sd" in fig.caption and "seed 3" in fig.caption

@@ -21,6 +21,7 @@ import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
 from annstudy.models.zoo import ARCHITECTURES  # noqa: E402
+from annstudy.report.stats import Accuracy  # noqa: E402
 
 DPI = 110  # 14-inch figures come out 1,540 px wide: sharp at the page width, and the HTML stays under 3 MB
 sns.set_theme(context="notebook", style="whitegrid")
@@ -143,6 +144,66 @@ def weight_grid(weight: torch.Tensor, image_shape: tuple[int, int, int], path: P
     return save_figure(fig, path)
 
 
+def _tiles(weight: torch.Tensor, image_shape: tuple[int, int, int]) -> torch.Tensor:
+    """First-layer weights as [N, C, h, w] tiles (MLP rows reshaped to the image size)."""
+    w = weight.detach().cpu().float()
+    return w.reshape(w.shape[0], *image_shape) if w.dim() == 2 else w
+
+
+def weight_change(init: torch.Tensor, trained: torch.Tensor) -> float:
+    """‖W − W₀‖ / ‖W₀‖ (Frobenius): how far training moved the first layer from its initialisation."""
+    w0, w = init.detach().cpu().double(), trained.detach().cpu().double()
+    return float((w - w0).norm() / w0.norm().clamp_min(1e-30))
+
+
+def weight_pair_grid(
+    init: torch.Tensor,
+    trained: torch.Tensor,
+    image_shape: tuple[int, int, int],
+    path: Path,
+    title: str,
+    max_tiles: int = 16,
+) -> Path:
+    """The first ``max_tiles`` units/filters at initialisation (left) and trained (right), same units in the same
+    places, on one gray scale symmetric around 0 with a colour bar: what training added is what differs.
+
+    RGB inputs: colour tiles, each channel mapped from [−max|w|, max|w|] to [0, 1] (mid-gray = 0, no colour bar).
+    """
+    before, after = _tiles(init, image_shape)[:max_tiles], _tiles(trained, image_shape)[:max_tiles]
+    n = before.shape[0]
+    cols = min(4, math.ceil(math.sqrt(n)))
+    rows = math.ceil(n / cols)
+    lim = float(max(before.abs().max(), after.abs().max())) or 1.0
+    widths = [1.0] * cols + [0.3] + [1.0] * cols  # a narrow gap column between the two blocks
+    fig, axes = plt.subplots(
+        rows,
+        2 * cols + 1,
+        figsize=(2 * cols * 0.95 + 1.3, rows * 0.95 + 0.8),
+        squeeze=False,
+        gridspec_kw={"width_ratios": widths, "wspace": 0.08, "hspace": 0.08},
+    )
+    image = None
+    for block, tiles in enumerate((before, after)):
+        for i in range(rows * cols):
+            ax = axes[i // cols, block * (cols + 1) + i % cols]
+            ax.axis("off")
+            if i >= n:
+                continue
+            if _is_rgb(tiles):
+                ax.imshow((tiles[i].permute(1, 2, 0) / lim + 1).div(2).numpy(), interpolation="nearest")
+            else:
+                image = ax.imshow(tiles[i, 0].numpy(), cmap="gray", vmin=-lim, vmax=lim, interpolation="nearest")
+        axes[0, block * (cols + 1)].set_title(["initialisation", "trained"][block], fontsize=9, loc="left")
+    for row in axes[:, cols]:
+        row.axis("off")
+    if image is not None:
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.03, pad=0.02)
+        bar.set_label("weight", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
 def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
     """Row-normalised confusion matrix (colour = recall share), annotated with counts."""
     confusion = np.asarray(confusion)
@@ -199,11 +260,26 @@ class ForestRow:
     reference: tuple[float, float] | None = None  # published range; (bar, bar) draws a bar as a line
 
 
-def forest_plot(rows: list[ForestRow], path: Path, title: str, xlabel: str = "test accuracy (%)") -> Path:
+def forest_row(label: str, acc: Accuracy, reference: tuple[float, float] | None = None) -> ForestRow:
+    """A row from per-seed accuracies: the t-interval over seeds, or the range of the values when n <= 2."""
+    seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
+    return ForestRow(label, acc.mean, seed, acc.sampling, reference)
+
+
+def forest_plot(
+    rows: list[ForestRow],
+    path: Path,
+    title: str,
+    xlabel: str = "test accuracy (%)",
+    band_label: str = "published range",
+    line_label: str = "exercise bar",
+    width: float = 8,
+) -> Path:
     """Accuracy per row with the seed interval (dark, thin) over the test-sampling interval (light, thick),
     and the published range as a gray band (a bar as a dotted line): colour-blind-safe colours."""
     dark, light = sns.color_palette("colorblind")[0], sns.color_palette("colorblind")[9]
-    fig, ax = plt.subplots(figsize=(8, 0.55 * len(rows) + 1.6))
+    height = 0.55 * len(rows) + 1.9
+    fig, ax = plt.subplots(figsize=(width, height))
     for i, r in enumerate(rows):
         y = len(rows) - 1 - i
         if r.reference is not None:
@@ -219,11 +295,13 @@ def forest_plot(rows: list[ForestRow], path: Path, title: str, xlabel: str = "te
     handles = [
         plt.Line2D([], [], color=dark, lw=2, marker="o", label="mean, 95 % t-interval over seeds (range if n ≤ 2)"),
         plt.Line2D([], [], color=light, lw=7, label="Wilson 95 % over the test set"),
-        plt.matplotlib.patches.Patch(color="0.82", label="published range"),
-        plt.Line2D([], [], ls=":", color="0.3", label="exercise bar"),
+        plt.matplotlib.patches.Patch(color="0.82", label=band_label),
+        plt.Line2D([], [], ls=":", color="0.3", label=line_label),
     ]
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    kinds = {r.reference[1] > r.reference[0] for r in rows if r.reference is not None}
+    handles = handles[:2] + [h for h, band in zip(handles[2:], (True, False)) if band in kinds]  # only what is drawn
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, fontsize=9)
     ax.set(xlabel=xlabel, title=title)
     ax.grid(axis="y", visible=False)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.5 / height, 1, 1))  # the legend's two rows under the x label, whatever the height
     return save_figure(fig, path)

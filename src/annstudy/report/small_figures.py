@@ -102,6 +102,38 @@ def surfaces(
     return save_figure(fig, path)
 
 
+def error_maps(
+    axis: np.ndarray, truth: np.ndarray, panels: Sequence[tuple[str, np.ndarray]], path: Path, title: str
+) -> Path:
+    """The true surface, then one map of fitted − true per network on one symmetric colour scale.
+
+    One shared diverging scale (blue below, red above the truth; colour-blind-safe RdBu) makes the
+    networks comparable at a glance: a paler map is a better fit, wherever it sits on the page.
+    """
+    extent = (axis[0], axis[-1], axis[0], axis[-1])
+    lim = max((float(np.abs(z - truth).max()) for _, z in panels), default=1.0) or 1.0
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(1.9 * (len(panels) + 1) + 0.9, 2.6), squeeze=False)
+    axes = axes[0]
+    im_true = axes[0].imshow(truth, origin="lower", extent=extent, cmap="viridis", interpolation="nearest")
+    axes[0].set_title("true surface", fontsize=9)
+    for ax, (label, z) in zip(axes[1:], panels):
+        im_err = ax.imshow(
+            z - truth, origin="lower", extent=extent, cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest"
+        )
+        ax.set_title(label, fontsize=9)
+    for i, ax in enumerate(axes):
+        ax.grid(False)
+        ax.set_xticks([-5, 0, 5]), ax.set_yticks([-5, 0, 5] if i == 0 else [])
+        ax.tick_params(labelsize=7)
+    fig.colorbar(im_true, ax=axes[0], fraction=0.046, pad=0.04).ax.tick_params(labelsize=7)
+    if panels:
+        bar = fig.colorbar(im_err, ax=list(axes[1:]), fraction=0.02, pad=0.02)
+        bar.set_label("fitted − true", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
 def points_2d(x: np.ndarray, y: np.ndarray, path: Path, title: str) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 5.2))
     for k in np.unique(y):
@@ -145,26 +177,6 @@ def signal_examples(
     return save_figure(fig, path)
 
 
-def accuracy_bars(rows: Sequence[tuple[str, float, float, float]], path: Path, title: str) -> Path:
-    """(label, ours mean, ours std, published) per model."""
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    pos = np.arange(len(rows))
-    ax.bar(
-        pos - 0.18,
-        [r[1] for r in rows],
-        0.36,
-        yerr=[r[2] for r in rows],
-        capsize=4,
-        color=PALETTE[0],
-        label="ours (mean ± std)",
-    )
-    ax.bar(pos + 0.18, [r[3] for r in rows], 0.36, color=PALETTE[1], label="published")
-    ax.set_xticks(pos, [r[0] for r in rows])
-    ax.set(ylabel="test accuracy", ylim=(0, 1), title=title)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return save_figure(fig, path)
-
-
 Series = tuple[pd.DataFrame, str, str, str, str]  # frame, x column, y column, label, line style
 
 
@@ -189,6 +201,7 @@ def cost_panels(
             lowest.append(frame.groupby(x)[y].mean().min())
         if goal is not None:
             ax.axhline(goal[0], color="0.3", ls=":", lw=1.2, label=goal[1])
+            lowest.append(goal[0])  # the goal line stays in view
         ax.set_yscale("log")
         ax.set_ylim(bottom=max(min(lowest, default=1e-6), 1e-12) / 3)
         ax.set(xlabel=xlabel, ylabel=ylabel if i_ax == 0 else "", title=name)

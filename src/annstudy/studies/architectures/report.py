@@ -389,6 +389,28 @@ def template_match(weight: torch.Tensor, class_means: torch.Tensor) -> tuple[flo
     return float(best.median()), int(which.unique().numel())
 
 
+WEIGHT_TILES = 16  # units/filters shown per side: 32 MLP tiles a side would double the page weight of the figure
+
+
+def initial_first_layer(arch: str, image_shape: tuple[int, int, int], classes: int, seed: int) -> torch.Tensor:
+    """The first layer as training initialised it: ``torch.manual_seed(seed)`` then the model (trainer.train_seed,
+    models/stacked.stack_seeds), so the initialisation needs no file of its own."""
+    with torch.random.fork_rng(devices=[]):  # the report's own random state stays as it was
+        torch.manual_seed(seed)
+        return first_layer_weight(build_model(arch, image_shape, classes))
+
+
+def weights_caption(arch: str, seed: int, init: torch.Tensor, trained: torch.Tensor) -> str:
+    """The caption (= alt text) of a weight figure: how far training moved the layer, and what that looks like."""
+    change = figures.weight_change(init, trained)
+    n = min(WEIGHT_TILES, trained.shape[0])
+    return (
+        f"{arch}, seed {seed} (best on validation): the first {n} of {trained.shape[0]} first-layer units at "
+        f"initialisation (left) and trained (right) on one gray scale; training moved the layer by "
+        f"‖W − W₀‖ / ‖W₀‖ = {100 * change:.0f} % (100 % = a change as large as the initial weights)."
+    )
+
+
 def _weights_answer(matches: dict[str, tuple[float, int]], archs: list[str]) -> str:
     mlp = [f"{a}: median {m:.2f}, best match of {k} classes" for a, (m, k) in matches.items()]
     cnn = [a for a in archs if a not in matches]
@@ -599,10 +621,8 @@ def forest(results: list[ArchResult], dataset: str, n_test: int, path: Path) -> 
     for r in results:
         if r.test.n == 0:
             continue
-        acc = r.accuracy(n_test)
-        seed = (min(acc.values), max(acc.values)) if acc.n < 3 else (acc.summary.ci_low, acc.summary.ci_high)
         ref = PUBLISHED_RANGES.get(r.arch) if dataset == PUBLISHED_DATASET else None
-        rows.append(figures.ForestRow(f"{r.arch} ({r.budget})", acc.mean, seed, acc.sampling, ref))
+        rows.append(figures.forest_row(f"{r.arch} ({r.budget})", r.accuracy(n_test), ref))
     return figures.forest_plot(rows, path, f"S1 test accuracy on {dataset}")
 
 
@@ -683,9 +703,10 @@ def section(
     doc.add(
         Heading("First-layer weights", level=3),
         Paragraph(
-            "Weights of the first layer of each architecture's seed with the highest validation accuracy, one "
-            "tile per unit or filter (MLP units reshaped to the image size; gray scale, or colour for RGB "
-            "inputs, symmetric around 0)."
+            f"Weights of the first layer of each architecture's seed with the highest validation accuracy beside "
+            f"the same units at initialisation (rebuilt: `torch.manual_seed(seed)`, then the model, as training "
+            f"did), the first {WEIGHT_TILES} units or filters, one tile each (MLP units reshaped to the image size; "
+            "one gray scale per figure, symmetric around 0, with its colour bar; colour for RGB inputs)."
         ),
     )
     for r in results:
@@ -693,13 +714,16 @@ def section(
         seed = r.chosen_seed
         model = build_model(r.arch, data.image_shape, classes)
         model.load_state_dict(weights[seed])
-        path = figures.weight_grid(
-            first_layer_weight(model),
+        trained, init = first_layer_weight(model), initial_first_layer(r.arch, data.image_shape, classes, seed)
+        path = figures.weight_pair_grid(
+            init,
+            trained,
             data.image_shape,
             fig_dir / f"weights_{r.arch}.png",
-            f"{r.arch}: first-layer weights (seed {seed}, best validation accuracy)",
+            f"{r.arch}: first layer, seed {seed} (best validation accuracy)",
+            WEIGHT_TILES,
         )
-        doc.add(Figure(path.relative_to(out), f"{r.arch}: first-layer weights, seed {seed} (best on validation)."))
+        doc.add(Figure(path.relative_to(out), weights_caption(r.arch, seed, init, trained)))
 
     best = max(results, key=_rank_key)
     seed = best.chosen_seed

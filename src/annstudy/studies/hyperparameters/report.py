@@ -18,7 +18,7 @@ from annstudy.params import Settings
 from annstudy.records import read_record
 from annstudy.report.claims import Arm, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
-from annstudy.report.figures import save_figure, seed_band
+from annstudy.report.figures import forest_plot, forest_row, save_figure, seed_band
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
@@ -151,6 +151,34 @@ def summary_figure(sweeps: dict[str, list[VariantSummary]], base: VariantSummary
     fig.suptitle("S4: final test accuracy per swept value (mean ± std over seeds)", fontsize=13)
     fig.tight_layout(rect=(0, 0.04, 1, 0.96))
     return save_figure(fig, path)
+
+
+def forest_figure(
+    sweeps: dict[str, list[VariantSummary]], base: VariantSummary, n_test: int, budget: str, path: Path, out: Path
+) -> Figure:
+    """The base and, per sweep, the value chosen on validation: test accuracy with both intervals against the
+    ≈ 0.97 reference for a small model on digits (a dotted line); the caption says which reach it."""
+    chosen = [("base", base)]
+    for axis, variants in sweeps.items():
+        healthy = [v for v in variants if len(v.healthy)]
+        if healthy:
+            pick = max(healthy, key=lambda v: v.val_mean)  # as choice(): validation only
+            chosen.append((f"{AXIS_LABELS.get(axis, axis)}: {pick.label()}", pick))
+    rows = [forest_row(f"{label} ({budget})", v.accuracy(n_test), (REFERENCE, REFERENCE)) for label, v in chosen]
+    forest_plot(
+        rows,
+        path,
+        "S4 test accuracy: base and each sweep's validation choice",
+        line_label=f"reference ≈ {pct(REFERENCE)}",
+    )
+    reach = [label for label, v in chosen if v.accuracy(n_test).mean >= REFERENCE]
+    caption = (
+        f"Test accuracy of the base model and of the value each sweep picks on validation (seed interval over the "
+        f"test-sampling interval), against the ≈ {pct(REFERENCE)} reference (dotted): "
+        + (f"{len(reach)} of {len(chosen)} reach it on the mean ({', '.join(reach)})" if reach else "none reaches it")
+        + f"; the base: {base.accuracy(n_test).mean * 100:.1f} %."
+    )
+    return Figure(path.relative_to(out), caption)
 
 
 def sweep_table(axis: str, variants: list[VariantSummary], n_test: int) -> Table:
@@ -451,6 +479,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         path = summary_figure(sweeps, base, fig_dir / "hyperparameters_summary.png")
         doc.add(
             Heading("Summary", level=3),
+            forest_figure(sweeps, base, n_test, budget, fig_dir / "hyperparameters_forest.png", out),
             Figure(
                 path.relative_to(out),
                 "Final test accuracy against the swept value (mean ± std over "

@@ -324,8 +324,9 @@ def _choice(picks: dict[str, Pick], summary: pd.DataFrame, small_archs: list[str
     return text + f"Why: {_fit_phrase(lo, small.loc[lo], noise_var)}; {_fit_phrase(hi, small.loc[hi], noise_var)}."
 
 
-def bell_cost_figure(epochs: pd.DataFrame, summary: pd.DataFrame, n_small: int, out: Path) -> Path:
-    """Training cost per epoch of every bell network, 1,000 points left and the small set right."""
+def bell_cost_figure(epochs: pd.DataFrame, summary: pd.DataFrame, n_small: int, out: Path, noise: float) -> Path:
+    """Training cost per epoch of every bell network, 1,000 points left and the small set right, with the noise
+    floor noise² as a line: the level a perfect fit of the bell reaches on fresh data."""
     panels = []
     for data, name in (("full", "1,000 training points"), ("small", f"{n_small} training points (full batch)")):
         rows = summary[summary["data"] == data]
@@ -347,7 +348,38 @@ def bell_cost_figure(epochs: pd.DataFrame, summary: pd.DataFrame, n_small: int, 
         "2D bell: training cost per epoch (whole training set; mean over seeds, ±1 std)",
         "epoch",
         "training MSE (log scale)",
+        goal=(noise**2, f"noise floor {noise:g}²"),
     )
+
+
+def bell_truth(axis: np.ndarray) -> np.ndarray:
+    """The noise-free bell exp(−|x|²/4) on the grid, laid out as run.py's surfaces (row = x₂, column = x₁)."""
+    gx, gy = np.meshgrid(axis, axis, indexing="xy")
+    return np.exp(-(gx**2 + gy**2) / 4.0)
+
+
+def error_map_figure(axis: np.ndarray, fitted: dict[str, np.ndarray], study: RegressionSettings, out: Path) -> Figure:
+    """Fitted − true for every 1,000-point network on one colour scale, beside the true surface; the caption
+    names the closest and the farthest fit by their RMS error over the grid, read against the noise sd."""
+    truth = bell_truth(axis)
+    rms = {a: float(np.sqrt(np.mean((z - truth) ** 2))) for a, z in fitted.items()}
+    panels = [(f"{a}\nRMS {rms[a]:.3f}", z) for a, z in fitted.items()]
+    seed = study.seeds[0]
+    path = figs.error_maps(
+        axis,
+        truth,
+        panels,
+        out / "figures" / "regression_bell_errors.png",
+        f"2D bell, 1,000 points: fitted − true (seed {seed}; one colour scale)",
+    )
+    lo, hi = min(rms, key=rms.get), max(rms, key=rms.get)
+    caption = (
+        f"The true bell (left) and each network's error, fitted − true, on one symmetric colour scale (red: above "
+        f"the truth, blue: below; seed {seed}). {lo} deviates least (RMS {rms[lo]:.3f} over the grid, "
+        f"{rms[lo] / study.bell_noise:.1f}× the noise sd {study.bell_noise:g}), {hi} most (RMS {rms[hi]:.3f}, "
+        f"{rms[hi] / study.bell_noise:.1f}× the noise sd); errors largest where the map is darkest."
+    )
+    return Figure(path.relative_to(out), caption)
 
 
 def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dict) -> dict[str, Pick]:
@@ -369,27 +401,34 @@ def bell_block(doc: Document, study: RegressionSettings, out: Path, metrics: dic
             f"{n_seeds} seeds; MSE mean ± std (95 % t-CI of the test MSE)."
         ),
         Table(
-            ["architecture", "parameters", "lr", "final training MSE", "test MSE", "test MSE 95 % CI"],
+            ["architecture", "parameters", "lr", "final training MSE", "test MSE", "test MSE 95 % CI", "test ÷ floor"],
             [
-                [row.arch, f"{row.params:,}", f"{row.lr:g}", _sci(row.train), _sci(row.test), _ci(row.test)]
+                [
+                    row.arch,
+                    f"{row.params:,}",
+                    f"{row.lr:g}",
+                    _sci(row.train),
+                    _sci(row.test),
+                    _ci(row.test),
+                    f"{row.test.mean / study.bell_noise**2:.1f}×",
+                ]
                 for row in full.itertuples()
             ],
-            caption="2D bell, 1,000 training points.",
+            caption=f"2D bell, 1,000 training points. Test ÷ floor: the mean test MSE over the noise floor "
+            f"{study.bell_noise:g}² = {study.bell_noise**2:.2g} (1× = a perfect fit of the noise-free bell).",
         ),
     )
-    path = bell_cost_figure(record.table("epochs"), summary, r["n_small"], out)
-    doc.add(Figure(path.relative_to(out), "Training cost of every bell network; the final cost is in the legend."))
-    axis, x, y = fits["axis"].numpy(), data["x"].numpy(), data["y"].numpy()
-    panels = [(f"{a} (seed {study.seeds[0]})", fits["surfaces"][f"{a}/full"][0].numpy()) for a in full["arch"]]
-    path = figs.surfaces(
-        axis,
-        panels,
-        x[::4],
-        y[::4],
-        out / "figures" / "regression_bell_surfaces.png",
-        "2D bell: fitted surfaces (red: every 4th training point)",
+    path = bell_cost_figure(record.table("epochs"), summary, r["n_small"], out, study.bell_noise)
+    doc.add(
+        Figure(
+            path.relative_to(out),
+            "Training cost of every bell network; the final cost is in the legend, the dotted line is the noise "
+            f"floor {study.bell_noise:g}² = {study.bell_noise**2:.2g} that no fit of the noise-free bell goes below "
+            "on fresh data (training cost under it = fitting the noise).",
+        )
     )
-    doc.add(Figure(path.relative_to(out), "Fitted surface of each architecture over the training data."))
+    axis, x, y = fits["axis"].numpy(), data["x"].numpy(), data["y"].numpy()
+    doc.add(error_map_figure(axis, {a: fits["surfaces"][f"{a}/full"][0].numpy() for a in full["arch"]}, study, out))
     picks = bell_picks(summary, r.get("small_archs", []), cv)
     if "full_test" in picks:
         doc.add(Paragraph(f"**{picks['full_test'].question}** {picks['full_test'].claim.sentence()}"))
