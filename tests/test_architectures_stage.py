@@ -21,6 +21,9 @@ def test_train_records_throughput_and_evaluate_records_every_seed(params, tmp_pa
     params["studies"]["architectures"]["archs"] = ["lenet5"]
     settings = settings_from_raw(params)
     assert STEPS["train"](settings, "lenet5") == train_dir("lenet5")
+    first = (train_dir("lenet5") / "live/metrics.json").read_bytes()
+    STEPS["train"](settings, "lenet5")  # the clock (throughput included) lives in timing.json: same bytes
+    assert (train_dir("lenet5") / "live/metrics.json").read_bytes() == first
     run = read_record(train_dir("lenet5")).summary
     flops = training_flops_per_sample("lenet5", (1, 28, 28), torch.device("cpu"))
     assert run["train_mflop_per_sample"] == round(flops / 1e6, 4) and flops > 1e6

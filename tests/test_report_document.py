@@ -97,7 +97,7 @@ def test_compact_png_is_smaller_and_keeps_the_picture(tmp_path):
 
 
 def test_forest_plot_draws_one_row_per_result(tmp_path):
-    from annstudy.report.figures import ForestRow, forest_plot
+    from annstudy.report.figures import DPI, ForestRow, forest_plot
 
     rows = [
         ForestRow("a (2 epochs)", 0.84, (0.83, 0.85), (0.832, 0.847), (0.87, 0.88)),
@@ -105,7 +105,8 @@ def test_forest_plot_draws_one_row_per_result(tmp_path):
     ]
     path = forest_plot(rows, tmp_path / "forest.png", "t")
     image = Image.open(path)
-    assert image.size[0] > 800 and image.size[1] > 300 and path.stat().st_size > 10_000
+    inches = (image.size[0] / DPI, image.size[1] / DPI)  # at least a 7.5 x 2-inch figure
+    assert inches[0] > 7.5 and inches[1] > 2.0 and path.stat().st_size > 10_000
 
 
 def test_forest_row_uses_the_range_for_two_seeds_and_mnist1d_reads_its_tolerance_band(tmp_path):

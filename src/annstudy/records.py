@@ -15,7 +15,7 @@ A stage writes ONE dvclive directory, ``<out>/live/``, inside its declared DVC o
     so a table reads back as the very frame that was logged.
 ``live/timing.json``
     the clock: every summary field named in :data:`TIMING_KEYS` (``wall_seconds``,
-    ``train_seconds``, ``samples_per_second``, ``seconds``), at its place in the summary, whose
+    ``train_seconds``, ``samples_per_second``, ``gflop_per_second``, ``seconds``), at its place in the summary, whose
     ``metrics.json`` holds ``null`` there instead. ``.dvcignore`` hides this file from DVC.
 
 Byte-stable: no timestamps, no report, no dvc.yaml, no experiment, no git, no clock in a hashed
@@ -47,7 +47,7 @@ from annstudy.artifacts import atomic_dir
 
 LIVE = "live"
 TIMING = "timing.json"
-TIMING_KEYS = frozenset({"wall_seconds", "train_seconds", "samples_per_second", "seconds"})
+TIMING_KEYS = frozenset({"wall_seconds", "train_seconds", "samples_per_second", "gflop_per_second", "seconds"})
 _X = "__dvclive_step__"
 TABLE_DIGITS = 6  # significant digits of a logged table float (the old TSVs' %.6g)
 
