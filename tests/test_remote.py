@@ -33,8 +33,9 @@ OUTPUTS = ["data/regression/prepared", "data/regression/prepared.live", "data/re
 
 
 def digests(repo: Path) -> dict[str, str]:
-    """SHA-256 of every file of the slice's outputs, by path relative to the repository."""
-    files = [f for out in OUTPUTS for f in sorted((repo / out).rglob("*")) if f.is_file()]
+    """SHA-256 of every file of the slice's outputs DVC tracks, by path relative to the repository
+    (not a record's clock, ``live/timing.json``: .dvcignore keeps it out of hashes and remotes)."""
+    files = [f for out in OUTPUTS for f in sorted((repo / out).rglob("*")) if f.is_file() and f.name != "timing.json"]
     return {str(f.relative_to(repo)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
 
 
