@@ -24,10 +24,15 @@ from conftest import ROOT
 TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
 
 
-def sh(repo: Path, *cmd: str) -> str:
-    """Run a command in ``repo`` with this interpreter's bin first on PATH; fail the test on error."""
+def sh(repo: Path, *cmd: str, timeout: float = 900) -> str:
+    """Run a command in ``repo`` with this interpreter's bin first on PATH; fail the test on error.
+
+    The timeout turns a command that hangs (a lock, a queue worker) into a failure naming it."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True)
+    try:
+        out = subprocess.run(cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError(f"{' '.join(cmd)} ran past {timeout:.0f} s:\n{e.stdout}\n{e.stderr}") from None
     assert out.returncode == 0, f"{' '.join(cmd)} failed:\n{out.stdout}\n{out.stderr}"
     return out.stdout + out.stderr
 

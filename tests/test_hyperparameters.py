@@ -3,6 +3,7 @@ exact per seed, a smoke run of the stages and report section, and `annstudy comp
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -255,7 +256,33 @@ def test_compare_reads_experiments_and_keeps_differing_params():
         compare.select(found, ["nope"])
 
 
+def run_quietly(repo: Path, *cmd: str) -> str:
+    """A diagnostic command: its output whatever its exit status (never a second failure)."""
+    try:
+        out = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return f"{' '.join(cmd)}: no answer in 120 s"
+    return out.stdout + out.stderr
+
+
+def wait_for_queue(repo: Path, seconds: float) -> str:
+    """Poll `dvc queue status` until nothing is queued or running; past ``seconds``, stop the
+    worker and fail with the status and every task's log (a stalled queue must not stall CI)."""
+    dvc = (sys.executable, "-m", "dvc")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = sh(repo, *dvc, "queue", "status", timeout=120)
+        if "Queued" not in status and "Running" not in status:
+            return status
+        time.sleep(5)
+    tasks = [line.split()[0] for line in status.splitlines()[1:] if line.strip()]
+    logs = [run_quietly(repo, *dvc, "queue", "logs", task) for task in tasks]
+    run_quietly(repo, *dvc, "queue", "stop", "--kill")
+    raise AssertionError(f"the queue did not finish in {seconds:.0f} s:\n{status}\n" + "\n".join(logs))
+
+
 @pytest.mark.slow
+@pytest.mark.timeout(2400)
 @needs_fashion
 def test_two_queued_experiments_are_compared(tmp_path):
     """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both."""
@@ -270,12 +297,7 @@ def test_two_queued_experiments_are_compared(tmp_path):
     sh(repo, *dvc, "exp", "run", "--queue", "-S", "studies.hyperparameters.lr=0.01,0.003")  # a 2-value grid
     assert sh(repo, *dvc, "queue", "status").count("Queued") == 2
     sh(repo, *dvc, "queue", "start", "-j", "1")
-    deadline = time.monotonic() + 900
-    while time.monotonic() < deadline:
-        status = sh(repo, *dvc, "queue", "status")
-        if "Queued" not in status and "Running" not in status:
-            break
-        time.sleep(5)
+    status = wait_for_queue(repo, seconds=1200)
     assert "Success" in status and "Failed" not in status, status
 
     out = sh(repo, sys.executable, "-m", "annstudy", "compare")
