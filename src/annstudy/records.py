@@ -79,13 +79,14 @@ class _OfflineLive(Live):
         self._studio_events_to_skip.update({"start", "data", "done"})
 
 
-def open_live(directory: str | Path) -> Live:
+def open_live(directory: str | Path, report: str | None = None) -> Live:
     """A dvclive logger writing into ``directory`` and nowhere else (no dvc.yaml, no experiment).
 
     ``resume=False``: dvclive first removes what an earlier logger left there (plots, summary,
-    params), so a record never mixes two runs.
+    params), so a record never mixes two runs. ``report="html"`` (the live progress of a stage,
+    engine/progress.py) adds dvclive's self-reloading report.html; a record has none.
     """
-    return _OfflineLive(str(directory), dvcyaml=False, save_dvc_exp=False, report=None, resume=False)
+    return _OfflineLive(str(directory), dvcyaml=False, save_dvc_exp=False, report=report, resume=False)
 
 
 @contextlib.contextmanager

@@ -11,12 +11,19 @@ import the report code, even inside a function it never calls.
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import time
+from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence
 
 from annstudy.errors import guarded
 from annstudy.params import Settings, load_settings
+
+PROGRESS_ENV = (
+    "ANNSTUDY_PROGRESS_DIR"  # read by annstudy/engine/progress.py (not imported here: not every stage trains)
+)
 
 # The work of a stage: (settings, arguments) -> the line to print when done, if any.
 Work = Callable[[Settings, argparse.Namespace], str | None]
@@ -46,6 +53,15 @@ def run_stage(argv: Sequence[str], work: Work, *positional: str, **options: str)
     return guarded(guarded_work)
 
 
+def _log_progress_to(directory: Path) -> None:
+    """The live progress of this stage's training bars (engine/progress.py) goes to ``directory``,
+    emptied first; ``ANNSTUDY_PROGRESS_DIR=`` (empty) in the environment turns it off."""
+    if os.environ.get(PROGRESS_ENV) == "":
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    os.environ[PROGRESS_ENV] = str(directory)
+
+
 def study_step(run: ModuleType, argv: Sequence[str]) -> int:
     """``<step> [item]`` of a study: ``run.STEPS[step](settings, item)``, ``run`` its module
     ``annstudy.studies.<study>.run``, which the stage script imports."""
@@ -55,6 +71,7 @@ def study_step(run: ModuleType, argv: Sequence[str]) -> int:
         if args.step not in run.STEPS:
             raise ValueError(f"study {study!r} has no step {args.step!r}; choose from {', '.join(run.STEPS)}")
         started = time.perf_counter()
+        _log_progress_to(Path("progress", study, args.step, args.item or ""))
         out = run.STEPS[args.step](settings, args.item)
         if args.step == "prepare":  # the other steps record their wall time in their own records
             from annstudy.records import record_prepare

@@ -18,8 +18,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
+from annstudy.engine.progress import Bar
 from annstudy.engine.trainer import LoopSettings, StackData, member_losses, train_stack
 from annstudy.models.stacked import StackedNet
 
@@ -153,7 +153,7 @@ def fit(
     before = _member_rows({"epoch": 0} | at_epoch(model)) if cfg.eval_before else []
     S, n = data.y.shape
     per_epoch = 1 if cfg.batch_size <= 0 else -(-n // cfg.batch_size)
-    with tqdm(total=cfg.epochs * per_epoch * S, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+    with Bar(cfg.epochs * per_epoch * S, desc) as bar:
         run = train_stack(
             model, StackData(data.x, data.y, shared=False), loop, shuffle_seeds, at_epoch=at_epoch, progress=bar
         )

@@ -35,6 +35,7 @@ from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.device import seed_everything
 from annstudy.engine.evaluation import evaluate, fixed_subset, per_seed_cross_entropy
 from annstudy.engine.optim import make_optimizer
+from annstudy.engine.progress import Bar
 from annstudy.engine.settings import TrainSettings
 from annstudy.models.stacked import StackedNet, build_stacked
 from annstudy.models.zoo import build_model
@@ -322,7 +323,7 @@ def train_stack(
         run.resumed_epoch = saved["epoch"]
         first_bad = saved["tensors"]["first_bad"].to(device)
         seen, step, diverged = _resume_stack(saved, model, optimizer, decay, shufflers, loop_tensors, stopping, run)
-        reported = _show(progress, step, 0, S, {}, {})
+        reported = _show(progress, step, 0, S, {})
         for stateful, key in ((extra, "extra"), (schedule, "schedule")):
             if stateful is not None:
                 stateful.__dict__.update(saved[key])
@@ -360,7 +361,7 @@ def train_stack(
                 _append_rows(run.curve, row | metrics | extra.take(), S, diverged)
                 loss_sum.zero_(), correct.zero_()
                 seen = 0
-                reported = _show(progress, step, reported, S, row, metrics)
+                reported = _show(progress, step, reported, S, row | metrics)
         if not cfg.log_every:
             sync_divergence()
         if len(diverged) == S:
@@ -373,7 +374,7 @@ def train_stack(
             stopping.update(epoch, metrics["val_loss"])
         _append_rows(run.epochs, {"epoch": epoch, "step": step} | metrics, S, resting)
         if not cfg.log_every:
-            reported = _show(progress, step, reported, S, {}, {})
+            reported = _show(progress, step, reported, S, metrics)
         if schedule is not None and epoch < cfg.epochs:  # a change after the last epoch would have no effect
             _apply_schedule(schedule, optimizer, run, epoch, step, float(metrics["val_acc"][0]))
         if not bool(active.any()):
@@ -496,7 +497,11 @@ def train_seed(
                 if progress is not None:
                     progress.update(step - reported)
                     reported = step
-                    progress.set_postfix(seed=seed, loss=f"{row['train_loss']:.3f}", val=f"{val.acc:.3f}")
+                    shown = {"seed": seed, "loss": f"{row['train_loss']:.3f}", "val": f"{val.acc:.3f}"}
+                    if isinstance(progress, Bar):
+                        progress.log({k: v for k, v in row.items() if k not in ("seed", "step", "epoch")}, **shown)
+                    else:
+                        progress.set_postfix(**shown)
         if run.diverged:
             break
         full_val = evaluate(model, data.val.x, data.val.y, cfg.eval_batch_size)
@@ -580,7 +585,7 @@ def train_seeds(
     path, ``vectorize_seeds: false``, starts over).
     """
     total = training_data(data, cfg).per_epoch * cfg.epochs * len(cfg.seeds)
-    with tqdm(total=total, desc=desc, unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+    with Bar(total, desc) as bar:
         if cfg.vectorize and hooks.schedule is None and hooks.after_epoch is None:
             runs = train_stacked_chunked(arch, data, cfg, bar, activation, hooks, checkpoint)
         else:
@@ -828,14 +833,22 @@ def _append_rows(rows: list[dict], values: dict, S: int, skip: set[int]) -> None
     rows.extend({"member": s, **{k: v[s] for k, v in split.items()}} for s in range(S) if s not in skip)
 
 
-def _show(progress: tqdm | None, step: int, reported: int, S: int, row: dict, metrics: dict) -> int:
-    """Advance the bar by member-steps (like one at a time); returns the step now reported."""
+def _show(progress: tqdm | None, step: int, reported: int, S: int, values: dict) -> int:
+    """Advance the bar by member-steps (like one at a time) and log the seeds' means of the
+    per-member ``values`` (engine/progress.py); returns the step now reported."""
     if progress is None:
         return reported
     progress.update((step - reported) * S)
-    if "train_loss" in row and "val_acc" in metrics:
-        loss, val = row["train_loss"].mean().item(), metrics["val_acc"].mean().item()
-        progress.set_postfix(seeds=S, loss=f"{loss:.3f}", val=f"{val:.3f}")
+    means = {
+        k: float(v.double().nanmean())
+        for k, v in values.items()
+        if torch.is_tensor(v) and v.dim() == 1 and v.is_floating_point()
+    }
+    shown = {label: f"{means[k]:.3f}" for k, label in (("train_loss", "loss"), ("val_acc", "val")) if k in means}
+    if isinstance(progress, Bar):
+        progress.log(means, seeds=S, **shown)
+    elif shown:
+        progress.set_postfix(seeds=S, **shown)
     return step
 
 

@@ -10,8 +10,12 @@ them offline with the vendored libraries (report/assets/README.md).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
+
+from annstudy.report.document import Chart
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
 # Okabe & Ito's colour-blind-safe palette (black last), the order matplotlib's seaborn "colorblind" follows.
@@ -118,3 +122,51 @@ def seed_curves(
             },
         ],
     }
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One chart of a study's curves: the record column, its name for people, its y scale."""
+
+    metric: str
+    name: str
+    log_y: bool = False
+
+
+def curve_charts(
+    curves: dict[str, pd.DataFrame],
+    *,
+    x: str,
+    series: str,
+    panels: list[Panel],
+    study: str,
+    fallback: Path,
+    caption: str,
+) -> list[Chart]:
+    """The HTML twin of a study's curve figure: one chart per panel over every run's seeds.
+
+    ``curves`` maps a run's label (an architecture, a variant) to its per-seed curves;
+    ``caption`` may name the panel as ``{name}``. Panels the records lack are left out.
+    """
+    frames = [frame.assign(**{series: label}) for label, frame in curves.items() if not frame.empty]
+    if not frames:
+        return []
+    every = pd.concat(frames, ignore_index=True)
+    return [
+        Chart(
+            seed_curves(
+                every,
+                x=x,
+                y=p.metric,
+                series=series,
+                title=f"{study} {p.name}",
+                x_title=x,
+                y_title=p.name,
+                log_y=p.log_y,
+            ),
+            fallback,
+            caption.format(name=p.name),
+        )
+        for p in panels
+        if p.metric in every
+    ]

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
-from annstudy.report import figures
+from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, Status, compare, did_not_train, training
 from annstudy.report.document import Chart, Figure, Heading, Paragraph, Table
-from annstudy.report.interactive import seed_curves
+from annstudy.report.interactive import Panel
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
@@ -141,29 +140,15 @@ def figure(results: list[VariantResult], path: Path, title: str) -> Path:
 
 def curve_charts(results: list[VariantResult], fallback: Path) -> list[Chart]:
     """The figure's two panels to explore in the HTML: every seed of every architecture and activation."""
-    frames = [r.record.curves.assign(variant=f"{r.arch} {r.act}") for r in results if not r.record.curves.empty]
-    if not frames:
-        return []
-    curves = pd.concat(frames, ignore_index=True)
-    panels = [("train_loss", "training loss", False), ("grad_norm", "first-layer gradient norm ‖∂L/∂W₁‖", True)]
-    return [
-        Chart(
-            seed_curves(
-                curves,
-                x="step",
-                y=metric,
-                series="variant",
-                title=f"S2 {name}",
-                x_title="step",
-                y_title=name,
-                log_y=log,
-            ),
-            fallback,
-            f"S2 {name} per seed (thin) and mean (thick), by architecture and activation.",
-        )
-        for metric, name, log in panels
-        if metric in curves
-    ]
+    return interactive.curve_charts(
+        {f"{r.arch} {r.act}": r.record.curves for r in results},
+        x="step",
+        series="variant",
+        panels=[Panel("train_loss", "training loss"), Panel("grad_norm", "first-layer gradient norm ‖∂L/∂W₁‖", True)],
+        study="S2",
+        fallback=fallback,
+        caption="S2 {name} per seed (thin) and mean (thick), by architecture and activation.",
+    )
 
 
 LOSS_MARGIN_TEXT = "0.05 nats"

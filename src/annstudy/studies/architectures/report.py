@@ -18,10 +18,10 @@ from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
 from annstudy.params import Settings
 from annstudy.records import read_record
-from annstudy.report import figures
+from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, Status, accuracy_bar, compare
 from annstudy.report.document import Chart, Document, Figure, Heading, Paragraph, Table
-from annstudy.report.interactive import seed_curves
+from annstudy.report.interactive import Panel
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
@@ -843,19 +843,15 @@ CHARTED = {
 
 def curve_charts(results: list[ArchResult], fallback: Path) -> list[Chart]:
     """The panel's curves to explore in the HTML: every seed of every architecture, values on hover."""
-    frames = [r.curves.assign(arch=r.arch) for r in results if not r.curves.empty]
-    if not frames:
-        return []
-    curves = pd.concat(frames, ignore_index=True)
-    return [
-        Chart(
-            seed_curves(curves, x="step", y=metric, series="arch", title=f"S1 {name}", x_title="step", y_title=name),
-            fallback,
-            f"S1 {name} at every log step, per seed (thin) and mean (thick), by architecture.",
-        )
-        for metric, name in CHARTED.items()
-        if metric in curves
-    ]
+    return interactive.curve_charts(
+        {r.arch: r.curves for r in results},
+        x="step",
+        series="arch",
+        panels=[Panel(metric, name) for metric, name in CHARTED.items()],
+        study="S1",
+        fallback=fallback,
+        caption="S1 {name} at every log step, per seed (thin) and mean (thick), by architecture.",
+    )
 
 
 def write_plot_data(results: list[ArchResult], out: Path) -> None:

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from annstudy.artifacts import atomic_dir, save_torch
 from annstudy.data import digits
@@ -36,6 +35,7 @@ from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate
 from annstudy.engine.penalty import weight_penalty
+from annstudy.engine.progress import Bar
 from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_model
 from annstudy.fanout import fan_out, ran_on
 from annstudy.models.mlp import build_mlp
@@ -119,7 +119,7 @@ def train_variant(variant: Variant, study: HyperparametersSettings, data: Prepar
 
     model = stack_seeds(make_model, cfg.seeds)
     total = per_epoch * cfg.epochs * len(cfg.seeds)
-    with tqdm(total=total, desc=f"train {variant.name}", unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+    with Bar(total, f"train {variant.name}") as bar:
         runs = train_stacked_model(model, data, cfg, bar, weight_penalty(variant.penalty, variant.penalty_lambda))
         bar.update(total - bar.n)
     per_seed, test_pred = [], []

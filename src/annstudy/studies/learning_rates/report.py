@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
@@ -13,10 +12,10 @@ from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.schedules import describe_rule
 from annstudy.params import Settings
-from annstudy.report import figures
+from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, compare
 from annstudy.report.document import Chart, Figure, Heading, Paragraph, Table
-from annstudy.report.interactive import seed_curves
+from annstudy.report.interactive import Panel
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
@@ -47,29 +46,15 @@ def _label(variant: str) -> str:
 
 def curve_charts(records: list[Variant], fallback: Path) -> list[Chart]:
     """Every variant's curves, every seed, to explore in the HTML (the constant rates, the schedule, Adam)."""
-    frames = [rec.curves.assign(variant=_label(rec.name)) for rec in records if not rec.curves.empty]
-    if not frames:
-        return []
-    curves = pd.concat(frames, ignore_index=True)
-    panels = [("val_acc", "validation accuracy", False), ("train_loss", "training loss", True)]
-    return [
-        Chart(
-            seed_curves(
-                curves,
-                x="epoch",
-                y=metric,
-                series="variant",
-                title=f"S3 {name}",
-                x_title="epoch",
-                y_title=name,
-                log_y=log,
-            ),
-            fallback,
-            f"S3 {name} per seed (thin) and mean (thick): constant rates, the step schedule and Adam.",
-        )
-        for metric, name, log in panels
-        if metric in curves
-    ]
+    return interactive.curve_charts(
+        {_label(rec.name): rec.curves for rec in records},
+        x="epoch",
+        series="variant",
+        panels=[Panel("val_acc", "validation accuracy"), Panel("train_loss", "training loss", True)],
+        study="S3",
+        fallback=fallback,
+        caption="S3 {name} per seed (thin) and mean (thick): constant rates, the step schedule and Adam.",
+    )
 
 
 def curves_figure(records: list[Variant], colors: dict, path: Path, title: str) -> Path:

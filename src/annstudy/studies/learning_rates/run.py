@@ -14,9 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.progress import Bar
 from annstudy.engine.schedules import stepped_run
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import SeedRun, train_seeds
@@ -60,7 +59,7 @@ def scheduled_runs(study, data: PreparedDataset, cfg: TrainSettings) -> tuple[li
     """Every seed through the passes of the schedule: final runs, and per seed (as a string key) its passes."""
     make_model = lambda: build_model(study.arch, data.image_shape, len(data.classes))  # noqa: E731
     runs, passes = [], {}
-    with tqdm(desc=f"{STUDY} {SCHEDULED}", unit="step", mininterval=2.0, dynamic_ncols=True) as bar:
+    with Bar(desc=f"{STUDY} {SCHEDULED}") as bar:
         for seed in cfg.seeds:
             run, seed_passes = stepped_run(
                 make_model, data, cfg, seed, study.schedule_lrs, study.patience, study.min_delta, bar
