@@ -68,3 +68,30 @@ def test_measured_peak_is_a_plausible_float32_rate():
     from annstudy.bench import measured_peak_flops
 
     assert 1e9 < measured_peak_flops(torch.device("cpu")) < 1e14
+
+
+def test_evaluation_flops_are_the_forward_pass_only():
+    import torch
+
+    from annstudy.engine.flops import evaluation_flops_per_sample
+
+    assert evaluation_flops_per_sample("mlp_1", (1, 28, 28), torch.device("cpu")) == 2 * 784 * 32 + 2 * 32 * 10
+
+
+@needs_fashion
+@pytest.mark.slow
+def test_eval_bench_measures_one_seed_and_every_stacked_batch(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["--params", str(ROOT / "params.yaml"), "bench", "--eval", "--arch", "mlp_1", "--seeds", "2"]
+    assert main([*args, "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    ways = [m.group(1) for line in lines if (m := re.match(r"  (\(e[12]\) [a-z ,\d]+?)\s{2,}[\d,]+ samples/s", line))]
+    assert ways == [
+        "(e1) one seed, batch 2000",
+        "(e2) stacked, batch 2000",
+        "(e2) stacked, batch 500",
+        "(e2) stacked, batch 250",
+        "(e2) stacked, batch 100",
+    ]
+    assert any(line.startswith("  forward FLOPs per sample 0.05 M") for line in lines), lines
+    assert re.fullmatch(r"speedup best stacked \(batch \d+\)/one seed: \d+\.\d\d", lines[-1]), lines

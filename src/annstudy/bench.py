@@ -13,6 +13,10 @@ way also gets its achieved FLOP/s (the model's counted training FLOPs per sample
 rate) as a share of the machine's float32 peak, measured in the same run by a large matrix
 product: the same numerics the study uses (TF32 off), so the % says how much of what this
 machine can do in float32 the loop uses. The last line is ``speedup vectorized/reference: X.XX``.
+
+Evaluation (``--eval``) is measured the same way on the test split, in eval mode: (e1) one plain
+model per seed (NCHW), then the seeds stacked (channels-last on CPU, as the evaluate stage runs
+them) at several batch sizes, so the evaluation's batch can be chosen by measurement.
 """
 
 from __future__ import annotations
@@ -29,9 +33,11 @@ import torch.nn.functional as F
 from annstudy.data.fashion_mnist import SHA256, read_verified, resolve_mirror
 from annstudy.data.prepared import PreparedDataset, Split, load_prepared
 from annstudy.engine.device import configure, describe, resolve_device
-from annstudy.engine.flops import training_flops_per_sample
+from annstudy.engine.evaluation import evaluate, evaluate_stacked
+from annstudy.engine.flops import evaluation_flops_per_sample, training_flops_per_sample
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
+from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
 
 
@@ -235,6 +241,49 @@ def run_bench(
     print(f"speedup one-seed/reference: {one.rate / ref:.2f}")
     print(f"speedup vectorized/one-seed: {warm.rate / one.rate:.2f}")
     print(f"speedup vectorized/reference: {warm.rate / ref:.2f}")
+    return timings
+
+
+EVAL_BATCHES = (2000, 500, 250, 100)  # images per stacked batch; the evaluate stage's default is the first
+
+
+def eval_timings(arch: str, data: PreparedDataset, seeds: int, channels_last: bool) -> list[Timing]:
+    """The test split evaluated by every seed: plain models one at a time, then stacked per batch size."""
+    device = data.test.x.device
+    models = [build_model(arch, data.image_shape).to(device) for _ in range(seeds)]
+    x, y = data.test.x, data.test.y
+    samples = seeds * len(y)
+    evaluate(models[0], x[:500], y[:500], 500)  # warm-up: the first call creates the primitives
+    started = time.perf_counter()
+    for model in models:
+        evaluate(model, x, y, EVAL_BATCHES[0])
+    _sync(device)
+    timings = [Timing(f"(e1) one seed, batch {EVAL_BATCHES[0]}", time.perf_counter() - started, samples)]
+    stacked = StackedNet(models).to(device)
+    stacked = stacked.use_channels_last() if channels_last else stacked
+    evaluate_stacked(stacked, x[:500], y[:500], 100)
+    for batch in EVAL_BATCHES:
+        started = time.perf_counter()
+        evaluate_stacked(stacked, x, y, batch)
+        _sync(device)
+        timings.append(Timing(f"(e2) stacked, batch {batch}", time.perf_counter() - started, samples))
+    return timings
+
+
+def run_eval_bench(arch: str, seeds: int, device_name: str, data_dir: str, channels_last: bool = True) -> list[Timing]:
+    """``annstudy bench --eval``: evaluation throughput of ``arch`` with ``seeds`` seeds."""
+    configure(deterministic=False, num_threads=0)
+    device = resolve_device(device_name)
+    data = load_prepared(data_dir, device)
+    flops = evaluation_flops_per_sample(arch, data.image_shape, device)
+    peak = measured_peak_flops(device)
+    print(f"eval {arch}: {seeds} seeds x {len(data.test)} test images on {describe(device)}, torch {torch.__version__}")
+    print(f"  forward FLOPs per sample {flops / 1e6:,.2f} M; float32 peak (measured GEMM) {peak / 1e12:,.2f} TFLOP/s")
+    timings = eval_timings(arch, data, seeds, channels_last)
+    for t in timings:
+        print_timing(t, flops, peak)
+    best = max(timings[1:], key=lambda t: t.rate)
+    print(f"speedup best stacked ({best.name.split(', ')[1]})/one seed: {best.rate / timings[0].rate:.2f}")
     return timings
 
 

@@ -91,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from annstudy.bench import run_bench
+    from annstudy.bench import run_bench, run_eval_bench
     from annstudy.data.registry import prepared_dir
 
     settings = load_settings(args.params)
@@ -102,6 +102,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     archs = list(ARCHITECTURES) if args.arch == "all" else args.arch.split(",")
     for arch in archs:
+        if args.eval:
+            channels_last = settings.studies["architectures"].train.channels_last
+            run_eval_bench(arch, args.seeds, args.device, data_dir, channels_last)
+            continue
         run_bench(
             arch,
             args.seeds,
@@ -213,6 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=0, help="log and validate every N steps (default: once)")
     p.add_argument("--val-subset", type=int, default=1000, help="validation images per log with --log-every (0 = all)")
     p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")
+    p.add_argument("--eval", action="store_true", help="measure evaluation (the test split) instead of training")
     p = add(
         "screenshot",
         cmd_screenshot,

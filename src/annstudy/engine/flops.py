@@ -30,3 +30,15 @@ def training_flops_per_sample(
     with FlopCounterMode(display=False) as counter:
         F.cross_entropy(model(x), y).backward()
     return counter.get_total_flops() / 50
+
+
+def evaluation_flops_per_sample(
+    arch: str, image_shape: tuple[int, ...], device: torch.device, num_classes: int = 10
+) -> float:
+    """FLOPs of one forward pass in eval mode per sample (what evaluation does), counted as above."""
+    with torch.random.fork_rng(devices=[]):
+        model = build_model(arch, image_shape, num_classes).to(device).eval()
+        x = torch.randn(50, *image_shape).to(device)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x)
+    return counter.get_total_flops() / 50
