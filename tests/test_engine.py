@@ -142,3 +142,27 @@ def test_allocator_keeps_freed_memory_on_glibc():
     from annstudy.engine.device import keep_freed_memory
 
     assert keep_freed_memory() is (platform.system() == "Linux" and platform.libc_ver()[0] == "glibc")
+
+
+def test_stacked_evaluation_batch_fits_the_caches_on_cpu_and_keeps_the_numbers():
+    """cnn_bn4's largest layer output, 3 seeds, bounds the CPU batch; an MLP keeps the requested one."""
+    from annstudy.engine.evaluation import CPU_ACTIVATION_BYTES, evaluate_stacked, stacked_eval_batch
+
+    torch.manual_seed(0)
+    x, y = torch.randn(600, 1, 28, 28), torch.randint(0, 10, (600,))
+    big = stack_seeds(lambda: build_model("cnn_bn4", (1, 28, 28)), [0, 1, 2]).use_channels_last()
+    plain, widest = build_model("cnn_bn4", (1, 28, 28)).eval(), 0
+    with torch.no_grad():
+        h = x[:1]
+        for layer in plain:  # the plain model's largest layer output, times the 3 seeds
+            h = layer(h)
+            widest = max(widest, h.numel())
+    largest = 3 * widest
+    batch = stacked_eval_batch(big, x, 2000)
+    assert 100 < batch < 2000 and batch == CPU_ACTIVATION_BYTES // (largest * 4)
+    small = stack_seeds(lambda: build_model("mlp_1", (1, 28, 28)), [0, 1, 2])
+    assert stacked_eval_batch(small, x, 2000) == 2000
+    capped = evaluate_stacked(big, x, y, 2000)
+    whole = evaluate_stacked(big, x, y, 2000, fit_caches=False)
+    for a, b in zip(capped, whole):
+        assert a.acc == b.acc and torch.equal(a.preds, b.preds) and a.loss == pytest.approx(b.loss, rel=1e-6)

@@ -261,10 +261,10 @@ def eval_timings(arch: str, data: PreparedDataset, seeds: int, channels_last: bo
     timings = [Timing(f"(e1) one seed, batch {EVAL_BATCHES[0]}", time.perf_counter() - started, samples)]
     stacked = StackedNet(models).to(device)
     stacked = stacked.use_channels_last() if channels_last else stacked
-    evaluate_stacked(stacked, x[:500], y[:500], 100)
+    evaluate_stacked(stacked, x[:500], y[:500], 100, fit_caches=False)
     for batch in EVAL_BATCHES:
         started = time.perf_counter()
-        evaluate_stacked(stacked, x, y, batch)
+        evaluate_stacked(stacked, x, y, batch, fit_caches=False)
         _sync(device)
         timings.append(Timing(f"(e2) stacked, batch {batch}", time.perf_counter() - started, samples))
     return timings

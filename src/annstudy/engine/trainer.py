@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.device import seed_everything
-from annstudy.engine.evaluation import evaluate, fixed_subset, per_seed_cross_entropy
+from annstudy.engine.evaluation import evaluate, fixed_subset, per_seed_cross_entropy, stacked_eval_batch
 from annstudy.engine.optim import make_optimizer
 from annstudy.engine.progress import Bar
 from annstudy.engine.settings import TrainSettings
@@ -873,6 +873,7 @@ def _apply_schedule(schedule: EpochSchedule, optimizer, run: StackRun, epoch: in
 @torch.no_grad()
 def stacked_accuracy(model: StackedNet, x: torch.Tensor, y: torch.Tensor, batch_size: int, with_loss: bool = False):
     """Per-seed ``val_acc`` (and ``val_loss``) [S] of a stacked model on one shared split, in eval mode."""
+    batch_size = stacked_eval_batch(model, x, batch_size)
     was_training = model.training
     model.eval()
     S = model.seeds
