@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Sequence
 
-from tqdm.auto import tqdm
-
 from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.progress import Bar
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import ModelFactory, SeedCheckpoint, SeedRun, TrainHooks, train_seed
 
@@ -73,7 +72,7 @@ def stepped_run(
     lrs: Sequence[float],
     patience: int,
     min_delta: float,
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
 ) -> tuple[SeedRun, list[Pass]]:
     """One seed through the passes: train at ``lrs[0]``; while a plateau is found and a rate is left, retrain with
     the next drop there; the final run (``cfg.epochs`` epochs) and every pass are returned.

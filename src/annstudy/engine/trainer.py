@@ -28,7 +28,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.checkpoint import Checkpoint
@@ -267,7 +266,7 @@ def train_stack(
     at_epoch: Evaluator | None = None,
     penalty: Penalty | None = None,
     hooks: TrainHooks = TrainHooks(),
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
     checkpoint: Checkpoint | None = None,
 ) -> StackRun:
     """Train the S members of ``model`` for up to ``cfg.epochs`` epochs: the one training loop.
@@ -407,7 +406,7 @@ def train_seed(
     data: PreparedDataset,
     cfg: TrainSettings,
     seed: int,
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
     hooks: TrainHooks = TrainHooks(),
     start: SeedCheckpoint | None = None,
 ) -> SeedRun:
@@ -498,10 +497,7 @@ def train_seed(
                     progress.update(step - reported)
                     reported = step
                     shown = {"seed": seed, "loss": f"{row['train_loss']:.3f}", "val": f"{val.acc:.3f}"}
-                    if isinstance(progress, Bar):
-                        progress.log({k: v for k, v in row.items() if k not in ("seed", "step", "epoch")}, **shown)
-                    else:
-                        progress.set_postfix(**shown)
+                    progress.log({k: v for k, v in row.items() if k not in ("seed", "step", "epoch")}, **shown)
         if run.diverged:
             break
         full_val = evaluate(model, data.val.x, data.val.y, cfg.eval_batch_size)
@@ -624,7 +620,7 @@ def train_stacked_chunked(
     arch: str,
     data: PreparedDataset,
     cfg: TrainSettings,
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
     activation: str = "relu",
     hooks: TrainHooks = TrainHooks(),
     checkpoint: Checkpoint | None = None,
@@ -675,7 +671,7 @@ def train_stacked(
     arch: str,
     data: PreparedDataset,
     cfg: TrainSettings,
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
     activation: str = "relu",
     hooks: TrainHooks = TrainHooks(),
     checkpoint: Checkpoint | None = None,
@@ -696,7 +692,7 @@ def train_stacked_model(
     model: StackedNet,
     data: PreparedDataset,
     cfg: TrainSettings,
-    progress: tqdm | None = None,
+    progress: Bar | None = None,
     penalty: Penalty | None = None,
     hooks: TrainHooks = TrainHooks(),
     checkpoint: Checkpoint | None = None,
@@ -833,7 +829,7 @@ def _append_rows(rows: list[dict], values: dict, S: int, skip: set[int]) -> None
     rows.extend({"member": s, **{k: v[s] for k, v in split.items()}} for s in range(S) if s not in skip)
 
 
-def _show(progress: tqdm | None, step: int, reported: int, S: int, values: dict) -> int:
+def _show(progress: Bar | None, step: int, reported: int, S: int, values: dict) -> int:
     """Advance the bar by member-steps (like one at a time) and log the seeds' means of the
     per-member ``values`` (engine/progress.py); returns the step now reported."""
     if progress is None:
@@ -845,10 +841,7 @@ def _show(progress: tqdm | None, step: int, reported: int, S: int, values: dict)
         if torch.is_tensor(v) and v.dim() == 1 and v.is_floating_point()
     }
     shown = {label: f"{means[k]:.3f}" for k, label in (("train_loss", "loss"), ("val_acc", "val")) if k in means}
-    if isinstance(progress, Bar):
-        progress.log(means, seeds=S, **shown)
-    elif shown:
-        progress.set_postfix(seeds=S, **shown)
+    progress.log(means, seeds=S, **shown)
     return step
 
 
