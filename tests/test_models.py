@@ -8,6 +8,8 @@ import pytest
 import torch
 
 from annstudy.cli import main
+from annstudy.models.dropout import Dropout
+from annstudy.models.mlp import build_mlp
 from annstudy.models.summary import summarize, summarize_all
 from annstudy.models.zoo import ARCHITECTURES, build_model, first_layer_weight
 
@@ -86,3 +88,24 @@ def test_cli_models_json_and_table(capsys):
     out = capsys.readouterr().out
     assert "cnn_bn4  (input 1x28x28, 422,986 parameters" in out
     assert len(summarize_all((1, 28, 28))) == len(ARCHITECTURES)
+
+
+def test_dropout_draws_cheap_masks_with_nn_dropouts_maths():
+    """annstudy's Dropout: rate p, kept units scaled exactly as nn.Dropout scales them, the gradient
+    through the same mask, identity in eval mode, and the mask a function of the global seed."""
+    drop = Dropout(0.3)
+    x = torch.full((200, 50, 10), 2.0, requires_grad=True)  # 100,000 units
+    torch.manual_seed(0)
+    out = drop(x)
+    scale = torch.ones(()).div_(0.7)  # what nn.Dropout multiplies a kept unit by
+    assert set(out.detach().unique().tolist()) == {0.0, (2.0 * scale).item()}
+    assert abs((out == 0).double().mean().item() - 0.3) < 0.0075  # ~5 sigma
+    out.sum().backward()
+    assert torch.equal(x.grad, (out.detach() != 0).float() * scale)
+    torch.manual_seed(0)
+    assert torch.equal(drop(x), out)  # seeded: the same mask again
+    assert torch.equal(drop.eval()(x), x)
+    assert isinstance(drop, torch.nn.Dropout) and drop.state_dict() == {}
+    bn = build_model("cnn_bn4", (1, 28, 28), 10)
+    assert sum(isinstance(m, Dropout) for m in bn.modules()) == 4
+    assert any(isinstance(m, Dropout) for m in build_mlp((8, 8), 10, (16,), dropout=0.2).modules())

@@ -17,6 +17,7 @@ from torch import nn
 
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import train_seed, train_stacked
+from annstudy.models.dropout import Dropout
 from annstudy.models.small import mnist1d_cnn
 from annstudy.models.stacked import StackedNet, build_stacked, stack_seeds
 from annstudy.models.zoo import build_model
@@ -220,9 +221,11 @@ def test_every_layer_kind_trains_stacked_exactly_as_alone(kind):
         assert_close(out[s].detach(), m(x0[0]).detach(), f"{kind} eval shared seed {s}")
 
 
-def test_dropout_masks_are_per_seed_with_the_right_rate():
+@pytest.mark.parametrize("dropout", [nn.Dropout, Dropout], ids=["torch", "annstudy"])
+def test_dropout_masks_are_per_seed_with_the_right_rate(dropout: type[nn.Dropout]):
     """p > 0 cannot match a lone run mask for mask; each seed drops about p of its units, scaled by 1/(1-p)."""
-    net = stack_seeds(lambda: nn.Sequential(nn.Identity(), nn.Dropout(0.3)), [0, 1, 2, 3])
+    net = stack_seeds(lambda: nn.Sequential(nn.Identity(), dropout(0.3)), [0, 1, 2, 3])
+    assert type(net.layers[1]) is dropout
     torch.manual_seed(0)
     out = net(torch.ones(4, 500, 40))  # 20,000 units per seed
     dropped = (out == 0).double().mean(dim=(1, 2))

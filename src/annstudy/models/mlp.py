@@ -12,6 +12,7 @@ import math
 
 from torch import nn
 
+from annstudy.models.dropout import Dropout
 from annstudy.models.zoo import Shape
 
 
@@ -26,7 +27,7 @@ def build_mlp(
             layers.append(nn.BatchNorm1d(h))
         layers.append(nn.ReLU())
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         width = h
     layers.append(nn.Linear(width, num_classes))
     return nn.Sequential(*layers)

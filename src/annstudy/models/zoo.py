@@ -17,6 +17,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from annstudy.models.dropout import Dropout
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
 Shape = tuple[int, int, int]
@@ -126,7 +128,7 @@ def cnn_bn4(input_shape: Shape, num_classes: int, act: type[nn.Module]) -> nn.Se
     layers: list[nn.Module] = []
     c = input_shape[0]
     for width in (32, 64, 128, 256):
-        layers += [nn.Conv2d(c, width, 3, padding=1), act(), nn.MaxPool2d(2), nn.BatchNorm2d(width), nn.Dropout(0.3)]
+        layers += [nn.Conv2d(c, width, 3, padding=1), act(), nn.MaxPool2d(2), nn.BatchNorm2d(width), Dropout(0.3)]
         c = width
     return _with_head(nn.Sequential(*layers), input_shape, [_fc(128), act(), nn.Linear(128, num_classes)])
 
