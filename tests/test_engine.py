@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from annstudy.engine.device import resolve_device
 from annstudy.engine.evaluation import evaluate, fixed_subset
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import (
@@ -166,3 +167,16 @@ def test_stacked_evaluation_batch_fits_the_caches_on_cpu_and_keeps_the_numbers()
     whole = evaluate_stacked(big, x, y, 2000, fit_caches=False)
     for a, b in zip(capped, whole):
         assert a.acc == b.acc and torch.equal(a.preds, b.preds) and a.loss == pytest.approx(b.loss, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"), [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")]
+)
+def test_auto_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda: bool, mps: bool, expected: str):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert resolve_device("auto").type == expected
+    assert resolve_device("cpu").type == "cpu"
+    for missing in [name for name, there in (("cuda", cuda), ("mps", mps)) if not there]:
+        with pytest.raises(RuntimeError, match=f"device: {missing} was requested but no {missing.upper()} device"):
+            resolve_device(missing)

@@ -290,3 +290,5 @@ def run_eval_bench(arch: str, seeds: int, device_name: str, data_dir: str, chann
 def _sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()

@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--arch", default="mlp_1", help="an architecture, a comma-separated list, or all")
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--steps", type=int, default=200, help="training steps (batches of 50) per seed")
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda", "mps"], default="auto")
     p.add_argument("--log-every", type=int, default=0, help="log and validate every N steps (default: once)")
     p.add_argument("--val-subset", type=int, default=1000, help="validation images per log with --log-every (0 = all)")
     p.add_argument("--cache", default="data/bench", help="torchvision-layout copy of the raw data")

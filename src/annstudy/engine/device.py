@@ -12,11 +12,15 @@ import torch
 
 
 def resolve_device(setting: str) -> torch.device:
-    """``auto`` -> cuda when available, else cpu; ``cuda`` without a GPU is an error."""
+    """``auto`` -> CUDA when available, else Apple's MPS, else the CPU; asking for a GPU that is
+    not there is an error (a silent fall-back to the CPU would turn minutes into hours)."""
+    available = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
     if setting == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if setting == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError("device: cuda was requested but no CUDA device is available (use auto or cpu)")
+        return torch.device(next((name for name, ok in available.items() if ok), "cpu"))
+    if setting in available and not available[setting]:
+        raise RuntimeError(
+            f"device: {setting} was requested but no {setting.upper()} device is available (use auto or cpu)"
+        )
     return torch.device(setting)
 
 
@@ -70,4 +74,6 @@ def describe(device: torch.device) -> str:
     """The device as the report states it, with the numerics a GPU could silently change."""
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)}; float32, TF32 off, no AMP)"
+    if device.type == "mps":
+        return "mps (Apple GPU; float32, no AMP)"
     return f"cpu ({torch.get_num_threads()} threads)"

@@ -130,7 +130,9 @@ class _Run(Section):
     """The keys of a run as a whole; ``profiles`` and ``studies`` come from the study registry."""
 
     profile: Text = Field(description="the profile supplying the study keys left at null")
-    device: OneOf(["auto", "cpu", "cuda"], "device") = Field(description="auto, cpu or cuda")
+    device: OneOf(["auto", "cpu", "cuda", "mps"], "device") = Field(
+        description="auto (CUDA, else MPS, else CPU), cpu, cuda or mps"
+    )
     deterministic: Flag = Field(description="deterministic algorithms (bit-identical reruns)")
     num_threads: NonNegativeInt = Field(description="torch intra-op threads (0: torch's default)")
     vectorize_seeds: Flag = Field(description="train the seeds of one configuration as one stacked network")
