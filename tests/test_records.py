@@ -188,6 +188,20 @@ def test_prepare_record_sits_beside_the_data(git_repo):
     assert list(seconds) == ["hyperparameters_prepare"] and 0 <= seconds["hyperparameters_prepare"] < 60
 
 
+def test_a_rerun_prepare_stage_writes_the_same_record_bytes(git_repo):
+    """The clock goes to timing.json (ignored by DVC), so a forced prepare leaves its record's
+    hash, and the stages that depend on the record, as they were."""
+    data = git_repo / "data/spiral/prepared"
+    data.mkdir(parents=True)
+    record = prepare_record_dir(data) / "metrics.json"
+    record_prepare(data, "spiral_prepare", time.perf_counter() - 1.5)
+    first = record.read_bytes()
+    record_prepare(data, "spiral_prepare", time.perf_counter() - 4.25)
+    assert record.read_bytes() == first
+    assert json.loads(first) == {"stage": "spiral_prepare", "wall_seconds": None}
+    assert 4.25 <= prepare_stage_seconds(data)["spiral_prepare"] < 60
+
+
 def test_mean_over_seeds_keeps_other_groups_apart(git_repo):
     frame = pd.DataFrame(
         {

@@ -96,9 +96,14 @@ def recording(out: str | Path, started: float | None = None) -> Iterator[Live]:
     yield live
     if started is not None:
         live.summary["wall_seconds"] = round(time.perf_counter() - started, 3)
+    _write_summary(live, live_dir(out))
+
+
+def _write_summary(live: Live, directory: Path) -> None:
+    """The summary without its clock (``metrics.json``, hashed by DVC) and the clock alone (``timing.json``)."""
     live.summary, timing = split_timing(live.summary)
     live.make_summary()
-    (live_dir(out) / TIMING).write_text(json.dumps(timing or {}, indent=2) + "\n")
+    (directory / TIMING).write_text(json.dumps(timing or {}, indent=2) + "\n")
 
 
 def split_timing(value: Any) -> tuple[Any, Any]:
@@ -283,7 +288,7 @@ def record_prepare(out: str | Path, stage: str, started: float) -> Path:
     with atomic_dir(directory) as tmp:
         live = open_live(tmp)
         log_summary(live, {"stage": stage, "wall_seconds": round(time.perf_counter() - started, 3)})
-        live.make_summary()
+        _write_summary(live, Path(tmp))
     return directory
 
 
