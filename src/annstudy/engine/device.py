@@ -76,4 +76,15 @@ def describe(device: torch.device) -> str:
         return f"cuda ({torch.cuda.get_device_name(device)}; float32, TF32 off, no AMP)"
     if device.type == "mps":
         return "mps (Apple GPU; float32, no AMP)"
-    return f"cpu ({torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+
+
+def cpu_model() -> str:
+    """The CPU's model name: numbers are identical only on the same machine, so records name it."""
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:  # not Linux
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
