@@ -34,18 +34,20 @@ def test_bench_prints_the_three_ways_and_the_speedup(tmp_path, monkeypatch, caps
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
     ways = [
-        m.group(1) for line in lines if (m := re.match(r"  (\([abc]2?\) [A-Za-z ,]+?)\s{2,}[\d,]+ samples/s", line))
+        m.group(1) for line in lines if (m := re.match(r"  (\([abcd]2?\) [A-Za-z0-9 ,]+?)\s{2,}[\d,]+ samples/s", line))
     ]
     assert ways == [
         "(a) reference loop",
         "(a2) TensorDataset loop",
         "(b) annstudy, one seed",
         "(c) annstudy, vectorized",
+        "(d) one model, batch seeds x 50",
         "(c) vectorized, cold",
     ]
-    assert re.fullmatch(r"cold/warm vectorized: \d+\.\d\d", lines[-5]), lines
+    assert re.fullmatch(r"cold/warm vectorized: \d+\.\d\d", lines[-6]), lines
+    assert re.fullmatch(r"vectorized/kernel ceiling: \d+\.\d\d", lines[-5]), lines
     shares = [float(m.group(1)) for line in lines if (m := re.search(r"GFLOP/s\s+(\d+\.\d\d) % of peak$", line))]
-    assert len(shares) == 5 and all(0 < s <= 100 for s in shares), lines
+    assert len(shares) == 6 and all(0 < s <= 100 for s in shares), lines
     assert any(line.startswith("  training FLOPs per sample 0.10 M") for line in lines), lines
     assert re.fullmatch(r"speedup vectorized/reference: \d+\.\d\d", lines[-1])
     assert (tmp_path / "tv/FashionMNIST/raw/train-images-idx3-ubyte").stat().st_size == 47_040_016

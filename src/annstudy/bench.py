@@ -6,7 +6,11 @@
 (a2) the same loop over the prepared tensors (``TensorDataset``): no per-image decoding;
 (b) annstudy, one seed at a time (:func:`annstudy.engine.trainer.train_seed`);
 (c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`), warm
-    (after the others in this process) and cold (a fresh process, as a DVC stage runs).
+    (after the others in this process) and cold (a fresh process, as a DVC stage runs);
+(d) the kernels' ceiling: one plain model at a batch of seeds x 50, trained like (b). A step of
+    it does the FLOPs of a stacked step with the ungrouped convolutions and matrix products of
+    the same layers, so it bounds what stacking can reach with the same kernel library: (c)
+    near (d) means the loop is not what leaves the machine's peak unused.
 
 Throughput is samples per second per seed-model (seeds x steps x batch / wall time). Each
 way also gets its achieved FLOP/s (the model's counted training FLOPs per sample times the
@@ -24,7 +28,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -70,7 +74,7 @@ def measured_peak_flops(device: torch.device) -> float:
 def print_timing(t: Timing, flops_per_sample: float, peak: float) -> None:
     achieved = t.rate * flops_per_sample
     print(
-        f"  {t.name:<28}{t.rate:>12,.0f} samples/s per seed-model"
+        f"  {t.name:<32}{t.rate:>12,.0f} samples/s per seed-model"
         f"{achieved / 1e9:>10,.1f} GFLOP/s{100 * achieved / peak:>7.2f} % of peak",
         flush=True,
     )
@@ -163,6 +167,16 @@ def cold_stacked(arch: str, seeds: int, steps: int, data_dir: str, channels_last
     return Timing("(c) vectorized, cold", seconds, seeds * steps * 50)
 
 
+def kernel_ceiling(arch: str, data: PreparedDataset, cfg: TrainSettings) -> Timing:
+    """(d): the seeds' samples as the batch of one plain model (seed 0), as many steps as the others."""
+    seeds = len(cfg.seeds)
+    wide = replace(cfg, seeds=(0,), batch_size=seeds * cfg.batch_size, train_limit=seeds * cfg.train_limit)
+    started = time.perf_counter()
+    train_seed(lambda: build_model(arch, data.image_shape), data, wide, 0)
+    _sync(data.train.x.device)
+    return Timing("(d) one model, batch seeds x 50", time.perf_counter() - started, seeds * cfg.train_limit)
+
+
 def bench_config(
     seeds: list[int], steps: int, channels_last: bool, log_every: int = 0, val_subset: int = 1000
 ) -> TrainSettings:
@@ -229,12 +243,16 @@ def run_bench(
     _sync(device)
     timings.append(Timing("(c) annstudy, vectorized", time.perf_counter() - started, seeds * steps * 50))
     print_timing(timings[-1], flops, peak)
+    timings.append(kernel_ceiling(arch, data, cfg))
+    print_timing(timings[-1], flops, peak)
     if not log_every:
         timings.append(cold_stacked(arch, seeds, steps, data_dir, channels_last, device_name))
         print_timing(timings[-1], flops, peak)
         print(f"cold/warm vectorized: {timings[-1].seconds / timings[-2].seconds:.2f}")
     warm = next(t for t in timings if t.name == "(c) annstudy, vectorized")
     tensor = next(t for t in timings if t.name.startswith("(a2)"))
+    ceiling = next(t for t in timings if t.name.startswith("(d)"))
+    print(f"vectorized/kernel ceiling: {warm.rate / ceiling.rate:.2f}")
     print(f"speedup vectorized/TensorDataset loop: {warm.rate / tensor.rate:.2f}")
     ref = timings[0].rate
     one = next(t for t in timings if t.name == "(b) annstudy, one seed")
