@@ -45,6 +45,13 @@ def test_bench_prints_the_three_ways_and_the_speedup(tmp_path, monkeypatch, caps
         "(c) vectorized, cold",
     ]
     assert re.fullmatch(r"cold/warm vectorized: \d+\.\d\d", lines[-6]), lines
+    rates = {
+        m.group(1): float(m.group(2).replace(",", ""))
+        for line in lines
+        if (m := re.match(r"  (\([a-d]2?\) [A-Za-z0-9 ,]+?)\s{2,}([\d,]+) samples/s", line))
+    }
+    cold_over_warm = rates["(c) annstudy, vectorized"] / rates["(c) vectorized, cold"]  # same samples: time ratio
+    assert float(lines[-6].split(": ")[1]) == pytest.approx(cold_over_warm, rel=0.01, abs=0.01), lines
     assert re.fullmatch(r"vectorized/kernel ceiling: \d+\.\d\d", lines[-5]), lines
     shares = [float(m.group(1)) for line in lines if (m := re.search(r"GFLOP/s\s+(\d+\.\d\d) % of peak$", line))]
     assert len(shares) == 6 and all(0 < s <= 100 for s in shares), lines
