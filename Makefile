@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test install clean
+.PHONY: run test test-fast install clean
 
 $(BIN)/annstudy: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: install
 	$(BIN)/ruff check src tests stages
 	$(BIN)/ruff format --check src tests stages
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
+
+## Install, then lint and run the fast tests only (no DVC, browser, ssh or Ray): a minute or two.
+test-fast: install
+	$(BIN)/ruff check src tests stages
+	$(BIN)/ruff format --check src tests stages
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q -m "not slow" tests/unit
 
 clean:
 	rm -rf $(VENV) dvc_plots .pytest_cache

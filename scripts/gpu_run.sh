@@ -61,11 +61,11 @@ setup
 case ${1:?cuda, check, bench, smoke or full} in
   cuda)
     versions | tee "$OUT/versions.txt"
-    python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py 2>&1 | tee "$OUT/pytest_cuda.log" || true
+    python3 -m pytest -q -p no:cacheprovider -m cuda tests/unit/test_cuda.py 2>&1 | tee "$OUT/pytest_cuda.log" || true
     ;;
   check)
     versions | tee "$OUT/versions.txt"
-    python3 -m pytest -q -p no:cacheprovider -m cuda tests/test_cuda.py 2>&1 | tee "$OUT/pytest_cuda.log" || true
+    python3 -m pytest -q -p no:cacheprovider -m cuda tests/unit/test_cuda.py 2>&1 | tee "$OUT/pytest_cuda.log" || true
     timeout 300 python3 -m pytest -q -p no:cacheprovider -x -m "not slow" -n 8 2>&1 | tee "$OUT/pytest_fast.log" | tail -30 || true
     ;;
   bench)  # [archs [seeds [extra bench options]]]

@@ -3,10 +3,10 @@
 import sys
 from argparse import Namespace
 
-from annstudy.artifacts import write_json
 from annstudy.data.inputs import fingerprint, inputs_path
-from annstudy.params import Settings
-from annstudy.stage import run_stage
+from annstudy.params.settings import Settings
+from annstudy.pipeline.stage import run_stage
+from annstudy.store.artifacts import write_json
 
 
 def inputs(settings: Settings, args: Namespace) -> str:

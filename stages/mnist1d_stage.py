@@ -3,7 +3,7 @@ first on sys.path, and that name would shadow the `mnist1d` package)."""
 
 import sys
 
-from annstudy.stage import study_step
+from annstudy.pipeline.stage import study_step
 from annstudy.studies.mnist1d import run
 
 raise SystemExit(study_step(run, sys.argv[1:]))

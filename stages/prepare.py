@@ -4,8 +4,8 @@ import sys
 from argparse import Namespace
 
 from annstudy.data.prepare import prepare_dataset
-from annstudy.params import Settings
-from annstudy.stage import run_stage
+from annstudy.params.settings import Settings
+from annstudy.pipeline.stage import run_stage
 
 
 def prepare(settings: Settings, args: Namespace) -> None:

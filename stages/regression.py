@@ -2,7 +2,7 @@
 
 import sys
 
-from annstudy.stage import study_step
+from annstudy.pipeline.stage import study_step
 from annstudy.studies.regression import run
 
 raise SystemExit(study_step(run, sys.argv[1:]))

@@ -6,10 +6,10 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from annstudy.dvc_plots import write_confusion
-from annstudy.params import Settings
+from annstudy.params.settings import Settings
+from annstudy.pipeline.plots import write_confusion
+from annstudy.pipeline.stage import run_stage
 from annstudy.report.render import build_report
-from annstudy.stage import run_stage
 
 
 def report(settings: Settings, args: Namespace) -> str:

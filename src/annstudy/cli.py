@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Callable, Sequence
 
-from annstudy.errors import guarded
-from annstudy.params import load_settings
+from annstudy.params.settings import load_settings
+from annstudy.pipeline.errors import guarded
 from annstudy.studies import study_part
 
 DATASET_SHAPES = {"fashion_mnist": (1, 28, 28), "cifar10_gray": (1, 32, 32)}
@@ -66,8 +66,8 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    """A step of a study, as ``stages/<study>.py <step> [item]`` runs it (annstudy/stage.py)."""
-    from annstudy.stage import study_step
+    """A step of a study, as ``stages/<study>.py <step> [item]`` runs it (annstudy/pipeline/stage.py)."""
+    from annstudy.pipeline.stage import study_step
 
     run = study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
     return study_step(run, ["--params", args.params, args.step, *([args.item] if args.item else [])])
@@ -91,7 +91,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from annstudy.bench import run_bench, run_eval_bench
+    from annstudy.bench.throughput import run_bench, run_eval_bench
     from annstudy.data.registry import prepared_dir
 
     settings = load_settings(args.params)
@@ -156,12 +156,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """A grid of DVC experiments, here or as Ray tasks (annstudy/sweep.py, annstudy/cluster.py); 1 if any failed."""
-    from annstudy.sweep import ray_address, run_local, sweep
+    """A grid of DVC experiments, here or as Ray tasks (annstudy/scale/sweep.py, annstudy/scale/cluster.py); 1 if any failed."""
+    from annstudy.scale.sweep import ray_address, run_local, sweep
 
     address, runner = ray_address(args.ray), run_local
     if address:
-        from annstudy.cluster import cluster_runner
+        from annstudy.scale.cluster import cluster_runner
 
         options = dict(cpus=args.cpus, gpus=args.gpus, git_remote=args.git_remote, dvc_remote_name=args.dvc_remote)
         runner = cluster_runner(address, **options)
@@ -170,8 +170,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_deps(args: argparse.Namespace) -> int:
-    """dvc.yaml's code deps, from the stages' imports (annstudy/codedeps.py): print, check or rewrite."""
-    from annstudy.codedeps import computed_deps, differences, write_deps
+    """dvc.yaml's code deps, from the stages' imports (annstudy/pipeline/codedeps.py): print, check or rewrite."""
+    from annstudy.pipeline.codedeps import computed_deps, differences, write_deps
 
     root = Path(args.repo)
     if args.write:

@@ -8,7 +8,7 @@ from pathlib import Path
 from annstudy.data.prepared import save_prepared
 from annstudy.data.registry import DATASETS, prepared_dir
 from annstudy.data.settings import DataSettings
-from annstudy.records import record_prepare
+from annstudy.store.records import record_prepare
 
 
 def prepare_dataset(name: str, settings: DataSettings) -> Path:

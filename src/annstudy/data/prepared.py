@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, read_json, write_json
+from annstudy.store.artifacts import atomic_dir, load_torch, read_json, write_json
 
 SPLITS = ("train", "val", "test")
 

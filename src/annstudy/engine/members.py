@@ -4,7 +4,7 @@ A member is one (seed, fold, ...) copy of a :class:`~annstudy.models.stacked.Sta
 data are rows of ``[S, N, ...]`` tensors on the device (members may see different rows, e.g.
 their cross-validation fold; shared data are an expanded view), its batch order comes from its
 own generator and its weights from its own init seed, so a member's run is the same alone or in
-the stack (tests/test_small_networks.py checks this). :func:`fit` is
+the stack (tests/unit/test_small_networks.py checks this). :func:`fit` is
 :func:`annstudy.engine.trainer.train_stack` with the full training (and validation) loss, and
 accuracy, evaluated after every epoch: one host sync per epoch, none per step. Early stopping
 is exact per member (``patience``): see :func:`~annstudy.engine.trainer.train_stack`.

@@ -4,7 +4,7 @@
 atomically then (artifacts.atomic_dir): a long training stage is otherwise a black box. So
 every :class:`Bar` a stage opens also logs its numbers at each log step (means over the
 seeds it trains) with dvclive, into ``progress/<study>/<step>[/<item>]/<bar>/`` (the stage
-runner, annstudy/stage.py, names the directory in ``$ANNSTUDY_PROGRESS_DIR``): outside
+runner, annstudy/pipeline/stage.py, names the directory in ``$ANNSTUDY_PROGRESS_DIR``): outside
 every DVC out and git-ignored, so nothing DVC hashes changes. While the stage runs,
 ``dvc plots show progress/...`` draws the curves so far, ``dvc metrics show`` reads the
 latest values, and dvclive's ``report.html`` there reloads itself every 5 seconds. The
@@ -22,9 +22,9 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from annstudy.records import open_live
+from annstudy.store.records import open_live
 
-ENV = "ANNSTUDY_PROGRESS_DIR"  # set by annstudy/stage.py for the stage it runs; unset or empty: bars only
+ENV = "ANNSTUDY_PROGRESS_DIR"  # set by annstudy/pipeline/stage.py for the stage it runs; unset or empty: bars only
 SYNC_SECONDS = 2.0  # rewrite the summary and report.html at most this often (the TSVs grow every log step)
 
 

@@ -15,7 +15,7 @@ are those of the copy trained alone: the summed loss ``sum_s loss_s`` has
 ``d/d theta_s = d loss_s / d theta_s``. Element-wise optimizers (SGD, momentum, Adam, AdamW,
 Adagrad, Adadelta, RMSprop) then update every copy exactly as alone, up to float summation
 order. Dropout draws its masks from one generator for all copies, so masks differ from a
-lone run's (same distribution); tests/test_stacked.py checks every layer kind.
+lone run's (same distribution); tests/unit/test_stacked.py checks every layer kind.
 
 Every stacked tensor is seed-major (copy ``s`` owns one contiguous block), which is what
 :meth:`StackedNet.member_tensors` (per-member early stopping) and the penalties rely on.

@@ -20,9 +20,9 @@ from typing import Any, Callable, Iterable
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from annstudy.artifacts import atomic_path
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from annstudy.report.figures import save_figure
+from annstudy.store.artifacts import atomic_path
 
 METRICS_FILE = "reports/metrics.json"
 PARAMS_FILE = "params.yaml"

@@ -15,12 +15,10 @@ from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
-from annstudy.artifacts import atomic_path, write_json
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import describe, resolve_device
-from annstudy.params import Settings
-from annstudy.records import prepare_stage_seconds
+from annstudy.params.settings import Settings
 from annstudy.report.claims import Status
 from annstudy.report.document import (
     Bullets,
@@ -35,6 +33,8 @@ from annstudy.report.document import (
     to_markdown,
 )
 from annstudy.report.section import StudySection
+from annstudy.store.artifacts import atomic_path, write_json
+from annstudy.store.records import prepare_stage_seconds
 from annstudy.studies import STUDIES, study_part
 
 PACKAGES = (

@@ -33,7 +33,7 @@ def study_part(study: str, part: str) -> ModuleType:
     """``annstudy.studies.<study>.<part>`` (part: config, run or report), imported on demand
     so that a stage imports only its own study's work.
 
-    annstudy's only import by name, which reading the imports cannot see: annstudy/codedeps.py
+    annstudy's only import by name, which reading the imports cannot see: annstudy/pipeline/codedeps.py
     (dvc.yaml's code deps) reads the calls instead. ``part`` must be a literal there; a literal
     ``study`` imports that study's part, any other that part of every study."""
     if study not in STUDIES:

@@ -10,7 +10,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from annstudy.models.zoo import ACTIVATIONS
-from annstudy.schema import Fraction, ListOf, one_of
+from annstudy.params.schema import Fraction, ListOf, one_of
 from annstudy.studies.architectures.config import TrainingKeys, architecture
 
 

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from annstudy.models.zoo import build_model, first_layer_weight
-from annstudy.params import Settings
+from annstudy.params.settings import Settings
 from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, Status, compare, did_not_train, training
 from annstudy.report.document import Chart, Figure, Heading, Paragraph, Table
@@ -19,7 +19,7 @@ from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import STUDY, variant_dir
-from annstudy.variants import Variant, read_variant
+from annstudy.studies.variants import Variant, read_variant
 
 STYLES = {"relu": "-", "sigmoid": "--"}
 

@@ -1,7 +1,7 @@
 """S2 activations: every architecture with ReLU and with sigmoid, plain SGD, first-layer gradients.
 
 Stage ``activations_train@<arch>-<act>`` trains the seeds of one variant (stacked) and
-writes ``data/activations/train/<arch>_<act>/`` (see :mod:`annstudy.records`);
+writes ``data/activations/train/<arch>_<act>/`` (see :mod:`annstudy.store.records`);
 its log rows carry ``grad_norm``: the L2 norm of the gradient of the training loss with
 respect to the first layer's weights, averaged over the steps of each log interval.
 Stage ``activations_unscaled@<arch>-<act>`` is the input-scaling ablation (the exercise's
@@ -21,8 +21,8 @@ from annstudy.data.prepared import pixel_range
 from annstudy.engine.trainer import TrainHooks, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import first_weighted_layer
-from annstudy.params import Settings
-from annstudy.variants import load_data, write_variant
+from annstudy.params.settings import Settings
+from annstudy.studies.variants import load_data, write_variant
 
 STUDY = "activations"
 
@@ -71,5 +71,5 @@ def _unscaled_step(settings: Settings, item: str | None) -> Path:
     return train_variant(item, settings, unscaled=True)
 
 
-# `annstudy stage activations train|unscaled <arch>_<act>` (annstudy/stage.py)
+# `annstudy stage activations train|unscaled <arch>_<act>` (annstudy/pipeline/stage.py)
 STEPS = {"train": _train_step, "unscaled": _unscaled_step}

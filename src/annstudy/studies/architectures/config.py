@@ -11,7 +11,7 @@ from annstudy.data.registry import DATASETS
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.engine.settings import TrainSettings, train_settings
 from annstudy.models.zoo import ARCHITECTURES
-from annstudy.schema import (
+from annstudy.params.schema import (
     Fraction,
     ListOf,
     MappingOf,

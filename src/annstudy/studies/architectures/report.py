@@ -10,14 +10,12 @@ import numpy as np
 import pandas as pd
 import torch
 
-from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data.prepared import PreparedDataset, load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.evaluation import evaluate
 from annstudy.models.summary import summarize as summarize_model
 from annstudy.models.zoo import build_model, first_layer_weight
-from annstudy.params import Settings
-from annstudy.records import read_record
+from annstudy.params.settings import Settings
 from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, Status, accuracy_bar, compare
 from annstudy.report.document import Chart, Document, Figure, Heading, Paragraph, Table
@@ -25,6 +23,8 @@ from annstudy.report.interactive import Panel
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.stats import Accuracy, Comparison, Summary, pairwise, pct, summarize
+from annstudy.store.artifacts import load_torch, write_tsv
+from annstudy.store.records import read_record
 from annstudy.studies.architectures import worked_checks
 from annstudy.studies.architectures.config import ArchitecturesSettings
 from annstudy.studies.architectures.run import CURVE_METRICS, eval_dir, train_dir

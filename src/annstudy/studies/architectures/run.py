@@ -5,7 +5,7 @@ Stage outputs (one directory per architecture, so removing an architecture from
 
 ``data/architectures/train/<arch>/``
     ``weights.pt``       ``{seed: state_dict}``
-    ``live/``            the record (annstudy.records): tables ``curves`` (per seed and log
+    ``live/``            the record (annstudy.store.records): tables ``curves`` (per seed and log
                          step: epoch, train_loss, train_acc (the running train-mode mean since
                          the previous log step), train_acc_eval (eval mode, a fixed subset of
                          ``train_log_subset`` training images), val_acc (eval mode, the fixed
@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.checkpoint import Checkpoint
@@ -40,8 +39,9 @@ from annstudy.engine.flops import training_flops_per_sample
 from annstudy.engine.trainer import SeedRun, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
-from annstudy.params import Settings
-from annstudy.records import log_summary, log_table, read_record, recording
+from annstudy.params.settings import Settings
+from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
+from annstudy.store.records import log_summary, log_table, read_record, recording
 
 STUDY = "architectures"
 CURVE_METRICS = ("train_loss", "train_acc", "train_acc_eval", "val_acc")
@@ -218,5 +218,5 @@ def _evaluate_step(settings: Settings, arch: str | None) -> Path:
     return evaluate_architecture(arch, settings)
 
 
-# `annstudy stage architectures <step> <arch>` (annstudy/stage.py)
+# `annstudy stage architectures <step> <arch>` (annstudy/pipeline/stage.py)
 STEPS = {"train": _train_step, "evaluate": _evaluate_step}

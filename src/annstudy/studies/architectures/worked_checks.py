@@ -1,7 +1,7 @@
 """Worked checks: the theory questions of the exercises that have a computable answer.
 
 Each answer is computed here with torch (so a reader can check the arithmetic by running it)
-and pinned by a test to its hand-computed value (tests/test_worked_checks.py). The epoch
+and pinned by a test to its hand-computed value (tests/unit/test_worked_checks.py). The epoch
 arithmetic uses the run's own numbers, passed in by the report.
 """
 

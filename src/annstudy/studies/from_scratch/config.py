@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from annstudy.data.registry import DATASETS
-from annstudy.schema import (
+from annstudy.params.schema import (
     ListOf,
     NonNegativeInt,
     OneOf,

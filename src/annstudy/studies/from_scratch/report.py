@@ -11,14 +11,14 @@ import seaborn as sns
 
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
-from annstudy.params import Settings
-from annstudy.records import read_record
+from annstudy.params.settings import Settings
 from annstudy.report.claims import Arm, Claim, accuracy_bar, against
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure, seed_band
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, summarize
+from annstudy.store.records import read_record
 from annstudy.studies.from_scratch.config import FromScratchSettings
 from annstudy.studies.from_scratch.run import conv2d_dir, mlp_dir
 

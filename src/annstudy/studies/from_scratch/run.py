@@ -3,7 +3,7 @@
 Stage outputs:
 
 ``data/from_scratch/mlp/``
-    ``live/``        the record (annstudy.records): table ``curves`` per impl (numpy | torch),
+    ``live/``        the record (annstudy.store.records): table ``curves`` per impl (numpy | torch),
                      seed and step: epoch, train_loss, train_acc, val_loss, val_acc, and
                      ``curves_mean`` per impl; summary per (impl, seed): test loss/accuracy,
                      train time, divergence; NumPy-vs-torch prediction agreement; the float64
@@ -31,15 +31,15 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from annstudy.artifacts import atomic_dir
 from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.optim import make_optimizer
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import conv2d, kernel_bank
+from annstudy.store.artifacts import atomic_dir
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.from_scratch.config import FromScratchSettings
 
 STUDY = "from_scratch"
@@ -322,5 +322,5 @@ def check_conv2d(settings: Settings, root: str | Path = "data") -> Path:
     return out
 
 
-# `annstudy stage from_scratch <step>` (annstudy/stage.py)
+# `annstudy stage from_scratch <step>` (annstudy/pipeline/stage.py)
 STEPS = {"mlp": lambda settings, item: train_mlps(settings), "conv2d": lambda settings, item: check_conv2d(settings)}

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.engine.settings import TrainSettings
-from annstudy.schema import (
+from annstudy.params.schema import (
     Fraction,
     NonNegativeInt,
     NonNegativeNumber,

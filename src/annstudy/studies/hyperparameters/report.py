@@ -10,18 +10,18 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from annstudy.artifacts import load_torch, write_tsv
 from annstudy.data import digits
 from annstudy.data.prepared import load_meta, load_prepared
 from annstudy.data.registry import prepared_dir
-from annstudy.params import Settings
-from annstudy.records import read_record
+from annstudy.params.settings import Settings
 from annstudy.report.claims import Arm, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.figures import forest_plot, forest_row, save_figure, seed_band
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, Summary, pct, summarize
+from annstudy.store.artifacts import load_torch, write_tsv
+from annstudy.store.records import read_record
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
 from annstudy.studies.hyperparameters.run import STUDY, train_dir
 

@@ -5,7 +5,7 @@ Stages (``annstudy stage hyperparameters <step> [axis]``):
 ``prepare``            sklearn digits -> ``data/prepared/digits`` (stratified train/val/test)
 ``train <axis>``       every variant of one axis (``base`` = the base model alone), all seeds
                        stacked, evaluated on the full splits -> ``data/hyperparameters/train/<axis>/``:
-    ``live/``          the record (annstudy.records): table ``epochs`` per variant, seed and
+    ``live/``          the record (annstudy.store.records): table ``epochs`` per variant, seed and
                        epoch: train_loss, train_acc (train mode, averaged over the epoch's
                        batches), val_loss, val_acc (eval mode, full split), and ``epochs_mean``
                        per variant; summary: per variant its configuration and per-seed final
@@ -14,7 +14,7 @@ Stages (``annstudy stage hyperparameters <step> [axis]``):
 
 Digits is tiny (1,797 images): the splits live on the device as tensors, evaluation is one
 full batch, and a variant's seeds train as one stacked network (exact per seed). The variants
-of an axis are independent: with ``ANNSTUDY_RAY_ADDRESS`` set each is a Ray task (annstudy/fanout.py),
+of an axis are independent: with ``ANNSTUDY_RAY_ADDRESS`` set each is a Ray task (annstudy/scale/fanout.py),
 same numbers; each variant's record says where it ran (``ran_on``: node, device).
 """
 
@@ -28,7 +28,6 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, save_torch
 from annstudy.data import digits
 from annstudy.data.prepared import PreparedDataset, Split, load_prepared, save_prepared
 from annstudy.data.registry import prepared_dir
@@ -37,12 +36,13 @@ from annstudy.engine.evaluation import evaluate
 from annstudy.engine.penalty import weight_penalty
 from annstudy.engine.progress import Bar
 from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_model
-from annstudy.fanout import fan_out, ran_on
 from annstudy.models.mlp import build_mlp
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
+from annstudy.scale.fanout import fan_out, ran_on
 from annstudy.scratch import sigmoid_net
+from annstudy.store.artifacts import atomic_dir, save_torch
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.hyperparameters.config import HyperparametersSettings, Variant
 
 STUDY = "hyperparameters"
@@ -73,7 +73,7 @@ class VariantResult:
     runs: list[SeedRun]
     per_seed: list[dict]  # seed, diverged, diverged_step, {train,val,test}_{loss,acc}
     seconds: float
-    ran_on: dict = field(default_factory=dict)  # node and device (annstudy/fanout.py)
+    ran_on: dict = field(default_factory=dict)  # node and device (annstudy/scale/fanout.py)
     test_pred: torch.Tensor | None = None  # [seeds, N test] predicted classes of the final weights
 
     def epoch_rows(self) -> pd.DataFrame:
@@ -146,7 +146,7 @@ def on_device(data: PreparedDataset, device: str | torch.device) -> PreparedData
 
 
 def variant_unit(variant: Variant, study: HyperparametersSettings, data: PreparedDataset, device: str) -> VariantResult:
-    """One variant where it runs (here, or a Ray task: annstudy/fanout.py); weights back on the CPU."""
+    """One variant where it runs (here, or a Ray task: annstudy/scale/fanout.py); weights back on the CPU."""
     where = resolve_device(device)
     result = train_variant(variant, study, on_device(data, where))
     for run in result.runs:
@@ -228,5 +228,5 @@ def _train_step(settings: Settings, axis: str | None) -> Path:
     return train_axis(axis, settings)
 
 
-# `annstudy stage hyperparameters <step> [axis]` (annstudy/stage.py)
+# `annstudy stage hyperparameters <step> [axis]` (annstudy/pipeline/stage.py)
 STEPS = {"prepare": _prepare_step, "train": _train_step, "numpy": _numpy_step}

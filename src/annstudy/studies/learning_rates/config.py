@@ -17,7 +17,7 @@ from typing import Annotated
 from pydantic import Field
 
 from annstudy.engine.settings import TrainSettings, train_settings
-from annstudy.schema import (
+from annstudy.params.schema import (
     ListOf,
     NonNegativeInt,
     NonNegativeNumber,

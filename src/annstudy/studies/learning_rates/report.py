@@ -11,7 +11,7 @@ from matplotlib.ticker import MaxNLocator
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.schedules import describe_rule
-from annstudy.params import Settings
+from annstudy.params.settings import Settings
 from annstudy.report import figures, interactive
 from annstudy.report.claims import Arm, Claim, compare
 from annstudy.report.document import Chart, Figure, Heading, Paragraph, Table
@@ -21,7 +21,7 @@ from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
 from annstudy.studies.learning_rates.config import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.studies.learning_rates.run import STUDY, variant_dir
-from annstudy.variants import Variant, read_variant
+from annstudy.studies.variants import Variant, read_variant
 
 
 def stage_name(variant: str) -> str:

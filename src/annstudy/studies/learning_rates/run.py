@@ -2,7 +2,7 @@
 
 Stages ``learning_rates_sgd@<rate>`` (variant ``lr_<rate>``), ``learning_rates_scheduled``
 and ``learning_rates_adam`` write ``data/learning_rates/train/<variant>/`` (see
-:mod:`annstudy.records`). A run whose loss turns non-finite is recorded as
+:mod:`annstudy.store.records`). A run whose loss turns non-finite is recorded as
 diverged at that step; the other seeds and variants go on. The scheduled variant trains
 its seeds one at a time through the passes of :func:`annstudy.engine.schedules.stepped_run`
 (each seed finds its own plateaus; one stacked optimizer has one rate), and records every
@@ -20,9 +20,9 @@ from annstudy.engine.schedules import stepped_run
 from annstudy.engine.settings import TrainSettings
 from annstudy.engine.trainer import SeedRun, train_seeds
 from annstudy.models.zoo import build_model
-from annstudy.params import Settings
+from annstudy.params.settings import Settings
 from annstudy.studies.learning_rates.config import SCHEDULED
-from annstudy.variants import load_data, write_variant
+from annstudy.studies.variants import load_data, write_variant
 
 STUDY = "learning_rates"
 
@@ -77,5 +77,5 @@ def _train_step(settings: Settings, item: str | None) -> Path:
     return train_variant(item, settings)
 
 
-# `annstudy stage learning_rates train <variant>` (annstudy/stage.py)
+# `annstudy stage learning_rates train <variant>` (annstudy/pipeline/stage.py)
 STEPS = {"train": _train_step}

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from annstudy.params import Settings
-from annstudy.records import prepare_stage_seconds, read_record
+from annstudy.params.settings import Settings
 from annstudy.report import figures
 from annstudy.report import small_figures as figs
 from annstudy.report.claims import Arm, accuracy_bar, compare
@@ -15,6 +14,7 @@ from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, summarize
+from annstudy.store.records import prepare_stage_seconds, read_record
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 from annstudy.studies.mnist1d.run import STUDY, prepared_dir, train_dir
 

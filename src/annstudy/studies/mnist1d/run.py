@@ -5,7 +5,7 @@ download; its ``get_dataset`` would fetch a pickle, so it is not used). With the
 package defaults (5,000 series, 80 % train, seed 42) this is the published MNIST-1D.
 
 Outputs: ``data/mnist1d/prepared/data.pt`` (x, y, x_test, y_test);
-``data/mnist1d/train/<model>/``: ``live/``, the record (annstudy.records): summary per seed:
+``data/mnist1d/train/<model>/``: ``live/``, the record (annstudy.store.records): summary per seed:
 test accuracy; tables ``epochs`` (per seed and epoch: train and test cost/accuracy; the test
 set is only watched, never used to choose anything), ``epochs_mean``, ``batches`` (cost of
 every 10th mini-batch); ``weights.pt``.
@@ -20,13 +20,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, mnist1d_cnn
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
+from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.mnist1d.config import Mnist1dSettings
 
 STUDY = "mnist1d"

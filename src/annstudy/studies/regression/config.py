@@ -8,7 +8,7 @@ from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
 from annstudy.models.small import ARCH_PATTERN
-from annstudy.schema import (
+from annstudy.params.schema import (
     MappingOf,
     NonNegativeInt,
     NonNegativeNumber,

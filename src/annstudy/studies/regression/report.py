@@ -8,16 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annstudy.artifacts import load_torch, read_json
 from annstudy.data.synthetic import nonlinear_function
-from annstudy.params import Settings
-from annstudy.records import prepare_stage_seconds, read_record
+from annstudy.params.settings import Settings
 from annstudy.report import small_figures as figs
 from annstudy.report.claims import Arm, Claim, against, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Summary, summarize
+from annstudy.store.artifacts import load_torch, read_json
+from annstudy.store.records import prepare_stage_seconds, read_record
 from annstudy.studies.regression.config import RegressionSettings
 from annstudy.studies.regression.run import PARTS, STUDY, prepared_dir, train_dir
 

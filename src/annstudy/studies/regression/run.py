@@ -5,7 +5,7 @@ Stage outputs:
 ``data/regression/prepared/``  ``linear.pt``, ``nonlinear.pt``, ``bell.pt`` (x, y tensors; the
     bell file also holds the 10,000-point test set) and ``meta.json`` (sizes, data source)
 ``data/regression/train/<part>/`` (part = linear | nonlinear | bell)
-    ``live/``         the record (annstudy.records): summary with the per-seed numbers (learned
+    ``live/``         the record (annstudy.store.records): summary with the per-seed numbers (learned
                       w, b / training MSE / test MSE, ...); tables ``epochs`` (training MSE per
                       seed and epoch; bell: per architecture and data size), ``epochs_mean``,
                       ``batches`` (cost of every mini-batch; linear, nonlinear)
@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch, write_json
 from annstudy.data.synthetic import bell_2d, linear_1d, nonlinear_1d, read_xy_csv
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, parse_arch
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
+from annstudy.store.artifacts import atomic_dir, load_torch, save_torch, write_json
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.regression.config import RegressionSettings
 
 STUDY = "regression"

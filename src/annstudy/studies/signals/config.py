@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from annstudy.engine.optim import OPTIMIZERS
-from annstudy.schema import (
+from annstudy.params.schema import (
     Fraction,
     NonNegativeInt,
     NonNegativeNumber,

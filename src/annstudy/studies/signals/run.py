@@ -5,7 +5,7 @@ turn irregular in timing and shape from a random beat on. Split 70/20/10
 (train/validation/test) in file order of the shuffled set.
 
 Outputs: ``data/signals/prepared/data.pt`` (train/val/test tensors);
-``data/signals/train/``: ``live/``, the record (annstudy.records): summary per seed: test
+``data/signals/train/``: ``live/``, the record (annstudy.store.records): summary per seed: test
 accuracy and loss per learning rate; tables ``epochs`` (per rate, seed and epoch: train/val cost
 and accuracy; epoch 0 = before the first step), ``epochs_mean`` (per rate), ``batches`` (cost of
 every mini-batch, per rate and seed).
@@ -19,14 +19,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.synthetic import signals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
+from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.signals.config import SignalsSettings
 
 STUDY = "signals"

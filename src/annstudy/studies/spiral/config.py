@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from annstudy.engine.optim import OPTIMIZERS
-from annstudy.schema import (
+from annstudy.params.schema import (
     Fraction,
     NonNegativeInt,
     NonNegativeNumber,

@@ -7,15 +7,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from annstudy.artifacts import load_torch
-from annstudy.params import Settings
-from annstudy.records import prepare_stage_seconds, read_record
+from annstudy.params.settings import Settings
 from annstudy.report import small_figures as figs
 from annstudy.report.claims import accuracy_bar
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.questions import MEASURED, questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct, summarize
+from annstudy.store.artifacts import load_torch
+from annstudy.store.records import prepare_stage_seconds, read_record
 from annstudy.studies.spiral.config import SpiralSettings
 from annstudy.studies.spiral.run import STUDY, prepared_dir, train_dir
 

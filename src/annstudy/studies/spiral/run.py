@@ -6,7 +6,7 @@ pool and trains on the rest; each member stops after ``patience`` epochs without
 validation loss and its best weights are restored; the test set is never seen in training.
 
 Outputs: ``data/spiral/prepared/data.pt`` (x, y, x_test, y_test);
-``data/spiral/train/``: ``live/`` (the record, annstudy.records: summary per member: stop/best
+``data/spiral/train/``: ``live/`` (the record, annstudy.store.records: summary per member: stop/best
 epoch, val/test accuracy; tables ``epochs`` per member and epoch, ``epochs_mean``),
 ``regions.pt`` (grid predictions of the member with the lowest validation loss).
 """
@@ -19,14 +19,14 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from annstudy.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.data.synthetic import spirals
 from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
-from annstudy.params import Settings
-from annstudy.records import log_mean, log_summary, log_table, recording
+from annstudy.params.settings import Settings
+from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
+from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.spiral.config import SpiralSettings
 
 STUDY = "spiral"

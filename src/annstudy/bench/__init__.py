@@ -1,0 +1,1 @@
+"""`annstudy bench`: training and evaluation throughput, measured in one run (throughput.py)."""

@@ -1,0 +1,342 @@
+"""S4 hyperparameters: digits splits, variants from params, stacked BatchNorm1d and penalties
+exact per seed, a smoke run of the stages and report section, and `annstudy compare`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+
+from annstudy.cli import main
+from annstudy.data import digits
+from annstudy.data.prepared import load_prepared
+from annstudy.engine.evaluation import per_seed_cross_entropy
+from annstudy.engine.penalty import weight_penalty
+from annstudy.models.mlp import build_mlp
+from annstudy.models.stacked import stack_seeds
+from annstudy.params.settings import load_yaml, settings_from_raw, validate
+from annstudy.report import compare
+from annstudy.store.records import prepare_stage_seconds, read_record
+from annstudy.studies.hyperparameters import report as report_s4
+from annstudy.studies.hyperparameters import run as s4
+from conftest import needs_fashion
+from helpers.dvc_repo import make_repo, out_of_date, sh
+
+
+def study(params):
+    return settings_from_raw(params).studies["hyperparameters"]
+
+
+# ------------------------------------------------------------------ data
+
+
+def test_digits_split_is_stratified_disjoint_and_fixed():
+    tensors, meta = digits.prepare(split_seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert meta["sizes"] == {"train": 1097, "val": 350, "test": 350}  # 35 per class in val and test
+    for split in ("val", "test"):
+        assert torch.bincount(tensors[f"y_{split}"], minlength=10).tolist() == [35] * 10
+    assert tensors["x_train"].dtype == torch.uint8 and tuple(tensors["x_train"].shape[1:]) == (1, 8, 8)
+    rows = {
+        split: {t.numpy().tobytes() + bytes([int(y)]) for t, y in zip(tensors[f"x_{split}"], tensors[f"y_{split}"])}
+        for split in ("train", "val", "test")
+    }
+    assert sum(map(len, rows.values())) >= 1797 - 10  # a handful of exact duplicate images exist in digits
+    again, _ = digits.prepare(split_seed=0, val_fraction=0.2, test_fraction=0.2)
+    assert all(torch.equal(tensors[k], again[k]) for k in tensors)
+    other_val, _ = digits.prepare(split_seed=0, val_fraction=0.1, test_fraction=0.2)
+    assert torch.equal(other_val["y_test"], tensors["y_test"])  # the test set does not move with val_fraction
+
+
+def test_digits_scaling_standardises_the_training_pixels(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert main(["stage", "hyperparameters", "prepare"]) == 0
+    data = load_prepared("data/prepared/digits")
+    assert abs(data.train.x.mean().item()) < 1e-5 and abs(data.train.x.std(unbiased=False).item() - 1) < 1e-5
+    seconds = prepare_stage_seconds(tmp_path / "data/prepared/digits")
+    assert list(seconds) == ["hyperparameters_prepare"] and seconds["hyperparameters_prepare"] >= 0
+    assert not (tmp_path / "data/prepared/digits/live").exists()  # beside the data, not inside: its hash stays
+
+
+# ------------------------------------------------------------------ params -> variants
+
+
+def test_variants_from_params(params):
+    s = study(params)
+    assert [v.name for v in s.variants("lr")] == ["lr_0.1", "lr_0.01", "lr_0.001", "lr_0.0001", "lr_1e-05"]
+    assert [v.name for v in s.variants("hidden")][-1] == "hidden_512"
+    assert [v.name for v in s.variants("penalty")] == ["l2", "l1"]
+    assert [v.name for v in s.variants("model")] == ["complex"]
+    opt = {v.name: s.train_for(v) for v in s.variants("optimizer")}
+    assert len(opt) == 7
+    assert (opt["optimizer_sgd_momentum"].optimizer, opt["optimizer_sgd_momentum"].momentum) == ("sgd", 0.9)
+    assert (opt["optimizer_sgd"].optimizer, opt["optimizer_sgd"].momentum) == ("sgd", 0.0)
+    complex_ = s.variants("model")[0]
+    assert (complex_.hidden, complex_.batchnorm, complex_.dropout) == ((128, 64), True, 0.2)
+    l1 = s.variants("penalty")[1]
+    assert (l1.penalty, l1.penalty_lambda, l1.hidden, l1.lr) == ("l1", 0.001, (32,), 0.001)
+    with pytest.raises(ValueError, match="not in studies.hyperparameters.sweeps"):
+        s.variants("momentum")
+
+
+def test_profiles(params):
+    assert (study(params).train.epochs, study(params).train.seeds) == (40, (0, 1, 2))
+    params["profile"] = "full"
+    assert (study(params).train.epochs, study(params).train.seeds) == (50, tuple(range(10)))
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("sweeps", {"lr": [0.1, -1.0]}, "studies.hyperparameters.sweeps: lr: item 1: must be > 0"),
+        ("sweeps", {"depth": [1]}, "unknown sweep axis 'depth'"),
+        ("sweeps", {"optimizer": ["adamm"]}, "did you mean 'adam'"),
+        ("penalty", "l3", "studies.hyperparameters.penalty: unknown penalty 'l3'"),
+    ],
+)
+def test_bad_s4_params_are_one_line(params, key, value, message):
+    params["studies"]["hyperparameters"][key] = value
+    problems = validate(params)
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+# ------------------------------------------------------------------ engine pieces
+
+
+def _lone_models(seeds, **kw):
+    models = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        models.append(build_mlp((1, 8, 8), 10, **kw))
+    return models
+
+
+def test_stacked_batchnorm_mlp_equals_each_seed_alone():
+    seeds = [3, 4]
+    stacked = stack_seeds(lambda: build_mlp((1, 8, 8), 10, (16, 8), batchnorm=True), seeds)
+    lone = _lone_models(seeds, hidden=(16, 8), batchnorm=True)
+    x = torch.randn(2, 12, 1, 8, 8)
+    out = stacked(x)
+    for s, model in enumerate(lone):
+        torch.testing.assert_close(out[s], model(x[s]), rtol=1e-5, atol=1e-6)
+        state = stacked.seed_state_dict(s)
+        for key, value in model.state_dict().items():  # running statistics updated per seed
+            torch.testing.assert_close(state[key].float(), value.float(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["l1", "l2"])
+def test_penalty_gradient_is_exact_per_seed(kind):
+    seeds, lam = [0, 1, 2], 0.01
+    stacked = stack_seeds(lambda: build_mlp((1, 8, 8), 10, (16,)), seeds)
+    x, y = torch.randn(3, 20, 1, 8, 8), torch.randint(0, 10, (3, 20))
+    penalty = weight_penalty(kind, lam)
+    (per_seed_cross_entropy(stacked(x), y).mean(1) + penalty(stacked)).sum().backward()
+    for s, model in enumerate(_lone_models(seeds, hidden=(16,))):
+        params = list(model.parameters())  # the lab: every parameter, biases included
+        assert len(params) == 4
+        norm = sum(w.abs().sum() if kind == "l1" else w.square().sum() for w in params)
+        (F.cross_entropy(model(x[s]), y[s]) + lam * norm).backward()
+        torch.testing.assert_close(stacked.layers[1].weight.grad[s].t(), model[1].weight.grad, rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(stacked.layers[3].bias.grad[s, 0], model[3].bias.grad, rtol=1e-5, atol=1e-7)
+    assert weight_penalty("none", lam) is None
+
+
+# ------------------------------------------------------------------ smoke run of the stages
+
+
+SMOKE_SWEEPS = {
+    "lr": [0.01, 0.001],
+    "hidden": [16],
+    "optimizer": ["sgd_momentum", "rmsprop", "adadelta"],
+    "penalty": ["l1"],
+    "model": ["complex"],
+}
+
+
+def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
+    monkeypatch.chdir(tmp_path)
+    params["profile"] = "smoke"
+    params["studies"]["hyperparameters"]["sweeps"] = SMOKE_SWEEPS
+    settings = settings_from_raw(params)
+    s4.prepare(settings)
+    for axis in ("base", *SMOKE_SWEEPS):
+        s4.train_axis(axis, settings)
+    s4.numpy_exercise(settings)
+    results = read_record(tmp_path / "data/hyperparameters/train/optimizer").summary
+    assert [v["name"] for v in results["variants"]] == [
+        "optimizer_sgd_momentum",
+        "optimizer_rmsprop",
+        "optimizer_adadelta",
+    ]
+    assert all(len(v["per_seed"]) == 2 for v in results["variants"])  # smoke: seeds 0, 1
+    epochs = read_record(tmp_path / "data/hyperparameters/train/lr").table("epochs")
+    assert len(epochs) == 2 * 2 * 2  # variants x seeds x epochs
+
+    out = tmp_path / "reports"
+    section = report_s4.build(settings, out)
+    m = section.metrics
+    assert set(m) == {
+        "base",
+        "lr_0.01",
+        "lr_0.001",
+        "hidden_16",
+        "optimizer_sgd_momentum",
+        "optimizer_rmsprop",
+        "optimizer_adadelta",
+        "l1",
+        "complex",
+        "numpy_sigmoid",
+        "base_result_grid",
+    }
+    assert m["numpy_sigmoid"]["test_acc_mean"] > 0.9 and m["numpy_sigmoid"]["autograd_max_diff"] < 1e-12
+    assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
+    assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
+    assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
+    figures = sorted(p.name for p in (out / "figures").glob("*.png"))
+    lab = ["hyperparameters_summary.png", "hyperparameters_first_image.png", "hyperparameters_results.png"]
+    lab.append("hyperparameters_forest.png")  # base + the validation choice of each sweep against ≈ 0.97
+    forest = next(b for b in section.blocks if getattr(b, "path", None) == Path("figures/hyperparameters_forest.png"))
+    assert f"of {1 + len(SMOKE_SWEEPS)} reach it" in forest.caption or "none reaches it" in forest.caption
+    assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + lab)
+    # the result grid shows the validation-selected base seed; its error count matches its test accuracy
+    grid = m["base_result_grid"]
+    per_seed = read_record(tmp_path / "data/hyperparameters/train/base").summary["variants"][0]["per_seed"]
+    chosen = max(per_seed, key=lambda r: r["val_acc"])
+    assert grid["seed"] == chosen["seed"] and grid["test_errors"] == round((1 - chosen["test_acc"]) * 350)
+    plot = (out / "plots/hyperparameters_val_acc.tsv").read_text().splitlines()
+    assert plot[0].split("\t")[:2] == ["epoch", "base"] and len(plot) == 3
+    assert section.blocks[0].text == "S4 Hyperparameters"
+
+
+# ------------------------------------------------------------------ compare
+
+
+def _row(experiment, rev, state=None):
+    """A row of dvc.api.exp_show (its params and metrics columns are not read)."""
+    return {"Experiment": experiment, "rev": rev, "typ": "branch_commit", "State": state, "Created": None}
+
+
+def test_compare_reads_experiments_and_keeps_differing_params():
+    rows = [
+        _row(None, "workspace"),
+        _row(None, "main"),
+        _row("exp-one", "bbbbbbb", "Success"),
+        _row("queued", "ccccccc", "Queued"),
+        _row("broken", "ddddddd", "Failed"),
+        _row("old", "eeeeeee", "Success"),  # finished, but no metrics file
+        _row("digits", 123.0, "Success"),  # exp_show's float for the short sha "0000123"
+    ]
+    results = {"workspace": (0.001, 0.95), "main": (0.001, 0.95), "bbbbbbb": (0.01, 0.9)}
+    results |= {"eeeeeee": (0.1, None), "0000123": (0.3, 0.5)}
+    asked = []
+
+    def read(rev):
+        asked.append(rev)
+        lr, acc = results[rev]
+        metrics = {"hyperparameters": {"base": {"test_acc_mean": acc, "test_acc_std": 0.01}}} if acc else {}
+        return {"profile": "smoke", "studies": {"hyperparameters": {"lr": lr}}}, metrics
+
+    found = compare.collect(rows, read)
+    assert asked == ["workspace", "main", "bbbbbbb", "eeeeeee", "0000123"]  # queued and failed runs are never read
+    names = [("workspace", "workspace"), ("main", "main"), ("exp-one", "bbbbbbb"), ("digits", "0000123")]
+    assert [(e.name, e.rev) for e in found] == names
+    assert compare.differing_params(found) == ["studies.hyperparameters.lr"]
+    assert found[2].headline == {"hyperparameters.base": 0.9}
+    table = compare.metrics_table(found)
+    row = ["hyperparameters.base", "0.9500 ± 0.0100", "0.9500 ± 0.0100", "0.9000 ± 0.0100", "0.5000 ± 0.0100"]
+    assert table.rows == [row]
+    assert [e.name for e in compare.select(found, ["exp-one", "bbbb"])] == ["exp-one"]
+    with pytest.raises(ValueError, match="not found"):
+        compare.select(found, ["nope"])
+
+
+def run_quietly(repo: Path, *cmd: str) -> str:
+    """A diagnostic command: its output whatever its exit status (never a second failure)."""
+    try:
+        out = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return f"{' '.join(cmd)}: no answer in 120 s"
+    return out.stdout + out.stderr
+
+
+def wait_for_queue(repo: Path, seconds: float) -> str:
+    """Poll `dvc queue status` until nothing is queued or running; past ``seconds``, stop the
+    worker and fail with the status and every task's log (a stalled queue must not stall CI)."""
+    dvc = (sys.executable, "-m", "dvc")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status = sh(repo, *dvc, "queue", "status", timeout=120)
+        if "Queued" not in status and "Running" not in status:
+            return status
+        time.sleep(5)
+    tasks = [line.split()[0] for line in status.splitlines()[1:] if line.strip()]
+    logs = [run_quietly(repo, *dvc, "queue", "logs", task) for task in tasks]
+    run_quietly(repo, *dvc, "queue", "stop", "--kill")
+    raise AssertionError(f"the queue did not finish in {seconds:.0f} s:\n{status}\n" + "\n".join(logs))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(2400)
+@needs_fashion
+def test_two_queued_experiments_are_compared(tmp_path):
+    """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both."""
+
+    def tiny(params: dict) -> None:
+        params["studies"]["architectures"]["archs"] = ["mlp_1"]  # the report stage needs S1 too: keep it tiny
+        params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
+
+    repo = make_repo(tmp_path / "repo", tiny, ignore="/data/\n/reports/compare/\n")
+    dvc = (sys.executable, "-m", "dvc")
+
+    sh(repo, *dvc, "exp", "run", "--queue", "-S", "studies.hyperparameters.lr=0.01,0.003")  # a 2-value grid
+    assert sh(repo, *dvc, "queue", "status").count("Queued") == 2
+    sh(repo, *dvc, "queue", "start", "-j", "1")
+    status = wait_for_queue(repo, seconds=1200)
+    assert "Success" in status and "Failed" not in status, status
+
+    out = sh(repo, sys.executable, "-m", "annstudy", "compare")
+    assert "| studies.hyperparameters.lr |" in out  # the differing param, in the headline view
+    ran = [e for e in compare.read_experiments(repo) if e.headline]
+    assert sorted(e.params["studies.hyperparameters.lr"] for e in ran) == [0.003, 0.01]
+    assert all(e.headline["hyperparameters.base"] > 0.3 for e in ran)  # chance is 0.1
+    md = (repo / "reports/compare/compare.md").read_text()
+    for exp in ran:
+        assert exp.name in md
+    assert "studies.architectures" not in md  # only the params that differ
+    assert (repo / "reports/compare/compare.html").read_text().count("data:image/png;base64,") == 1
+
+    # The same view with dvc alone: only the columns that differ, best first.
+    table = sh(
+        repo,
+        *dvc,
+        "exp",
+        "show",
+        "--md",
+        "--only-changed",
+        "--sort-by",
+        "reports/metrics.json:hyperparameters.base.test_acc_mean",
+        "--sort-order",
+        "desc",
+    )
+    assert "studies.hyperparameters.lr" in table and "studies.architectures.optimizer" not in table
+    assert all(e.name in table for e in ran)
+
+    # Keep one: `dvc exp apply` brings its params and outputs; the pipeline is then up to date,
+    # and adding a value to one sweep axis reruns that axis's stage only (and the report).
+    best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
+    sh(repo, *dvc, "exp", "apply", best.name)
+    assert (
+        load_yaml((repo / "params.yaml").read_text())["studies"]["hyperparameters"]["lr"]
+        == best.params["studies.hyperparameters.lr"]
+    )
+    assert out_of_date(repo) == {}
+    params = load_yaml((repo / "params.yaml").read_text())
+    params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert set(out_of_date(repo)) == {"hyperparameters_train@penalty", "report"}

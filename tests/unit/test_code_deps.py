@@ -1,0 +1,271 @@
+"""Code dependencies: dvc.yaml lists exactly the code each stage imports (annstudy/pipeline/codedeps.py),
+and annstudy's packages import each other in one direction only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annstudy.cli import main
+from annstudy.pipeline.codedeps import (
+    closure,
+    code_deps,
+    computed_deps,
+    differences,
+    import_graph,
+    imports,
+    listed_deps,
+    module_files,
+    write_deps,
+)
+from annstudy.studies import STUDIES
+from conftest import ROOT
+
+# ------------------------------------------------------------------ the graph, on a tiny package
+
+TINY = {
+    "pkg/__init__.py": "",
+    "pkg/engine/__init__.py": "",
+    "pkg/engine/names.py": "NAMES = ('sgd',)\n",
+    "pkg/engine/loop.py": "def train():\n    from .names import NAMES  # relative, in a function\n    return NAMES\n",
+    "pkg/engine/unused.py": "",
+    "pkg/params/__init__.py": (
+        "from pkg.studies import study_part\nCONFIGS = [study_part(s, 'config') for s in ('one', 'two')]\n"
+    ),
+    "pkg/studies/__init__.py": (
+        "import importlib\n\n\ndef study_part(study, part):\n"
+        "    return importlib.import_module(f'pkg.studies.{study}.{part}')\n"
+    ),
+    "pkg/studies/one/__init__.py": "",
+    "pkg/studies/one/config.py": "from ...engine.names import NAMES\n",
+    "pkg/studies/one/run.py": "from pkg.engine import loop\nfrom pkg.params import CONFIGS\n",
+    "pkg/studies/one/report.py": (
+        "def build():\n    from pkg.studies import study_part\n\n    return study_part('two', 'config')\n"
+    ),
+    "pkg/studies/two/__init__.py": "",
+    "pkg/studies/two/config.py": "",
+    "stages/one.py": "from pkg.studies.one import run\n",
+    "stages/prep.py": "import pkg.params\n",
+}
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    for name, text in TINY.items():
+        path = tmp_path / "src" / name if name.startswith("pkg/") else tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_imports_module_and_function_level_relative_and_submodules(tiny):
+    graph = import_graph(tiny / "src", "pkg")
+    assert len(graph) == 13
+    # `from .names import NAMES` inside a function: the module, not at import time; `pkg` runs first
+    assert graph["pkg.engine.loop"] == {"pkg": False, "pkg.engine": False, "pkg.engine.names": False}
+    # `from pkg.engine import loop`: loop is a submodule, so it counts (and pkg.engine runs first)
+    assert graph["pkg.studies.one.run"] == {
+        "pkg": True,
+        "pkg.engine": True,
+        "pkg.engine.loop": True,
+        "pkg.params": True,
+    }
+    assert graph["pkg.studies.one.config"] == {"pkg": True, "pkg.engine": True, "pkg.engine.names": True}
+    # study_part(s, 'config') with s not a literal: that part of every study that has one
+    assert graph["pkg.params"] == {
+        "pkg": True,
+        "pkg.studies": True,
+        "pkg.studies.one": True,
+        "pkg.studies.one.config": True,
+        "pkg.studies.two": True,
+        "pkg.studies.two.config": True,
+    }
+    # a literal study: that study only; the registry's own import_module is the one allowed
+    assert graph["pkg.studies.one.report"] == {
+        "pkg": False,
+        "pkg.studies": False,
+        "pkg.studies.two": False,
+        "pkg.studies.two.config": False,
+    }
+    assert graph["pkg.studies"] == {}
+    assert import_graph(tiny / "src", "pkg", by_name=False)["pkg.params"] == {"pkg": True, "pkg.studies": True}
+
+
+def test_closure_and_granularity(tiny):
+    files = module_files(tiny / "src", "pkg")
+    graph = import_graph(tiny / "src", "pkg")
+    validation = closure(graph, ["pkg.params"])
+    one = closure(graph, imports(tiny / "stages/one.py", None, files, "pkg"))
+    assert one == validation | {"pkg.studies.one.run", "pkg.engine.loop"}
+    assert len(one) == 11  # not engine.unused, not one.report
+    # engine: the stage's work imports it (loop), so the directory; params: all of it; study one:
+    # file by file (never its report.py); study two: all of it, so the directory
+    assert code_deps("stages/one.py", one, validation, files, tiny, "pkg") == [
+        "stages/one.py",
+        "src/pkg/__init__.py",
+        "src/pkg/engine",
+        "src/pkg/params",
+        "src/pkg/studies/__init__.py",
+        "src/pkg/studies/one/__init__.py",
+        "src/pkg/studies/one/config.py",
+        "src/pkg/studies/one/run.py",
+        "src/pkg/studies/two",
+    ]
+    # only params validation reaches engine: its files, so a change to the loop does not rerun this stage
+    prep = closure(graph, imports(tiny / "stages/prep.py", None, files, "pkg"))
+    assert code_deps("stages/prep.py", prep, validation, files, tiny, "pkg") == [
+        "stages/prep.py",
+        "src/pkg/__init__.py",
+        "src/pkg/engine/__init__.py",
+        "src/pkg/engine/names.py",
+        "src/pkg/params",
+        "src/pkg/studies/__init__.py",
+        "src/pkg/studies/one/__init__.py",
+        "src/pkg/studies/one/config.py",
+        "src/pkg/studies/two",
+    ]
+
+
+def test_an_import_by_name_outside_the_registry_is_refused(tiny):
+    (tiny / "src/pkg/engine/unused.py").write_text("import importlib\n\nimportlib.import_module('pkg.engine.loop')\n")
+    with pytest.raises(ValueError, match=r"unused\.py: line 3: an import by name"):
+        import_graph(tiny / "src", "pkg")
+    (tiny / "src/pkg/engine/unused.py").write_text("from pkg.studies import study_part\n\nstudy_part('one', PART)\n")
+    with pytest.raises(ValueError, match=r"unused\.py: line 3: study_part\(\) needs its part as a literal"):
+        import_graph(tiny / "src", "pkg")
+
+
+# ------------------------------------------------------------------ annstudy's dvc.yaml
+
+
+@pytest.fixture(scope="module")
+def deps() -> dict[str, list[str]]:
+    return computed_deps(ROOT)
+
+
+def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
+    assert differences(ROOT) == []
+    assert main(["deps", "--check", "--repo", str(ROOT)]) == 0
+    assert capsys.readouterr().out == "dvc.yaml: every stage lists exactly the code it imports\n"
+    assert len(listed_deps(ROOT)) == 26  # stage groups (foreach/matrix stages share one list)
+
+
+def test_only_the_report_stage_depends_on_report_code(deps):
+    for stage, code in deps.items():
+        report_code = [d for d in code if d.startswith("src/annstudy/report") or d.endswith("/report.py")]
+        assert bool(report_code) == (stage == "report"), (stage, report_code)
+    assert "src/annstudy/report" in deps["report"]
+
+
+def test_engine_code_is_a_training_dep_not_a_prepare_dep(deps):
+    # params validation checks optimizer names and builds TrainSettings: those files only. (A study's
+    # own prepare step, e.g. spiral_prepare, lives in its run module next to training: engine whole.)
+    engine = [d for d in deps["prepare"] if d.startswith("src/annstudy/engine")]
+    assert engine == [f"src/annstudy/engine/{m}.py" for m in ("__init__", "optim", "settings")]
+    for stage in ("train", "evaluate", "activations_train", "learning_rates_sgd", "hyperparameters_base"):
+        assert "src/annstudy/engine" in deps[stage], stage
+    for stage in ("regression_train_bell", "spiral_train", "signals_train", "mnist1d_train", "from_scratch_mlp"):
+        assert "src/annstudy/engine" in deps[stage], stage
+
+
+def test_a_stage_lists_its_study_and_every_config_but_no_other_run(deps):
+    spiral = deps["spiral_train"]
+    studies = [d.removeprefix("src/annstudy/studies/") for d in spiral if d.startswith("src/annstudy/studies/")]
+    configs = {d.split("/")[0] for d in studies if d.endswith("/config.py")}
+    assert len(configs) == 9  # params validation imports every study's config
+    assert [d for d in studies if not d.endswith(("/config.py", "/__init__.py"))] == ["__init__.py", "spiral/run.py"]
+    assert spiral[0] == "stages/spiral.py"
+
+
+def test_write_restores_the_deps_and_keeps_comments_and_layout(tmp_path):
+    for name in ("src", "stages"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    text = (ROOT / "dvc.yaml").read_text()
+    stale = text.replace("        - src/annstudy/pipeline/stage.py\n", "").replace("      - src/annstudy/params\n", "")
+    stale = stale.replace("      - stages/report.py\n", "      - stages/report.py\n      - src/annstudy\n")
+    assert stale.count("\n") < text.count("\n") - 10
+    (tmp_path / "dvc.yaml").write_text(stale)
+    assert len(differences(tmp_path)) > 10
+    assert main(["deps", "--repo", str(tmp_path), "--check"]) == 1
+    assert len(write_deps(tmp_path)) == len(listed_deps(ROOT))  # every stage group rewritten
+    assert (tmp_path / "dvc.yaml").read_text() == text
+    assert write_deps(tmp_path) == []
+
+
+# ------------------------------------------------------------------ one direction between packages
+
+
+def _node(module: str) -> str:
+    """A module's package for the layering: annstudy.<p> (or a top-level module); the registry
+    annstudy.studies apart from each study annstudy.studies.<s>."""
+    parts = module.split(".")
+    return ".".join(parts[:3] if parts[1:2] == ["studies"] else parts[:2])
+
+
+def _cycle(edges: dict[str, set[str]]) -> list[str]:
+    """One cycle of the directed graph ``edges``, or []."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt) :] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(edges):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def _package_edges(by_name: bool) -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for module, imported in import_graph(ROOT / "src", by_name=by_name).items():
+        for target in imported:
+            if target != "annstudy" and _node(target) != _node(module):
+                edges.setdefault(_node(module), set()).add(_node(target))
+    return edges
+
+
+def test_no_cycle_between_packages():
+    """Shared code reaches a study only by name, through the registry (study_part): the registry
+    annstudy.studies imports nothing of annstudy, and without those imports by name the packages
+    form no cycle."""
+    edges = _package_edges(by_name=False)
+    assert "annstudy.studies" not in edges  # the registry: a leaf
+    assert _cycle(edges) == []
+    assert {"annstudy.params", "annstudy.report"} <= {a for a, b in edges.items() if "annstudy.studies" in b}
+
+
+def test_shared_packages_know_no_study():
+    edges = _package_edges(by_name=True)
+    studies = {n for n in {*edges, *(t for ts in edges.values() for t in ts)} if n.startswith("annstudy.studies")}
+    # the registry, 9 studies and studies.variants (the record of an S2/S3 variant both share)
+    assert studies == {"annstudy.studies", "annstudy.studies.variants", *(f"annstudy.studies.{s}" for s in STUDIES)}
+    assert len(STUDIES) == 9
+    for shared in ("engine", "data", "models", "scratch"):
+        assert not edges.get(f"annstudy.{shared}", set()) & (studies | {"annstudy.params"}), shared
+    # the report reaches studies through the registry, in render alone
+    graph = import_graph(ROOT / "src")
+    for module, imported in graph.items():
+        if module.startswith("annstudy.report") and module != "annstudy.report.render":
+            assert not {t for t in imported if t.startswith("annstudy.studies")}, module
+    assert {t for t in graph["annstudy.report.render"] if t.startswith("annstudy.studies.")} == {
+        f"annstudy.studies.{s}{part}" for s in STUDIES for part in ("", ".report")
+    }
+
+
+def test_no_import_time_cycle_between_modules():
+    """What runs when a module is imported (module-level imports, with their parent packages, and
+    imports by name at module level) forms no cycle, so any annstudy module can be imported first."""
+    graph = import_graph(ROOT / "src")
+    at_import = {m: {t for t, now in imported.items() if now} for m, imported in graph.items()}
+    assert _cycle(at_import) == []
