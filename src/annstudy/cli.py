@@ -156,7 +156,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """A grid of DVC experiments, here or as Ray tasks (annstudy/scale/sweep.py, annstudy/scale/cluster.py); 1 if any failed."""
+    """A grid of DVC experiments, here or as Ray tasks (annstudy/scale/sweep.py, cluster.py); 1 if any failed."""
     from annstudy.scale.sweep import ray_address, run_local, sweep
 
     address, runner = ray_address(args.ray), run_local

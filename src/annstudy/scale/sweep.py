@@ -181,7 +181,7 @@ Runner = Callable[[Path, Sequence[Experiment], Sequence[str], Progress], None]
 def sweep(
     repo: Path, sets: Sequence[str], targets: Sequence[str] = (), runner: Runner = run_local, prefix: str = "sweep"
 ) -> Progress:
-    """Plan the grid and run it with ``runner`` (:func:`run_local`, or annstudy.scale.cluster's, bound to an address)."""
+    """Plan the grid and run it with ``runner`` (:func:`run_local`, or scale/cluster.py's, bound to an address)."""
     experiments = plan(sets, prefix)
     progress = Progress(experiments)
     where = getattr(runner, "where", "here, serially")
