@@ -187,6 +187,33 @@ def cmd_deps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Did this workspace's run reproduce a reference? A verdict per metric (report/verify.py); 1 if any differs."""
+    from annstudy.params.settings import load_yaml
+    from annstudy.report.verify import read_reference, seeds_per_study, summary, verify
+
+    reference, where = read_reference(args.against, Path(args.repo))
+    metrics_path = Path(args.repo, args.metrics)
+    if not metrics_path.is_file():
+        raise FileNotFoundError(f"{metrics_path}: no metrics to verify (run `dvc repro` first)")
+    seeds = seeds_per_study(load_yaml(Path(args.params).read_text()))
+    checks = verify(reference, json.loads(metrics_path.read_text()), seeds)
+    shown = checks if args.all else [c for c in checks if c.verdict != "identical"]
+    if shown:
+        print(f"{'metric':<58} {'reference':>12} {'rerun':>12} {'difference':>11} {'spread':>9}  verdict")
+    for c in shown:
+        diff = "" if c.difference is None else f"{c.difference:+.4g}"
+        spread = "" if c.spread is None else f"{c.spread:.3g}"
+        print(f"{c.key:<58} {_short(c.reference):>12} {_short(c.rerun):>12} {diff:>11} {spread:>9}  {c.verdict}")
+    print(f"verify against {where}: {summary(checks)}")
+    return 1 if any(c.verdict == "differs" for c in checks) else 0
+
+
+def _short(value: object) -> str:
+    text = f"{value:.5g}" if isinstance(value, float) else json.dumps(value)
+    return text if len(text) <= 12 else text[:11] + "…"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="annstudy", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml", help="params file (default: params.yaml)")
@@ -249,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("deps", cmd_deps, "print each stage's code deps from its imports; --check or --write dvc.yaml's")
     p.add_argument("--check", action="store_true", help="exit 1 if dvc.yaml's code deps differ, listing how")
     p.add_argument("--write", action="store_true", help="rewrite dvc.yaml's code deps (comments and layout kept)")
+    p.add_argument("--repo", default=".", help="the repository (default: .)")
+    p = add("verify", cmd_verify, "did this run reproduce the committed (or another) metrics? a verdict per metric")
+    p.add_argument("--against", default=None, metavar="PATH", help="metrics.json or a results folder (default: HEAD's)")
+    p.add_argument(
+        "--metrics", default="reports/metrics.json", help="the rerun's metrics (default: reports/metrics.json)"
+    )
+    p.add_argument("--all", action="store_true", help="list identical metrics too")
     p.add_argument("--repo", default=".", help="the repository (default: .)")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
