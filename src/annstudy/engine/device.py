@@ -6,6 +6,7 @@ import ctypes
 import os
 import platform
 import random
+import re
 
 import numpy as np
 import torch
@@ -76,15 +77,37 @@ def describe(device: torch.device) -> str:
         return f"cuda ({torch.cuda.get_device_name(device)}; float32, TF32 off, no AMP)"
     if device.type == "mps":
         return "mps (Apple GPU; float32, no AMP)"
-    return f"cpu ({cpu_model()}, {torch.get_num_threads()} threads)"
+    return f"cpu ({cpu_model()}; {cpu_numerics()}; {torch.get_num_threads()} threads)"
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo ({} off Linux)."""
+    fields: dict[str, str] = {}
+    try:
+        for line in open("/proc/cpuinfo", encoding="utf-8"):
+            if not line.strip():
+                break
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    except OSError:  # not Linux
+        pass
+    return fields
 
 
 def cpu_model() -> str:
     """The CPU's model name: numbers are identical only on the same machine, so records name it."""
-    try:
-        for line in open("/proc/cpuinfo", encoding="utf-8"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:  # not Linux
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
+    return _cpuinfo().get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+
+
+def cpu_numerics() -> str:
+    """What decides bit-equality on a CPU beyond its name: family/model/stepping (one name can
+    cover several cores), the instruction set PyTorch's kernels dispatch to (AVX2, AVX512, ...),
+    the BLAS and oneDNN builds, and the library versions. Two runs agree to the last bit only
+    when all of these (and the threads) are equal."""
+    info = _cpuinfo()
+    chip = "family {} model {} stepping {}".format(*(info.get(k, "?") for k in ("cpu family", "model", "stepping")))
+    config = torch.__config__.show()
+    blas = next(iter(re.findall(r"BLAS_INFO=(\w+)", config)), "unknown")
+    onednn = next(iter(re.findall(r"MKL-DNN (v[\d.]+)", config)), "none")
+    isa = torch.backends.cpu.get_cpu_capability()
+    return f"{chip}; {isa} kernels, BLAS {blas}, oneDNN {onednn}; torch {torch.__version__}, numpy {np.__version__}"
