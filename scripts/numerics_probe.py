@@ -39,7 +39,7 @@ def train(arch: str, steps: int) -> dict:
     from annstudy.engine.device import configure
     from annstudy.models.zoo import build_model
 
-    configure(threads=0, deterministic=True)
+    configure(deterministic=True, num_threads=2)
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(steps * 50, 1, 28, 28, generator=g), torch.randint(0, 10, (steps * 50,), generator=g)
     torch.manual_seed(0)

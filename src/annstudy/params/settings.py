@@ -134,6 +134,9 @@ class _Run(Section):
         description="auto (CUDA, else MPS, else CPU), cpu, cuda or mps"
     )
     deterministic: Flag = Field(description="deterministic algorithms (bit-identical reruns)")
+    numerics: OneOf(["portable", "native"], "numerics") = Field(
+        description="portable (CPU kernels pinned to AVX2: the same bits on any x86-64) or native"
+    )
     num_threads: NonNegativeInt = Field(description="torch intra-op threads (0: torch's default)")
     vectorize_seeds: Flag = Field(description="train the seeds of one configuration as one stacked network")
     channels_last: Flag = Field(description="NHWC layout for convolutions")

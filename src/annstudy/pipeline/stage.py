@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence
 
+from annstudy.engine.device import pin_instruction_set
 from annstudy.params.settings import Settings, load_settings
 from annstudy.pipeline.errors import guarded
 
@@ -45,7 +46,9 @@ def run_stage(argv: Sequence[str], work: Work, *positional: str, **options: str)
     args = _args(argv, positional, options)
 
     def guarded_work() -> int:
-        done = work(load_settings(args.params), args)
+        settings = load_settings(args.params)
+        pin_instruction_set(settings.numerics)  # before the work computes anything
+        done = work(settings, args)
         if done:
             print(done)
         return 0
