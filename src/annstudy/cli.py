@@ -191,13 +191,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Did this workspace's run reproduce a reference? A verdict per metric (report/verify.py); 1 if any differs."""
     from annstudy.params.settings import load_yaml
     from annstudy.report.verify import read_reference, seeds_per_study, summary, verify
+    from annstudy.store.artifacts import read_json
 
     reference, where = read_reference(args.against, Path(args.repo))
     metrics_path = Path(args.repo, args.metrics)
     if not metrics_path.is_file():
         raise FileNotFoundError(f"{metrics_path}: no metrics to verify (run `dvc repro` first)")
     seeds = seeds_per_study(load_yaml(Path(args.params).read_text()))
-    checks = verify(reference, json.loads(metrics_path.read_text()), seeds)
+    checks = verify(reference, read_json(metrics_path), seeds)
     shown = checks if args.all else [c for c in checks if c.verdict != "identical"]
     if shown:
         print(f"{'metric':<58} {'reference':>12} {'rerun':>12} {'difference':>11} {'spread':>9}  verdict")

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
-from test_image_csv import data_settings, rewrite, write_insects
 
 from annstudy.data import image_csv
 from annstudy.data.image_csv import ImageCsvError, read_image_file
 from annstudy.params.settings import validate
+from helpers.image_folders import data_settings, rewrite, write_insects
 
 
 def _row(csv_path: Path, name: str, at: int = 1) -> None:
@@ -115,7 +115,7 @@ def test_the_memory_of_a_large_input_is_stated_and_checked(tmp_path):
             lambda d: (d / "tensors.pt").write_bytes((d / "tensors.pt").read_bytes()[:500]),
             r"tensors.pt: damaged \(.*\); rebuild it with `dvc repro -f prepare@fashion_mnist`",
         ),
-        (lambda d: (d / "meta.json").write_text("{not json"), r"meta.json: damaged \(Expecting property name"),
+        (lambda d: (d / "meta.json").write_text("{not json"), r"meta.json: damaged \(not valid JSON \(Expecting property name"),
         (lambda d: (d / "meta.json").write_bytes(b"\xff\xfe"), r"meta.json: damaged \(.*utf-8"),
         (lambda d: (d / "meta.json").write_text("[]"), r"meta.json: damaged \(not the meta.json of a prepared"),
     ],

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from annstudy.store.artifacts import atomic_dir, load_torch, read_json, write_json
+from annstudy.store.artifacts import DamagedJSON, atomic_dir, load_torch, read_json, write_json
 
 SPLITS = ("train", "val", "test")
 
@@ -64,6 +64,7 @@ class PreparedDataError(ValueError):
 
 def _damaged(path: Path, err: BaseException) -> PreparedDataError:
     detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+    detail = err.reason if isinstance(err, DamagedJSON) else detail
     name = path.parent.name
     return PreparedDataError(f"{path}: damaged ({detail}); rebuild it with `dvc repro -f prepare@{name}`")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from types import ModuleType
@@ -21,6 +22,7 @@ from typing import Callable, Sequence
 from annstudy.engine.device import pin_instruction_set
 from annstudy.params.settings import Settings, load_settings
 from annstudy.pipeline.errors import guarded
+from annstudy.pipeline.lease import die_with_parent, exclusive
 
 PROGRESS_ENV = (
     "ANNSTUDY_PROGRESS_DIR"  # read by annstudy/engine/progress.py (not imported here: not every stage trains)
@@ -44,11 +46,14 @@ def run_stage(argv: Sequence[str], work: Work, *positional: str, **options: str)
     """``[--params P] [--<option> V] <positional>...``: validate params.yaml, then ``work``, guarded
     (an expected failure is one ``error:`` line and exit code 2, annstudy/pipeline/errors.py)."""
     args = _args(argv, positional, options)
+    command = " ".join([Path(sys.argv[0]).name, *argv])
 
     def guarded_work() -> int:
         settings = load_settings(args.params)
         pin_instruction_set(settings.numerics)  # before the work computes anything
-        done = work(settings, args)
+        die_with_parent()  # a killed `dvc` takes its stage along (pipeline/lease.py)
+        with exclusive(command):  # and a second `dvc repro` cannot start the same stage twice
+            done = work(settings, args)
         if done:
             print(done)
         return 0

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from annstudy.report.compare import flatten
+from annstudy.store.artifacts import read_json
 
 Z = 3.0
 RELATIVE = 0.05  # tolerance of a number the study records no spread for
@@ -138,4 +139,4 @@ def read_reference(against: str | None, repo: Path) -> tuple[dict, str]:
         return json.loads(shown.stdout), "HEAD:reports/metrics.json"
     path = Path(against)
     path = path / "metrics.json" if path.is_dir() else path
-    return json.loads(path.read_text()), str(path)
+    return read_json(path), str(path)

@@ -83,8 +83,21 @@ def write_json(path: str | Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
+class DamagedJSON(ValueError):
+    """A JSON file that does not parse (two writers, a truncated copy): ``reason`` says how,
+    the message also names the file and the fix."""
+
+    def __init__(self, path: str | Path, err: json.JSONDecodeError):
+        self.reason = f"not valid JSON ({err.msg}, line {err.lineno})"
+        super().__init__(f"{path}: {self.reason}; delete it and rerun the stage that writes it")
+
+
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """The JSON in ``path``; a damaged file is a :class:`DamagedJSON` naming it."""
+    try:
+        return json.loads(Path(path).read_text())
+    except json.JSONDecodeError as err:
+        raise DamagedJSON(path, err) from None
 
 
 def write_tsv(path: str | Path, frame: pd.DataFrame) -> None:

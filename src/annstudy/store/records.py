@@ -43,7 +43,7 @@ import pandas as pd
 from dvclive import Live
 from dvclive.serialize import load_yaml
 
-from annstudy.store.artifacts import atomic_dir
+from annstudy.store.artifacts import atomic_dir, read_json
 
 LIVE = "live"
 TIMING = "timing.json"
@@ -316,5 +316,5 @@ def _read(directory: Path) -> Record:
     params_path = directory / "params.yaml"
     layout = load_yaml(params_path) if params_path.is_file() else {}
     timing_path = directory / TIMING
-    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else None
-    return Record(directory, merge_timing(json.loads(summary_path.read_text()), timing), layout or {})
+    timing = read_json(timing_path) if timing_path.is_file() else None
+    return Record(directory, merge_timing(read_json(summary_path), timing), layout or {})
