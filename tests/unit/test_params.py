@@ -99,7 +99,14 @@ def study(key, value):
             lambda p: p["studies"]["signals"].__setitem__("val_fraction", 0.3),
             "studies.signals: train_fraction + val_fraction must be < 1 (the rest is the test set)",
         ),
-        (lambda p: p["studies"]["architectures"].__setitem__("lr", float("inf")), "must be > 0, got inf"),
+        (
+            lambda p: p["studies"]["architectures"].__setitem__("lr", float("inf")),
+            "lr: must be a finite number > 0, got inf",
+        ),
+        (
+            lambda p: p["studies"]["architectures"].__setitem__("lr", float("nan")),
+            "lr: must be a finite number > 0, got nan",
+        ),
         (lambda p: p["data"].__setitem__("split_seed", 1.0), "data.split_seed: must be an integer >= 0"),
         (lambda p: p["profiles"]["smoke"]["spiral"].__setitem__("max_epochs", None), "must be set, got null"),
     ],

@@ -51,12 +51,19 @@ def number(v: Any) -> str | None:
     return None if is_number(v) else f"must be a finite number, got {v!r}"
 
 
+def _infinite(v: Any) -> bool:
+    """inf or nan (YAML's .inf, or 1e400 read as inf): named as such, not as out of range."""
+    return isinstance(v, float) and not math.isfinite(v)
+
+
 def positive_number(v: Any) -> str | None:
+    if _infinite(v):
+        return f"must be a finite number > 0, got {v!r}"
     return None if is_number(v) and v > 0 else f"must be > 0, got {v!r}"
 
 
 def non_negative_number(v: Any) -> str | None:
-    return None if is_number(v) and v >= 0 else f"must be a number >= 0, got {v!r}"
+    return None if is_number(v) and v >= 0 else f"must be a finite number >= 0, got {v!r}"
 
 
 def fraction(v: Any) -> str | None:
