@@ -58,3 +58,15 @@ def test_report_code_label_flags_code_changes_only(tmp_path, monkeypatch):
     assert _git_commit() == head
     (tmp_path / "src" / "model.py").write_text("x = 2\n")
     assert _git_commit() == f"{head} + uncommitted code changes"
+
+
+def test_welch_on_arms_constant_up_to_rounding_is_decided_without_scipy_warnings():
+    import warnings
+
+    from annstudy.report.stats import welch_p
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # scipy's "Precision loss" would fail here
+        assert welch_p([0.1, 0.1, 0.1000000000001], [0.1, 0.1000000000001, 0.1]) == 1.0
+        assert welch_p([0.1, 0.1, 0.1], [0.2, 0.2, 0.2000000000001]) == 0.0
+        assert 0.0 < welch_p([0.1, 0.12, 0.11], [0.1, 0.1, 0.1]) < 1.0

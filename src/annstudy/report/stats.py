@@ -179,12 +179,29 @@ class Comparison:
 
 
 def welch_p(x: Sequence[float], y: Sequence[float]) -> float:
-    """Two-sided Welch t-test p-value; 1.0 when it is undefined (n < 2 or both variances 0)."""
+    """Two-sided Welch t-test p-value; 1.0 when it is undefined (n < 2).
+
+    Two arms constant up to float rounding (e.g. both at chance, 0.1 and 0.1000000001) have no
+    spread to test against: scipy would warn of precision loss and return noise. They are
+    decided explicitly: different means -> 0.0, equal -> 1.0."""
     if len(x) < 2 or len(y) < 2:
         return 1.0
-    if max(x) == min(x) and max(y) == min(y):
-        return 0.0 if x[0] != y[0] else 1.0
-    return float(sps.ttest_ind(x, y, equal_var=False).pvalue)
+    mean_x, mean_y = sum(x) / len(x), sum(y) / len(y)
+    rounding = 1e-9 * max(abs(mean_x), abs(mean_y), 1e-12)
+    var_x, var_y = (_variance(v, m, rounding) for v, m in ((x, mean_x), (y, mean_y)))
+    if var_x == 0.0 and var_y == 0.0:
+        return 0.0 if abs(mean_x - mean_y) > rounding else 1.0
+    se2_x, se2_y = var_x / len(x), var_y / len(y)
+    t = (mean_x - mean_y) / math.sqrt(se2_x + se2_y)
+    df = (se2_x + se2_y) ** 2 / (se2_x**2 / (len(x) - 1) + se2_y**2 / (len(y) - 1))  # Welch-Satterthwaite
+    return float(2 * sps.t.sf(abs(t), df))
+
+
+def _variance(values: Sequence[float], mean: float, rounding: float) -> float:
+    """Sample variance; 0 for values equal up to float rounding (their spread is not data)."""
+    if max(values) - min(values) <= rounding:
+        return 0.0
+    return sum((v - mean) ** 2 for v in values) / (len(values) - 1)
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
