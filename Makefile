@@ -18,6 +18,8 @@ run: install
 	@test -d .dvc || $(BIN)/dvc init --quiet
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/dvc repro
 	@echo "report: $(abspath reports/report.html) (and reports/report.md)"
+	@# Did this run reproduce the committed numbers? (a verdict per metric: `annstudy verify`)
+	@$(BIN)/annstudy verify | tail -n 1 || true
 
 ## Install, then run the test suite (what CI runs).
 test: install
