@@ -1,20 +1,19 @@
 """DVC stage `report`: `python stages/report.py [--out reports]` (annstudy/report/render.py, which
-reads each study's report.py). The only stage that imports the report code, so the only one
-a report change reruns."""
+reads each study's report.py; a section also writes the files behind its study's DVC plots
+into reports/plots). The only stage that imports the report code, so the only one a report
+change reruns."""
 
 import sys
 from argparse import Namespace
 from pathlib import Path
 
 from annstudy.params.settings import Settings
-from annstudy.pipeline.plots import write_confusion
 from annstudy.pipeline.stage import run_stage
 from annstudy.report.render import build_report
 
 
 def report(settings: Settings, args: Namespace) -> str:
     report = build_report(settings, Path(args.out))
-    write_confusion(settings, Path(args.out) / "plots" / "confusion.csv")  # for `dvc plots` (dvc_plots.py)
     return f"report: {report.resolve()}"
 
 

@@ -11,6 +11,7 @@ from annstudy.engine.flops import training_flops_per_sample
 from annstudy.params.settings import settings_from_raw
 from annstudy.store.records import read_record
 from annstudy.studies.architectures.run import STEPS, eval_dir, train_dir
+from annstudy.studies.architectures.selection import chosen_on_validation, chosen_seed_row
 from conftest import write_prepared_blobs
 
 
@@ -106,3 +107,28 @@ def test_section_ends_with_every_question_of_the_exercise_answered(params, tmp_p
     m = section.metrics["mlp_1"]
     assert m["val_selected_seed"] in (0, 1) and m["best_test_acc"] >= m["val_selected_test_acc"]
     assert m["val_loss"] > 0
+    # DVC's confusion plot: the evaluate record of the architecture chosen on validation (first of equal means)
+    # for its seed chosen on validation, one row per test image, as many right as that seed's test accuracy says
+    archs = ("mlp_1", "mlp_2", "cnn_3")
+    summaries = {a: read_record(eval_dir(a)).summary for a in archs}
+    means = {a: sum(r["val_acc"] for r in s["per_seed"]) / len(s["per_seed"]) for a, s in summaries.items()}
+    evaluation = summaries[max(archs, key=means.get)]
+    rows = (tmp_path / "reports/plots/confusion.csv").read_text().splitlines()
+    assert rows[0] == "actual,predicted" and len(rows) == 1 + 10 * 20
+    right = sum(true == pred for true, pred in (row.split(",") for row in rows[1:]))
+    seed_acc = {r["seed"]: r["test_acc"] for r in evaluation["per_seed"]}[evaluation["selected_seed"]]
+    assert right == sum(evaluation["confusion"][k][k] for k in range(10)) == round(seed_acc * 200)
+
+
+def test_choices_on_validation_prefer_healthy_then_highest_then_first_listed():
+    rows = [
+        {"seed": 2, "diverged": False, "val_acc": 0.9},
+        {"seed": 0, "diverged": True, "val_acc": 0.95},  # diverged: never chosen over a healthy seed
+        {"seed": 1, "diverged": False, "val_acc": 0.9},  # ties with seed 2: the lower seed
+    ]
+    assert chosen_seed_row(rows)["seed"] == 1
+    assert chosen_seed_row([{**r, "diverged": True} for r in rows])["seed"] == 0  # all diverged: among all
+    nan = [{"seed": 0, "diverged": False, "val_acc": float("nan")}, {"seed": 1, "diverged": False, "val_acc": 0.1}]
+    assert chosen_seed_row(nan)["seed"] == 1  # a NaN score ranks lowest
+    scores = {"a": 0.5, "b": 0.9, "c": 0.7, "d": 0.7}
+    assert chosen_on_validation("abcd", scores.get, lambda x: x != "b") == "c"  # b diverged; c listed before d

@@ -7,7 +7,9 @@ from collections import Counter
 import yaml
 
 from annstudy.params.settings import load_settings
-from annstudy.pipeline.plots import CONFUSION, FIGURES, confusion_rows, main, plot_definitions
+from annstudy.pipeline.plots import FIGURES, main, plot_definitions
+from annstudy.studies import STUDIES, study_part
+from annstudy.studies.architectures.plots import CONFUSION, confusion_rows
 from conftest import ROOT
 
 # Plots per study for the committed params (S1: 4 curves + the confusion matrix; S4: one per sweep axis).
@@ -52,3 +54,12 @@ def test_confusion_rows_reproduce_the_matrix():
     rows = confusion_rows(matrix, ["a", "b", "c"])
     assert len(rows) == 12
     assert Counter(rows) == {("a", "a"): 3, ("a", "b"): 1, ("b", "b"): 2, ("c", "a"): 2, ("c", "c"): 4}
+
+
+def test_each_study_declares_its_own_plots_and_the_collector_names_none():
+    """Adding a study never edits annstudy/pipeline/plots.py: it collects studies/<study>/plots.py in report order."""
+    settings = load_settings(ROOT / "params.yaml")
+    own = [next(iter(p)) for study in STUDIES for p in study_part(study, "plots").definitions(settings)]
+    assert [next(iter(p)) for p in plot_definitions(settings)] == [*own, FIGURES]
+    source = (ROOT / "src/annstudy/pipeline/plots.py").read_text()
+    assert [study for study in STUDIES if study in source] == []

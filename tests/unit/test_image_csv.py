@@ -7,59 +7,19 @@ import json
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from PIL import Image
 
 from annstudy.cli import main
 from annstudy.data import image_csv
 from annstudy.data.image_csv import ImageCsvError
 from annstudy.data.prepared import load_prepared
-from annstudy.data.settings import DataSettings, ImageCsvSettings
 from annstudy.store.records import read_record
 from conftest import ROOT
-
-SPECIES = ("bee", "ant", "wasp")  # sorted: ant, bee, wasp
-COLORS = {"ant": (220, 40, 40), "bee": (40, 200, 40), "wasp": (40, 40, 220)}
-
-
-def write_insects(folder: Path, per_class: int = 10, species=SPECIES) -> Path:
-    """A tiny insects folder: one colour per species, PNG and JPEG of varying sizes, plus labels.csv."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(per_class):
-        for name in species:
-            size = (10 + i % 3, 12)  # resized to data.image_csv.image_size in prepare
-            noise = rng.integers(-30, 30, (*size[::-1], 3))
-            pixels = np.clip(np.array(COLORS.get(name, (128, 128, 128))) + noise, 0, 255).astype(np.uint8)
-            filename = f"{name}_{i}.{'png' if i % 2 else 'jpg'}"
-            Image.fromarray(pixels).save(folder / filename)
-            rows.append({"file": filename, "species": name, "notes": "field photo"})
-    path = folder / "labels.csv"
-    with path.open("w", newline="") as f:
-        writer = csv.DictWriter(f, ["file", "species", "notes"])
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
-def data_settings(csv_path: Path | None, **kw) -> DataSettings:
-    cfg = dict(
-        csv=str(csv_path) if csv_path else None,
-        image_dir=None,
-        filename_column="file",
-        label_column="species",
-        image_size=(8, 8),
-        color="rgb",
-        test_fraction=0.2,
-    )
-    cfg.update(kw)
-    return DataSettings("auto", "data/raw", split_seed=0, val_fraction=0.25, image_csv=ImageCsvSettings(**cfg))
+from helpers.image_folders import data_settings, rewrite, write_insects
 
 
 def test_prepare_maps_labels_in_sorted_order_and_splits_per_class(tmp_path):
@@ -88,11 +48,6 @@ def test_gray_and_image_dir(tmp_path):
         data_settings(moved, image_dir=str(tmp_path / "insects"), color="gray", image_size=(6, 10))
     )
     assert tensors["x_test"].shape == (6, 1, 6, 10) and meta["image_shape"] == [1, 6, 10]
-
-
-def rewrite(csv_path: Path, edit) -> None:
-    lines = csv_path.read_text().splitlines()
-    csv_path.write_text("\n".join(edit(lines)) + "\n")
 
 
 @pytest.mark.parametrize(
@@ -262,7 +217,7 @@ def test_weight_pair_grid_and_the_rebuilt_initialisation(tmp_path):
     and leaves the caller's random state alone."""
     from annstudy.models.zoo import build_model, first_layer_weight
     from annstudy.report import figures
-    from annstudy.studies.architectures.report import initial_first_layer, weights_caption
+    from annstudy.studies.architectures.figures import initial_first_layer, weights_caption
 
     torch.manual_seed(0)
     expected = first_layer_weight(build_model("lenet5", (1, 28, 28), 10))

@@ -36,12 +36,13 @@ from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate_stacked, fixed_subset
 from annstudy.engine.flops import training_flops_per_sample
-from annstudy.engine.trainer import SeedRun, train_seeds
+from annstudy.engine.seeds import SeedRun, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
 from annstudy.params.settings import Settings
 from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.store.records import log_summary, log_table, read_record, recording
+from annstudy.studies.architectures.selection import chosen_seed_row
 
 STUDY = "architectures"
 CURVE_METRICS = ("train_loss", "train_acc", "train_acc_eval", "val_acc")
@@ -128,16 +129,18 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
     return out
 
 
-def _throughput(samples: int, seconds: float, flop_per_sample: float) -> dict[str, float | None]:
-    """Samples/s per seed-model and the GFLOP/s they mean (None for a run that took no time)."""
-    if not seconds:
-        return {"samples_per_second": None, "gflop_per_second": None}
-    rate = samples / seconds
-    return {"samples_per_second": round(rate, 1), "gflop_per_second": round(rate * flop_per_sample / 1e9, 2)}
-
-
 def _finite_or_none(value: float) -> float | None:
     return value if np.isfinite(value) else None
+
+
+def confusion_and_errors(
+    truth: np.ndarray, preds: np.ndarray, classes: int
+) -> tuple[list[list[int]], list[dict[str, int]]]:
+    """The confusion matrix (rows: true class) and every misclassified test image (index, true, predicted
+    class) of one seed's predictions: what the report and the DVC confusion plot show."""
+    confusion = np.bincount(truth * classes + preds, minlength=classes * classes).reshape(classes, classes)
+    wrong = np.flatnonzero(preds != truth)
+    return confusion.tolist(), [{"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong]
 
 
 def _stacked_from_weights(arch: str, data: PreparedDataset, states: list[dict], channels_last: bool) -> StackedNet:
@@ -179,15 +182,13 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
         per_seed.append(row)
         print(f"evaluate {arch}: seed {seed} test acc {row['test_acc']:.4f}", flush=True)
 
-    # The seed shown is chosen on validation (ties: lowest seed); the best test seed is only reported
+    # The seed shown is chosen on validation (selection.py); the best test seed is only reported
     # (the exercise asks for the best test accuracy over seeds).
-    best = max(per_seed, key=lambda r: (not r["diverged"], r["val_acc"], -r["seed"]))
+    best = chosen_seed_row(per_seed)
     best_test = max(per_seed, key=lambda r: (not r["diverged"], r["test_acc"], -r["seed"]))
-    preds = test_preds[best["seed"]].numpy()
-    truth = data.test.y.cpu().numpy()
-    k = len(data.classes)
-    confusion = np.bincount(truth * k + preds, minlength=k * k).reshape(k, k)
-    wrong = np.flatnonzero(preds != truth)[:n_shown]
+    confusion, wrong = confusion_and_errors(
+        data.test.y.cpu().numpy(), test_preds[best["seed"]].numpy(), len(data.classes)
+    )
 
     out = eval_dir(arch, root)
     with atomic_dir(out) as tmp, recording(tmp, started) as live:
@@ -199,8 +200,8 @@ def evaluate_architecture(arch: str, settings: Settings, root: str | Path = "dat
                 "selected_seed": best["seed"],
                 "best_test_seed": best_test["seed"],
                 "classes": data.classes,
-                "confusion": confusion.tolist(),
-                "misclassified": [{"index": int(i), "true": int(truth[i]), "pred": int(preds[i])} for i in wrong],
+                "confusion": confusion,
+                "misclassified": wrong[:n_shown],
             },
         )
     return out
