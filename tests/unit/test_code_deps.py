@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from annstudy.cli import main
+from annstudy.params.settings import load_yaml
 from annstudy.pipeline.codedeps import (
     closure,
     code_deps,
@@ -17,6 +18,7 @@ from annstudy.pipeline.codedeps import (
     imports,
     listed_deps,
     module_files,
+    stage_scripts,
     write_deps,
 )
 from annstudy.studies import STUDIES
@@ -88,7 +90,8 @@ def test_imports_module_and_function_level_relative_and_submodules(tiny):
         "pkg.studies.two": False,
         "pkg.studies.two.config": False,
     }
-    assert graph["pkg.studies"] == {}
+    # the registry's own import by name (study_part's import_module): a study package, each of them
+    assert graph["pkg.studies"] == {"pkg": False, "pkg.studies.one": False, "pkg.studies.two": False}
     assert import_graph(tiny / "src", "pkg", by_name=False)["pkg.params"] == {"pkg": True, "pkg.studies": True}
 
 
@@ -99,9 +102,9 @@ def test_closure_and_granularity(tiny):
     one = closure(graph, imports(tiny / "stages/one.py", None, files, "pkg"))
     assert one == validation | {"pkg.studies.one.run", "pkg.engine.loop"}
     assert len(one) == 11  # not engine.unused, not one.report
-    # engine: the stage's work imports it (loop), so the directory; params: all of it; study one:
-    # file by file (never its report.py); study two: all of it, so the directory
-    assert code_deps("stages/one.py", one, validation, files, tiny, "pkg") == [
+    # shared packages (engine, params): their directories; study one: file by file (never its report.py);
+    # study two: all of it runs, so its directory
+    assert code_deps("stages/one.py", one, files, tiny, "pkg") == [
         "stages/one.py",
         "src/pkg/__init__.py",
         "src/pkg/engine",
@@ -112,13 +115,13 @@ def test_closure_and_granularity(tiny):
         "src/pkg/studies/one/run.py",
         "src/pkg/studies/two",
     ]
-    # only params validation reaches engine: its files, so a change to the loop does not rerun this stage
+    # only params validation reaches engine (engine.names): still the directory, coarser than what runs
     prep = closure(graph, imports(tiny / "stages/prep.py", None, files, "pkg"))
-    assert code_deps("stages/prep.py", prep, validation, files, tiny, "pkg") == [
+    assert prep == validation and "pkg.engine.loop" not in prep
+    assert code_deps("stages/prep.py", prep, files, tiny, "pkg") == [
         "stages/prep.py",
         "src/pkg/__init__.py",
-        "src/pkg/engine/__init__.py",
-        "src/pkg/engine/names.py",
+        "src/pkg/engine",
         "src/pkg/params",
         "src/pkg/studies/__init__.py",
         "src/pkg/studies/one/__init__.py",
@@ -151,22 +154,70 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
     assert len(listed_deps(ROOT)) == 26  # stage groups (foreach/matrix stages share one list)
 
 
-def test_only_the_report_stage_depends_on_report_code(deps):
+def _covers(dep: str, file: str) -> bool:
+    """Whether the dvc.yaml dep ``dep`` (a file or a directory) covers ``file``: DVC hashes a directory whole."""
+    return file == dep or file.startswith(dep + "/")
+
+
+def _ran(stage_deps: dict[str, list[str]]) -> dict[str, set[str]]:
+    """Stage -> the files of the modules it runs (its script's import closure)."""
+    files = module_files(ROOT / "src")
+    graph = import_graph(ROOT / "src")
+    scripts = stage_scripts(load_yaml((ROOT / "dvc.yaml").read_text())["stages"])
+    return {
+        stage: {
+            files[m].relative_to(ROOT).as_posix() for m in closure(graph, imports(ROOT / scripts[stage], None, files))
+        }
+        for stage in stage_deps
+    }
+
+
+def test_each_dep_is_a_package_directory_or_a_file_no_shared_package_file_by_file(deps):
+    shared = {p.name for p in (ROOT / "src/annstudy").iterdir() if (p / "__init__.py").is_file()} - {"studies"}
+    assert {"data", "engine", "models", "params", "pipeline", "report", "store", "scratch"} <= shared
     for stage, code in deps.items():
-        report_code = [d for d in code if d.startswith("src/annstudy/report") or d.endswith("/report.py")]
-        assert bool(report_code) == (stage == "report"), (stage, report_code)
+        for dep in code[1:]:
+            parts = dep.split("/")  # src/annstudy/<package>/...
+            if parts[2] in shared:
+                assert len(parts) == 3, (stage, dep)  # the package's directory, never its files
+            elif parts[2] == "studies" and len(parts) == 4:
+                assert parts[3] in ("__init__.py", "variants.py") or stage == "report", (stage, dep)
+    assert deps["prepare"][:9] == [
+        "stages/prepare.py",
+        "src/annstudy/__init__.py",
+        *(f"src/annstudy/{p}" for p in ("data", "engine", "models", "params", "pipeline", "scratch", "store")),
+    ]
+
+
+def test_a_report_edit_reruns_only_the_report(deps):
+    """No other stage's deps cover report code: report/ and the modules of a study only the report runs
+    (its report.py, ...), so a study package is listed file by file wherever it is not run whole. (A module
+    of another shared package that only the report runs, e.g. models/summary.py, is an accepted coarse rerun.)"""
+    ran = _ran(deps)
+    report_only = ran["report"] - set().union(*(files for stage, files in ran.items() if stage != "report"))
+    report_only = {f for f in report_only if f.startswith(("src/annstudy/report/", "src/annstudy/studies/"))}
+    assert {"src/annstudy/report/render.py", "src/annstudy/studies/spiral/report.py"} <= report_only
+    assert len(report_only) >= 9 + 10  # every study's report.py and report/'s modules
+    for stage, code in deps.items():
+        covered = {f for f in report_only for dep in code if _covers(dep, f)}
+        assert covered == (report_only if stage == "report" else set()), stage
     assert "src/annstudy/report" in deps["report"]
 
 
-def test_engine_code_is_a_training_dep_not_a_prepare_dep(deps):
-    # params validation checks optimizer names and builds TrainSettings: those files only. (A study's
-    # own prepare step, e.g. spiral_prepare, lives in its run module next to training: engine whole.)
-    engine = [d for d in deps["prepare"] if d.startswith("src/annstudy/engine")]
-    assert engine == [f"src/annstudy/engine/{m}.py" for m in ("__init__", "optim", "settings")]
-    for stage in ("train", "evaluate", "activations_train", "learning_rates_sgd", "hyperparameters_base"):
-        assert "src/annstudy/engine" in deps[stage], stage
-    for stage in ("regression_train_bell", "spiral_train", "signals_train", "mnist1d_train", "from_scratch_mlp"):
-        assert "src/annstudy/engine" in deps[stage], stage
+def test_a_study_edit_reruns_only_its_stages_and_the_report(deps):
+    """A module of study s (not its __init__.py or config.py, which params validation runs everywhere)
+    is covered only by the stages stages/<s>.py runs, and the report."""
+    scripts = stage_scripts(load_yaml((ROOT / "dvc.yaml").read_text())["stages"])
+    for study in STUDIES:
+        package = ROOT / "src/annstudy/studies" / study
+        own = [
+            p.relative_to(ROOT).as_posix() for p in package.glob("*.py") if p.name not in ("__init__.py", "config.py")
+        ]
+        assert len(own) >= 2, study  # run.py, report.py
+        for stage, code in deps.items():
+            touched = [f for f in own if any(_covers(dep, f) for dep in code)]
+            mine = stage == "report" or scripts[stage].removesuffix(".py").removesuffix("_stage") == f"stages/{study}"
+            assert not touched or mine, (study, stage, touched)
 
 
 def test_a_stage_lists_its_study_and_every_config_but_no_other_run(deps):
@@ -182,7 +233,7 @@ def test_write_restores_the_deps_and_keeps_comments_and_layout(tmp_path):
     for name in ("src", "stages"):
         (tmp_path / name).symlink_to(ROOT / name)
     text = (ROOT / "dvc.yaml").read_text()
-    stale = text.replace("        - src/annstudy/pipeline/stage.py\n", "").replace("      - src/annstudy/params\n", "")
+    stale = text.replace("        - src/annstudy/pipeline\n", "").replace("      - src/annstudy/params\n", "")
     stale = stale.replace("      - stages/report.py\n", "      - stages/report.py\n      - src/annstudy\n")
     assert stale.count("\n") < text.count("\n") - 10
     (tmp_path / "dvc.yaml").write_text(stale)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 
 import numpy as np
@@ -15,11 +14,7 @@ from annstudy.data.prepared import load_prepared, save_prepared
 from annstudy.data.settings import DataSettings
 from annstudy.data.splits import stratified_split
 from conftest import FASHION_MIRROR, needs_fashion
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    return header + array.astype(np.uint8).tobytes()
+from helpers.mirrors import fake_mirror, idx_bytes
 
 
 def test_idx_round_trip_and_errors():
@@ -52,28 +47,6 @@ def test_split_too_small_is_a_clear_error():
 
 def data_settings(mirror, tmp_path) -> DataSettings:
     return DataSettings(str(mirror), str(tmp_path / "dl"), split_seed=0, val_fraction=0.1)
-
-
-def fake_mirror(directory, monkeypatch, compress: bool = True):
-    """A mirror of tiny IDX files whose checksums are patched in as the known ones."""
-    directory.mkdir()
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (200, 28, 28)),
-        "train-labels-idx1-ubyte": np.repeat(np.arange(10), 20),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (50, 28, 28)),
-        "t10k-labels-idx1-ubyte": np.repeat(np.arange(10), 5),
-    }
-    sums = {}
-    for name, array in arrays.items():
-        raw = idx_bytes(array)
-        sums[name] = hashlib.sha256(raw).hexdigest()
-        if compress:
-            (directory / f"{name}.gz").write_bytes(gzip.compress(raw, mtime=0))
-        else:
-            (directory / name).write_bytes(raw)
-    monkeypatch.setattr(fm, "SHA256", sums)
-    return directory, arrays
 
 
 @pytest.mark.parametrize("compress", [True, False])

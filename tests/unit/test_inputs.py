@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from test_image_csv import data_settings, rewrite, write_insects
 
 from annstudy.data import inputs
 from annstudy.data.image_csv import ImageCsvError
 from conftest import FASHION_MIRROR
+from helpers.image_folders import data_settings, rewrite, write_insects
 
 
 def test_an_image_csv_fingerprint_moves_with_a_label_or_an_image_and_only_then(tmp_path):
@@ -62,3 +62,13 @@ def test_a_missing_regression_csv_and_a_bad_image_csv_stop_the_stage(tmp_path):
 def test_the_auto_mirror_resolves_to_debians_files():
     found = inputs.fingerprint("fashion_mnist", data_settings(None))
     assert found["mirror"] == str(FASHION_MIRROR) and len(found["files"]) >= 4
+
+
+def test_every_dataset_registers_its_prepare_and_its_inputs_in_one_record():
+    from annstudy.data.registry import DATASETS, INPUTS
+
+    assert list(DATASETS) == ["fashion_mnist", "cifar10_gray", "image_csv"]
+    assert all(name == d.name and callable(d.prepare) and callable(d.inputs) for name, d in DATASETS.items())
+    assert list(INPUTS) == [*DATASETS, "regression"]  # S5's CSV: fingerprinted, prepared by its study's stage
+    with pytest.raises(ValueError, match=r"no inputs known for 'mnist'; choose from fashion_mnist, .*, regression"):
+        inputs.fingerprint("mnist", data_settings(None))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from annstudy.data.fashion_mnist import DataIntegrityError
+from annstudy.data.fingerprints import mirror_fingerprint
 from annstudy.data.splits import stratified_split
 
 if TYPE_CHECKING:
@@ -159,6 +160,11 @@ def to_gray(images: np.ndarray) -> torch.Tensor:
     weights = torch.tensor(GRAY_WEIGHTS).view(1, 3, 1, 1)
     gray = (x * weights).sum(dim=1, keepdim=True)
     return gray * 2.0 - 1.0
+
+
+def inputs(settings: DataSettings) -> dict:
+    """The folder prepare reads (None: it downloads) and its files' SHA-256s (data/inputs.py)."""
+    return mirror_fingerprint(locate(settings.cifar10_mirror, settings.download_root))
 
 
 def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from annstudy.data.fingerprints import mirror_fingerprint
 from annstudy.data.idx import parse_idx
 from annstudy.data.splits import stratified_split
 
@@ -110,6 +111,11 @@ def load_raw(directory: Path) -> dict[str, np.ndarray]:
     for name, digest in SHA256.items():
         arrays[name] = parse_idx(read_verified(directory, name, digest), name)
     return arrays
+
+
+def inputs(settings: DataSettings) -> dict:
+    """The mirror prepare reads (None: it downloads) and its files' SHA-256s (data/inputs.py)."""
+    return mirror_fingerprint(resolve_mirror(settings.mirror))
 
 
 def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:

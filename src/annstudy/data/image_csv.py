@@ -31,6 +31,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
+from annstudy.data.fingerprints import file_sha256
 from annstudy.data.splits import stratified_split
 
 if TYPE_CHECKING:
@@ -213,6 +214,21 @@ def split_indices(labels: np.ndarray, test_fraction: float, val_fraction: float,
     rest, test = stratified_split(labels, test_fraction, seed, "data.image_csv.test_fraction")
     train, val = stratified_split(labels[rest], val_fraction, seed, "data.val_fraction")
     return rest[train], rest[val], test
+
+
+def inputs(settings: DataSettings) -> dict:
+    """The CSV and the SHA-256 of it and of every image it names (data/inputs.py): a changed label or
+    image changes the fingerprint, an unrelated file in the folder does not."""
+    cfg = settings.image_csv
+    if cfg.csv is None:
+        return {"csv": None}
+    csv_path = Path(cfg.csv)
+    image_dir = Path(cfg.image_dir) if cfg.image_dir is not None else csv_path.parent
+    images = {}
+    for row in read_rows(csv_path, image_dir, cfg.filename_column, cfg.label_column):
+        data = read_image_file(row.path, f"{csv_path}: row {row.number}")
+        images[str(row.path.relative_to(image_dir.resolve()))] = hashlib.sha256(data).hexdigest()
+    return {"csv": str(csv_path), "csv_sha256": file_sha256(csv_path), "image_dir": str(image_dir), "images": images}
 
 
 def prepare(settings: DataSettings) -> tuple[dict[str, torch.Tensor], dict]:

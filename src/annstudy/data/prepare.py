@@ -16,7 +16,7 @@ def prepare_dataset(name: str, settings: DataSettings) -> Path:
     if name not in DATASETS:
         raise ValueError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
     started = time.perf_counter()
-    tensors, meta = DATASETS[name](settings)
+    tensors, meta = DATASETS[name].prepare(settings)
     out = Path(prepared_dir(name))
     save_prepared(out, tensors, meta)
     record_prepare(out, f"prepare@{name}", started)

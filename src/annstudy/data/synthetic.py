@@ -12,8 +12,14 @@ import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from annstudy.data.fingerprints import file_sha256
+
+if TYPE_CHECKING:
+    from annstudy.data.settings import DataSettings
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,19 @@ def read_xy_csv(path: str | Path) -> XY:
         )
     order = np.argsort(xs)
     return XY(np.asarray(xs, np.float32)[order, None], np.asarray(ys, np.float32)[order])
+
+
+REGRESSION_CSV = "regression"  # inputs@regression: the fingerprint of data.regression_csv (data/registry.py)
+
+
+def regression_csv_inputs(settings: DataSettings) -> dict:
+    """``data.regression_csv`` and its SHA-256 (data/inputs.py); null (the synthetic function) has none."""
+    path = settings.regression_csv
+    if not path:
+        return {"csv": None}
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"data.regression_csv: file not found: {path}")
+    return {"csv": path, "sha256": file_sha256(Path(path))}
 
 
 def bell_2d(n: int, noise: float, seed: int) -> XY:

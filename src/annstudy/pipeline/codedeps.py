@@ -1,4 +1,4 @@
-"""The annstudy source each DVC stage runs: dvc.yaml's exact code dependencies.
+"""The annstudy source each DVC stage runs: dvc.yaml's code dependencies, one entry per package.
 
 A stage runs its script in stages/ and every annstudy module the script imports, directly or
 through other modules, with the package ``__init__.py`` files on the way: ``import a.b.c``
@@ -7,31 +7,32 @@ from the source (AST): at module level and inside functions (the stage may call 
 relative ones resolved, ``from pkg import name`` counting as the submodule ``pkg.name`` when
 there is one.
 
-Static analysis cannot follow an import by name. annstudy has one, by convention:
-``study_part(study, "<part>")`` (annstudy/studies/__init__.py) imports the module ``<part>``
-of the study ``study`` names when it is a literal, else of every study; the part must be a
-literal. Params validation imports every study's ``config`` that way, the report every
+Static analysis cannot follow an import by name. annstudy has two, both in the registry
+annstudy/studies/__init__.py: it imports every study package (the subpackages with a
+``config.py``) to read their ``REPORT_ORDER``, and ``study_part(study, "<part>")`` imports the
+module ``<part>`` of the study ``study`` names when it is a literal, else of every study; the part
+must be a literal. Params validation imports every study's ``config`` that way, the report every
 study's ``report``. Any other import by name (``importlib.import_module``, ``__import__``)
-outside ``study_part`` is an error here, so the graph cannot miss one silently.
+outside the registry is an error here, so the graph cannot miss one silently.
 
-dvc.yaml lists this code at a readable granularity (:func:`code_deps`), never narrower than
-what runs:
+dvc.yaml lists this code by package (:func:`code_deps`), never narrower than what runs:
 
-- the stage script and the top-level modules (``src/annstudy/pipeline/stage.py``, ...) file by file,
-  ``src/annstudy/studies/__init__.py`` included: the registry of studies, which every stage
-  executes (it decides which study configs params validation covers);
-- a study package file by file (its ``__init__.py``, ``config.py``, ``run.py``), or as its
-  directory when the stage imports all of it (the report stage): a training stage never
-  depends on a ``report.py``;
-- a shared package (``data``, ``engine``, ``models``, ``params``, ``report``, ``scratch``) as its
-  directory when the stage's own work imports it, or all of it; when only params validation
-  imports it, as the files validation imports. Every stage validates params.yaml, which imports
-  every study's config, and configs check names against registries in ``engine``, ``models``,
-  ``data`` and ``scratch``: listing those directories whole would rerun ``prepare`` on any change
-  to the training loop.
+- a shared package (``data``, ``engine``, ``models``, ``params``, ``pipeline``, ``report``, ``store``,
+  ...) as its directory once the stage runs any module of it. Coarser than the modules that run:
+  an edit anywhere in ``engine`` reruns ``prepare@<dataset>`` too, whose params validation reads
+  two engine modules (optimizer names, TrainSettings).
+- a study package file by file, the modules the stage runs, or as its directory when the stage
+  runs all of it (the report stage). DVC cannot leave a file out of a directory dependency, and a
+  study's report modules (``report.py`` and what only it imports) must not be deps of its training
+  stages: a study's edit reruns that study's stages and the report only (except an edit of its
+  ``__init__.py`` or ``config.py``, which every stage runs to validate params.yaml).
+- the top-level modules (``src/annstudy/__init__.py``, ``studies/__init__.py``, ``studies/variants.py``,
+  ``cli.py``) and the stage script file by file.
 
-``annstudy deps`` prints, checks (``--check``) or rewrites (``--write``) the code deps in
-dvc.yaml; tests/unit/test_code_deps.py keeps them equal to what this module computes.
+A report-only edit (``report/``, a study's report modules) therefore reruns only ``report``: no other
+stage runs a module of those (tests/unit/test_code_deps.py checks it). ``annstudy deps`` prints,
+checks (``--check``) or rewrites (``--write``) the code deps in dvc.yaml; the same test keeps them
+equal to what this module computes.
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ from ruamel.yaml import YAML
 
 PACKAGE = "annstudy"
 STUDIES = "studies"  # annstudy.studies: the registry; its subpackages are the studies
-PART_LOADER = "study_part"  # study_part(study, part): the one import by name
-BY_NAME = ("import_module", "__import__")  # imports by name that only PART_LOADER may use
-VALIDATION = f"{PACKAGE}.params.settings"  # what every stage imports to validate params.yaml
+PART_LOADER = "study_part"  # study_part(study, part): how a module outside the registry imports by name
+BY_NAME = ("import_module", "__import__")  # imports by name that only the registry may call
 CODE = ("stages/", "src/")  # dvc.yaml deps under these are code, the others data
 
 # {module: {module it imports: whether at import time (module level) rather than in a function}}
@@ -89,16 +89,21 @@ def _called(node: ast.Call) -> str:
     return node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
 
 
+def _studies(files: Mapping[str, Path], package: str) -> list[str]:
+    """Every study package, as the registry finds them: the subpackages of annstudy.studies with a config module."""
+    registry = f"{package}.{STUDIES}"
+    return [m for m, p in files.items() if m.rpartition(".")[0] == registry and f"{m}.config" in files]
+
+
 def _study_parts(node: ast.Call, files: Mapping[str, Path], package: str) -> list[str]:
     """The modules a ``study_part(study, "<part>")`` call imports: that part of the named study or of all."""
     study, part = (node.args + [None, None])[:2]
     if not (isinstance(part, ast.Constant) and isinstance(part.value, str)):
         raise ValueError(f"line {node.lineno}: {PART_LOADER}() needs its part as a literal string")
-    registry = f"{package}.{STUDIES}"
     if isinstance(study, ast.Constant) and isinstance(study.value, str):
-        studies = [f"{registry}.{study.value}"]
+        studies = [f"{package}.{STUDIES}.{study.value}"]
     else:
-        studies = [m for m, p in files.items() if m.rpartition(".")[0] == registry and p.name == "__init__.py"]
+        studies = _studies(files, package)
     return [f"{s}.{part.value}" for s in studies if f"{s}.{part.value}" in files]
 
 
@@ -113,8 +118,11 @@ def _imported(
         return [base, *(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")]
     if isinstance(node, ast.Call) and _called(node) == PART_LOADER:
         return _study_parts(node, files, package) if by_name else []
-    if isinstance(node, ast.Call) and _called(node) in BY_NAME and module != f"{package}.{STUDIES}":
-        raise ValueError(f"line {node.lineno}: an import by name, which {__name__} cannot follow; use {PART_LOADER}")
+    if isinstance(node, ast.Call) and _called(node) in BY_NAME:
+        if module != f"{package}.{STUDIES}":
+            why = f"an import by name, which {__name__} cannot follow; use {PART_LOADER}"
+            raise ValueError(f"line {node.lineno}: {why}")
+        return _studies(files, package) if by_name else []  # the registry's: each imports a study package
     return []
 
 
@@ -159,36 +167,27 @@ def closure(graph: Graph, roots: Iterable[str]) -> set[str]:
 
 def _group(module: str, files: Mapping[str, Path], package: str) -> str | None:
     """The package ``module`` is listed under: a study (annstudy.studies.<s>) or a shared package
-    (annstudy.<p>); None for a top-level module (annstudy, annstudy.studies, annstudy.pipeline.stage, ...)."""
+    (annstudy.<p>); None for a top-level module (annstudy, annstudy.cli, annstudy.studies, ...studies.variants)."""
     parts = module.split(".")
-    if len(parts) >= 3 and parts[1] == STUDIES:
-        return ".".join(parts[:3])
-    if parts[1:2] != [STUDIES] and (len(parts) >= 3 or (len(parts) == 2 and files[module].name == "__init__.py")):
-        return ".".join(parts[:2])
-    return None
+    depth = 3 if parts[1:2] == [STUDIES] else 2
+    group = ".".join(parts[:depth])
+    return group if len(parts) >= depth and files[group].name == "__init__.py" else None
 
 
 def code_deps(
-    script: str, modules: set[str], validation: set[str], files: Mapping[str, Path], root: Path, package: str = PACKAGE
+    script: str, modules: set[str], files: Mapping[str, Path], root: Path, package: str = PACKAGE
 ) -> list[str]:
-    """dvc.yaml's code deps of a stage that runs ``script`` and imports ``modules`` (granularity:
-    see the module docstring); ``validation``: the modules params validation imports."""
-    groups: dict[str | None, set[str]] = {}
+    """dvc.yaml's code deps of a stage that runs ``script`` and imports ``modules``: a shared package's
+    directory, a study package's modules (its directory when all of them run), a top-level module's file."""
+    members: dict[str | None, set[str]] = {}
     for module in files:
-        groups.setdefault(_group(module, files, package), set()).add(module)
-
-    def rel(path: Path) -> str:
-        return path.relative_to(root).as_posix()
-
-    deps = {script, *(rel(files[m]) for m in modules & groups.pop(None, set()))}
-    for group, members in groups.items():
-        used = modules & members
-        study = group.split(".")[1] == STUDIES
-        if used == members or (used - validation and not study):
-            deps.add(rel(files[group].parent))
-        else:
-            deps.update(rel(files[m]) for m in used)
-    return [script, *sorted(deps - {script})]
+        members.setdefault(_group(module, files, package), set()).add(module)
+    deps = set()
+    for module in modules:
+        group = _group(module, files, package)
+        whole = group is not None and (group.split(".")[1] != STUDIES or members[group] <= modules)
+        deps.add((files[group].parent if whole else files[module]).relative_to(root).as_posix())
+    return [script, *sorted(deps)]
 
 
 def stage_scripts(stages: Mapping) -> dict[str, str]:
@@ -216,12 +215,11 @@ def computed_deps(root: Path, package: str = PACKAGE) -> dict[str, list[str]]:
     """Stage name -> the code deps its imports call for (the repository at ``root``)."""
     files = module_files(root / "src", package)
     graph = import_graph(root / "src", package)
-    validation = closure(graph, [VALIDATION]) if VALIDATION in graph else set()
     stages = _yaml().load(root / "dvc.yaml")["stages"]
     deps = {}
     for name, script in stage_scripts(stages).items():
         modules = closure(graph, imports(root / script, None, files, package))
-        deps[name] = code_deps(script, modules, validation, files, root, package)
+        deps[name] = code_deps(script, modules, files, root, package)
     return deps
 
 
