@@ -143,7 +143,7 @@ def test_bell_answers_keep_the_true_function_and_the_data_alone_apart():
     import pandas as pd
 
     from annstudy.report.stats import summarize
-    from annstudy.studies.regression.report import bell_picks
+    from annstudy.studies.regression.claims import bell_picks
 
     def row(arch, data, test):
         s = summarize(test)
@@ -295,7 +295,7 @@ def test_bell_error_maps_name_the_closest_and_farthest_fit(tmp_path):
     """The true bell peaks at 1 in the centre; a constant offset of 0.1 is an RMS of 0.1 = 2.5 noise sds."""
     from types import SimpleNamespace
 
-    from annstudy.studies.regression.report import bell_truth, error_map_figure
+    from annstudy.studies.regression.figures import bell_truth, error_map_figure
 
     axis = np.linspace(-5, 5, 11)
     truth = bell_truth(axis)

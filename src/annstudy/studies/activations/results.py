@@ -1,0 +1,133 @@
+"""S2's stage records as typed results: one :class:`VariantResult` per architecture x activation.
+
+Why a class: the section reads the same per-seed numbers (final loss, first-layer gradient RMS, test
+accuracy) in its claims, tables, questions and metrics; computing them here keeps those in agreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from annstudy.models.zoo import build_model, first_layer_weight
+from annstudy.report.claims import Arm
+from annstudy.report.stats import Summary, summarize
+from annstudy.studies.activations.config import ActivationsSettings
+from annstudy.studies.activations.run import variant_dir
+from annstudy.studies.variants import Variant, read_variant
+
+
+@dataclass
+class VariantResult:
+    """One trained variant (architecture x activation) and its per-seed numbers, read off its record."""
+
+    arch: str
+    act: str
+    record: Variant
+    weights: int = 1  # first-layer weights: the norm over 25,088 weights and over 144 are not comparable
+    classes: int = 10
+
+    @property
+    def name(self) -> str:
+        return f"{self.arch}_{self.act}"
+
+    def _per_seed(self, column: str, how: str) -> Summary:
+        """Over seeds of one per-seed number: the last logged value or the mean over all log steps."""
+        c = self.record.curves
+        if c.empty:
+            return summarize([])
+        g = c.sort_values("step").groupby("seed")[column]
+        return summarize(list(g.last() if how == "last" else g.mean()))
+
+    @property
+    def final_loss(self) -> Summary:
+        return self._per_seed("train_loss", "last")
+
+    def final_loss_values(self) -> tuple[float, ...]:
+        c = self.record.curves
+        if c.empty:
+            return ()
+        return tuple(float(v) for v in c.sort_values("step").groupby("seed")["train_loss"].last())
+
+    @property
+    def grad_mean(self) -> Summary:
+        """First-layer gradient norm averaged over the whole run (per seed), then over seeds."""
+        return self._per_seed("grad_norm", "mean")
+
+    @property
+    def grad_final(self) -> Summary:
+        return self._per_seed("grad_norm", "last")
+
+    @property
+    def test(self) -> Summary:
+        return summarize(self.record.test_accs, bounds=(0.0, 1.0))
+
+    def grad_rms_per_seed(self) -> tuple[float, ...]:
+        """Per seed: the run's mean ‖∂L/∂W₁‖ divided by √(number of first-layer weights), i.e. RMS per weight."""
+        c = self.record.curves
+        if c.empty:
+            return ()
+        means = c.sort_values("step").groupby("seed")["grad_norm"].mean()
+        return tuple(float(g) / np.sqrt(self.weights) for g in means)
+
+    @property
+    def grad_rms(self) -> Summary:
+        return summarize(self.grad_rms_per_seed(), bounds=(0.0, np.inf))
+
+    @property
+    def budget(self) -> str:
+        epochs = int(self.record.run["train"]["epochs"])
+        return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+
+    def arm(self, values: tuple[float, ...]) -> Arm:
+        """This variant as a side of a claim about ``values`` (per seed); its loss and accuracy say if it trained."""
+        loss = self.final_loss.mean if self.final_loss.n else None
+        acc = self.test.mean if self.test.n else None
+        return Arm(f"{self.arch} {self.act}", values, self.budget, loss, acc, self.classes)
+
+
+def weight_layers(arch: str, image_shape: tuple[int, int, int]) -> int:
+    """Depth as the number of weighted (Linear/Conv) layers."""
+    model = build_model(arch, image_shape)
+    return sum(1 for m in model.modules() if hasattr(m, "weight") and m.weight is not None and m.weight.dim() > 1)
+
+
+def first_layer_size(arch: str, image_shape: tuple[int, int, int]) -> int:
+    """Number of weights of the first Linear/Conv layer (25,088 for mlp_1 on 28x28, 144 for cnn_3)."""
+    return int(first_layer_weight(build_model(arch, image_shape)).numel())
+
+
+def load_results(study: ActivationsSettings, root: str | Path = "data", unscaled: bool = False) -> list[VariantResult]:
+    """Every variant of the main runs (or of the unscaled ablation) in params order.
+
+    The first layer's size comes from a freshly built, untrained model of the recorded image shape:
+    the RMS per weight needs it and the record does not store it.
+    """
+    results = []
+    for variant in study.unscaled_variants if unscaled else study.variants:
+        arch, act = study.split_variant(variant, unscaled)
+        record = read_variant(variant, variant_dir(variant, root, unscaled))
+        shape = tuple(record.run.get("image_shape", (1, 28, 28)))
+        results.append(VariantResult(arch, act, record, first_layer_size(arch, shape)))
+    return results
+
+
+def metrics(results: list[VariantResult]) -> dict:
+    """metrics.json's S2 numbers per variant; a non-finite value becomes None (JSON has no NaN)."""
+
+    def num(x: float, digits: int = 5) -> float | None:
+        return round(float(x), digits) if np.isfinite(x) else None
+
+    return {
+        r.name: {
+            "final_loss": num(r.final_loss.mean),
+            "first_layer_grad_norm": num(r.grad_mean.mean, 8),
+            "first_layer_grad_rms": num(r.grad_rms.mean, 10),
+            "first_layer_grad_norm_last": num(r.grad_final.mean, 8),
+            "test_acc_mean": num(r.test.mean),
+            "diverged": len(r.record.diverged),
+        }
+        for r in results
+    }

@@ -1,0 +1,109 @@
+"""S4's stage records as typed results: one :class:`VariantSummary` per trained variant of a sweep axis.
+
+Why a class: the tables, the validation choice, the figures and metrics.json read the same per-seed
+accuracies (healthy seeds only), so the filtering and the summaries live in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from annstudy.report.claims import Arm
+from annstudy.report.stats import Accuracy, Summary, summarize
+from annstudy.store.records import read_record
+from annstudy.studies.hyperparameters.run import train_dir
+
+REFERENCE = 0.97  # studies.md: a small model on digits reaches about 0.97 test accuracy
+AXIS_LABELS = {
+    "base": "base model",
+    "lr": "learning rate",
+    "hidden": "hidden units",
+    "optimizer": "optimizer",
+    "penalty": "weight penalty",
+    "model": "model",
+}
+
+
+def axis_label(axis: str) -> str:
+    """The axis as the figures, tables and sentences name it (its key where it has no label)."""
+    return AXIS_LABELS.get(axis, axis)
+
+
+@dataclass
+class VariantSummary:
+    """One trained variant of a sweep axis: its per-seed final accuracies and its per-epoch curves."""
+
+    name: str
+    axis: str
+    value: object
+    per_seed: pd.DataFrame  # seed, diverged, {train,val,test}_{loss,acc}
+    epochs: pd.DataFrame  # variant, seed, epoch, train_loss, train_acc, val_loss, val_acc
+    seconds: float
+
+    @property
+    def healthy(self) -> pd.DataFrame:
+        return self.per_seed[~self.per_seed["diverged"]]
+
+    @property
+    def diverged(self) -> int:
+        return int(self.per_seed["diverged"].sum())
+
+    @property
+    def test(self) -> Summary:
+        return summarize(self.healthy["test_acc"], bounds=(0.0, 1.0))
+
+    @property
+    def val_mean(self) -> float:
+        """Mean final validation accuracy over healthy seeds: the only basis of a choice."""
+        return float(self.healthy["val_acc"].mean()) if len(self.healthy) else float("nan")
+
+    def accuracy(self, n_test: int) -> Accuracy:
+        return Accuracy(tuple(float(v) for v in self.healthy["test_acc"]), n_test)
+
+    def arm(self, budget: str, classes: int = 10) -> Arm:
+        h = self.healthy
+        loss = float(h["train_loss"].mean()) if "train_loss" in h and len(h) else None
+        values = tuple(float(v) for v in h["test_acc"])
+        return Arm(self.label(), values, budget, loss, self.test.mean if len(h) else None, classes)
+
+    def label(self) -> str:
+        """The swept value as a legend/table entry (the variant name where the value is a name)."""
+        if self.axis in ("base", "penalty", "model"):
+            return self.name
+        return f"{self.value:g}" if isinstance(self.value, float) else str(self.value)
+
+
+def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary], dict]:
+    """The variants of one axis as written by ``hyperparameters_train@<axis>`` (or ``_base``)."""
+    record = read_record(train_dir(axis, root))  # a clear error when the stage has not run
+    results, epochs = record.summary, record.table("epochs")
+    variants = [
+        VariantSummary(
+            v["name"],
+            v["axis"],
+            v["value"],
+            pd.DataFrame(v["per_seed"]),
+            epochs[epochs["variant"] == v["name"]],
+            float(v["seconds"]),
+        )
+        for v in results["variants"]
+    ]
+    return variants, results
+
+
+def metrics(base: VariantSummary, sweeps: dict[str, list[VariantSummary]]) -> dict:
+    """``base`` and one entry per swept value: test accuracy mean/std (None + diverged when no seed survived)."""
+    out = {}
+    for v in [base, *(v for variants in sweeps.values() for v in variants)]:
+        ok = len(v.healthy) > 0
+        entry = {
+            "test_acc_mean": round(v.test.mean, 5) if ok else None,
+            "test_acc_std": round(v.test.std, 5) if ok else None,
+        }
+        if v.diverged:
+            entry["diverged"] = v.diverged
+        out[v.name] = entry
+    return out
