@@ -4,7 +4,7 @@ import sys
 from argparse import Namespace
 
 from annstudy.data.inputs import fingerprint, inputs_path
-from annstudy.params.settings import Settings
+from annstudy.params.settings import Settings, load_settings
 from annstudy.pipeline.stage import run_stage
 from annstudy.store.artifacts import write_json
 
@@ -15,4 +15,4 @@ def inputs(settings: Settings, args: Namespace) -> str:
     return f"wrote {out}"
 
 
-raise SystemExit(run_stage(sys.argv[1:], inputs, "dataset"))
+raise SystemExit(run_stage(sys.argv[1:], inputs, "dataset", load=load_settings))

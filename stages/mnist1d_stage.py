@@ -4,6 +4,6 @@ first on sys.path, and that name would shadow the `mnist1d` package)."""
 import sys
 
 from annstudy.pipeline.stage import study_step
-from annstudy.studies.mnist1d import run
+from annstudy.studies.mnist1d import config, run
 
-raise SystemExit(study_step(run, sys.argv[1:]))
+raise SystemExit(study_step(run, config, sys.argv[1:]))

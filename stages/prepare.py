@@ -4,7 +4,7 @@ import sys
 from argparse import Namespace
 
 from annstudy.data.prepare import prepare_dataset
-from annstudy.params.settings import Settings
+from annstudy.params.settings import Settings, load_settings
 from annstudy.pipeline.stage import run_stage
 
 
@@ -12,4 +12,4 @@ def prepare(settings: Settings, args: Namespace) -> None:
     prepare_dataset(args.dataset, settings.data)
 
 
-raise SystemExit(run_stage(sys.argv[1:], prepare, "dataset"))
+raise SystemExit(run_stage(sys.argv[1:], prepare, "dataset", load=load_settings))

@@ -3,6 +3,6 @@
 import sys
 
 from annstudy.pipeline.stage import study_step
-from annstudy.studies.regression import run
+from annstudy.studies.regression import config, run
 
-raise SystemExit(study_step(run, sys.argv[1:]))
+raise SystemExit(study_step(run, config, sys.argv[1:]))

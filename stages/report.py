@@ -7,7 +7,7 @@ import sys
 from argparse import Namespace
 from pathlib import Path
 
-from annstudy.params.settings import Settings
+from annstudy.params.settings import Settings, load_settings
 from annstudy.pipeline.stage import run_stage
 from annstudy.report.render import build_report
 
@@ -17,4 +17,4 @@ def report(settings: Settings, args: Namespace) -> str:
     return f"report: {report.resolve()}"
 
 
-raise SystemExit(run_stage(sys.argv[1:], report, out="reports"))
+raise SystemExit(run_stage(sys.argv[1:], report, load=load_settings, out="reports"))

@@ -70,7 +70,8 @@ def cmd_stage(args: argparse.Namespace) -> int:
     from annstudy.pipeline.stage import study_step
 
     run = study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
-    return study_step(run, ["--params", args.params, args.step, *([args.item] if args.item else [])])
+    config = study_part(args.study, "config")
+    return study_step(run, config, ["--params", args.params, args.step, *([args.item] if args.item else [])])
 
 
 def cmd_train(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@ and annstudy's packages import each other in one direction only."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,9 +92,14 @@ def test_imports_module_and_function_level_relative_and_submodules(tiny):
         "pkg.studies.two": False,
         "pkg.studies.two.config": False,
     }
-    # the registry's own import by name (study_part's import_module): a study package, each of them
-    assert graph["pkg.studies"] == {"pkg": False, "pkg.studies.one": False, "pkg.studies.two": False}
+    # the registry's own import by name inside study_part: followed at each call of study_part instead
+    assert graph["pkg.studies"] == {}
     assert import_graph(tiny / "src", "pkg", by_name=False)["pkg.params"] == {"pkg": True, "pkg.studies": True}
+    # one at the registry's module level (e.g. to read each study's __init__.py): every study package
+    registry = tiny / "src/pkg/studies/__init__.py"
+    registry.write_text(registry.read_text() + "\n\nORDER = [importlib.import_module(f'pkg.studies.{s}') for s in S]\n")
+    graph = import_graph(tiny / "src", "pkg")
+    assert graph["pkg.studies"] == {"pkg": True, "pkg.studies.one": True, "pkg.studies.two": True}
 
 
 def test_closure_and_granularity(tiny):
@@ -205,8 +212,8 @@ def test_a_report_edit_reruns_only_the_report(deps):
 
 
 def test_a_study_edit_reruns_only_its_stages_and_the_report(deps):
-    """A module of study s (not its __init__.py or config.py, which params validation runs everywhere)
-    is covered only by the stages stages/<s>.py runs, and the report."""
+    """A module of study s (not its __init__.py or config.py: see the next test) is covered only by the
+    stages stages/<s>.py runs, and the report."""
     scripts = stage_scripts(load_yaml((ROOT / "dvc.yaml").read_text())["stages"])
     for study in STUDIES:
         package = ROOT / "src/annstudy/studies" / study
@@ -220,13 +227,47 @@ def test_a_study_edit_reruns_only_its_stages_and_the_report(deps):
             assert not touched or mine, (study, stage, touched)
 
 
-def test_a_stage_lists_its_study_and_every_config_but_no_other_run(deps):
-    spiral = deps["spiral_train"]
-    studies = [d.removeprefix("src/annstudy/studies/") for d in spiral if d.startswith("src/annstudy/studies/")]
-    configs = {d.split("/")[0] for d in studies if d.endswith("/config.py")}
-    assert len(configs) == 9  # params validation imports every study's config
-    assert [d for d in studies if not d.endswith(("/config.py", "/__init__.py"))] == ["__init__.py", "spiral/run.py"]
-    assert spiral[0] == "stages/spiral.py"
+def _study_deps(code: list[str]) -> list[str]:
+    return [d.removeprefix("src/annstudy/studies/") for d in code if d.startswith("src/annstudy/studies/")]
+
+
+def test_a_stage_lists_the_configs_it_validates_and_no_other_study(deps):
+    """A study's stage validates (and lists) its own study's config and those its config imports; the
+    whole-file validators (inputs@, prepare@: before any training) and the report list every study."""
+    assert _study_deps(deps["spiral_train"]) == [
+        "__init__.py",
+        "spiral/__init__.py",
+        "spiral/config.py",
+        "spiral/run.py",
+    ]
+    assert deps["spiral_train"][0] == "stages/spiral.py"
+    assert _study_deps(deps["learning_rates_sgd"]) == [
+        "__init__.py",
+        "architectures/__init__.py",
+        "architectures/config.py",  # S3 trains on S1's dataset and architectures
+        "learning_rates/__init__.py",
+        "learning_rates/config.py",
+        "learning_rates/run.py",
+        "variants.py",
+    ]
+    for stage in ("inputs", "prepare"):
+        configs = [d for d in _study_deps(deps[stage]) if d.endswith("/config.py")]
+        assert configs == [f"{s}/config.py" for s in sorted(STUDIES)], stage
+    configs = {s: [st for st, code in deps.items() if f"src/annstudy/studies/{s}/config.py" in code] for s in STUDIES}
+    assert configs["spiral"] == ["inputs", "prepare", "spiral_prepare", "spiral_train"]  # and report: its directory
+    assert len(configs["architectures"]) == 2 + 2 + 2 + 3  # inputs, prepare, train, evaluate, S2's 2, S3's 3
+
+
+def test_a_study_stage_validates_exactly_the_configs_it_lists():
+    """What a study's stage validates is the study configs its process has imported (pipeline/stage.py),
+    so each section it checks is a code dep of it, and no other (run as the stage script imports them)."""
+    probe = (
+        "from annstudy.pipeline.stage import configs_run\n"
+        "from annstudy.studies.regression import config, run\nprint(','.join(configs_run()))\n"
+        "from annstudy.studies.activations import config, run\nprint(','.join(configs_run()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["regression", "architectures,activations,regression"], out.stderr
 
 
 def test_write_restores_the_deps_and_keeps_comments_and_layout(tmp_path):

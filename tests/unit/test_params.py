@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from annstudy.cli import main
-from annstudy.params.settings import ParamsError, load_settings, settings_from_raw, validate
+from annstudy.params import root
+from annstudy.params.settings import STUDIES, ParamsError, load_settings, settings_from_raw, validate
 
 
 def test_default_params_are_valid(default_params):
@@ -129,6 +130,38 @@ def test_several_mistakes_are_all_reported(params):
         "studies.architectures.batch_size",
         "device",
     }
+
+
+def test_a_stage_validates_the_run_keys_and_its_studies_sections_only(params):
+    """A study's stage (pipeline/stage.py) checks the run's keys and the sections of the studies whose config
+    it runs; a mistake elsewhere is the whole-file validation's (annstudy validate, inputs@, prepare@)."""
+    s2 = {name: STUDIES[name] for name in ("architectures", "activations")}
+    params["studies"]["spiral"]["max_epochs"] = 0
+    params["profiles"]["full"]["signals"]["epochs"] = -1
+    assert root.validate(params, s2) == []
+    assert len(validate(params)) == 2
+    params["studies"]["architectures"]["dataset"] = "mnist"  # S2 trains on S1's dataset: checked
+    params["studies"]["activation"] = {}  # no study has that name: still unknown
+    params["device"] = "tpu"
+    assert [line.split(":")[0] for line in root.validate(params, s2)] == [
+        "device",
+        "studies.architectures.dataset",
+        "studies.activation",
+    ]
+    assert "unknown key (did you mean 'activations'?)" in root.validate(params, s2)[2]
+
+
+def test_a_stage_gets_the_same_settings_of_its_studies(params):
+    """Same params, same numbers: a stage's settings of its studies equal the whole file's."""
+    whole = settings_from_raw(params)
+    for study in ("architectures", "learning_rates", "spiral"):
+        stage = root.settings_from_raw(params, {name: STUDIES[name] for name in ("architectures", study)})
+        assert stage.studies[study].model_dump() == whole.studies[study].model_dump()
+        assert (stage.data, stage.profile_seeds, stage.device) == (whole.data, whole.profile_seeds, whole.device)
+        assert not hasattr(stage.studies, "signals")  # a study the stage does not run is not there
+    assert stage.studies["architectures"].train_for("cnn_4") == whole.studies["architectures"].train_for("cnn_4")
+    s3 = root.settings_from_raw(params, {name: STUDIES[name] for name in ("architectures", "learning_rates")})
+    assert s3.studies["learning_rates"].dataset == "fashion_mnist"  # S1's, which S3's stages validate too
 
 
 def test_cli_validate_exit_code_and_lines(tmp_path, params, capsys):

@@ -7,12 +7,14 @@ from the source (AST): at module level and inside functions (the stage may call 
 relative ones resolved, ``from pkg import name`` counting as the submodule ``pkg.name`` when
 there is one.
 
-Static analysis cannot follow an import by name. annstudy has two, both in the registry
-annstudy/studies/__init__.py: it imports every study package (the subpackages with a
-``config.py``) to read their ``REPORT_ORDER``, and ``study_part(study, "<part>")`` imports the
-module ``<part>`` of the study ``study`` names when it is a literal, else of every study; the part
-must be a literal. Params validation imports every study's ``config`` that way, the report every
-study's ``report``. Any other import by name (``importlib.import_module``, ``__import__``)
+Static analysis cannot follow an import by name. annstudy has one, in the registry
+annstudy/studies/__init__.py: ``study_part(study, "<part>")`` imports the module ``<part>`` of the
+study ``study`` names when it is a literal, else of every study; the part must be a literal, and
+the call is followed where it is made (the registry's own ``import_module`` inside a function is
+that call; one at the registry's module level would import every study package). The whole-file
+params validation (annstudy/params/settings.py) imports every study's ``config`` that way, the
+report every study's ``report``; a study's training stage imports its own studies' configs only
+(annstudy/pipeline/stage.py). Any other import by name (``importlib.import_module``, ``__import__``)
 outside the registry is an error here, so the graph cannot miss one silently.
 
 dvc.yaml lists this code by package (:func:`code_deps`), never narrower than what runs:
@@ -24,8 +26,9 @@ dvc.yaml lists this code by package (:func:`code_deps`), never narrower than wha
 - a study package file by file, the modules the stage runs, or as its directory when the stage
   runs all of it (the report stage). DVC cannot leave a file out of a directory dependency, and a
   study's report modules (``report.py`` and what only it imports) must not be deps of its training
-  stages: a study's edit reruns that study's stages and the report only (except an edit of its
-  ``__init__.py`` or ``config.py``, which every stage runs to validate params.yaml).
+  stages: a study's edit reruns that study's stages and the report only (its ``config.py`` also
+  reruns the stages that validate the whole file, ``inputs@``/``prepare@``, and the stages of the
+  studies whose config imports it: S2's and S3's read S1's).
 - the top-level modules (``src/annstudy/__init__.py``, ``studies/__init__.py``, ``studies/variants.py``,
   ``cli.py``) and the stage script file by file.
 
@@ -108,7 +111,13 @@ def _study_parts(node: ast.Call, files: Mapping[str, Path], package: str) -> lis
 
 
 def _imported(
-    node: ast.AST, module: str | None, is_package: bool, files: Mapping[str, Path], package: str, by_name: bool
+    node: ast.AST,
+    module: str | None,
+    is_package: bool,
+    files: Mapping[str, Path],
+    package: str,
+    by_name: bool,
+    at_import: bool = True,
 ) -> list[str]:
     """The dotted names one node imports (its modules' parents are added by the caller)."""
     if isinstance(node, ast.Import):
@@ -122,7 +131,9 @@ def _imported(
         if module != f"{package}.{STUDIES}":
             why = f"an import by name, which {__name__} cannot follow; use {PART_LOADER}"
             raise ValueError(f"line {node.lineno}: {why}")
-        return _studies(files, package) if by_name else []  # the registry's: each imports a study package
+        # the registry's: at import time, each imports a study package; in a function it is study_part's,
+        # followed at each call of study_part instead
+        return _studies(files, package) if by_name and at_import else []
     return []
 
 
@@ -136,7 +147,7 @@ def imports(
     is_package = path.name == "__init__.py"
     for node, at_import in _nodes(ast.parse(path.read_text(), str(path))):
         try:
-            names = _imported(node, module, is_package, files, package, by_name)
+            names = _imported(node, module, is_package, files, package, by_name, at_import)
         except ValueError as err:
             raise ValueError(f"{path}: {err}") from None
         for name in names:

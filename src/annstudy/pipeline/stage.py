@@ -2,7 +2,11 @@
 
 Every stage script imports this module, so it holds only what they all share: arguments,
 params validation and error handling (:func:`run_stage`), and the steps of a study
-(:func:`study_step`). Each script imports the code of its own work itself (its study's
+(:func:`study_step`). What a stage validates is what it imports: the stages of a study validate
+the run's keys and the sections of the studies whose config they run (their own, and e.g. S1's,
+whose dataset S2 and S3 read), so they depend on those configs only; the pipeline's first stages
+and the report validate the whole file (annstudy/params/settings.py), so a typo anywhere still
+stops ``dvc repro`` before any training. Each script imports the code of its own work itself (its study's
 ``run`` module, ``annstudy.data.prepare``, ``annstudy.report.render``): a stage's imports
 are its code dependencies in dvc.yaml (annstudy/pipeline/codedeps.py), so a training stage must not
 import the report code, even inside a function it never calls.
@@ -19,10 +23,12 @@ from pathlib import Path
 from types import ModuleType
 from typing import Callable, Sequence
 
-from annstudy.engine.device import pin_instruction_set
-from annstudy.params.settings import Settings, load_settings
+from annstudy.params import root
+from annstudy.params.root import Configs, Settings
 from annstudy.pipeline.errors import guarded
 from annstudy.pipeline.lease import die_with_parent, exclusive
+from annstudy.pipeline.numerics import pin_instruction_set
+from annstudy.studies import STUDIES
 
 PROGRESS_ENV = (
     "ANNSTUDY_PROGRESS_DIR"  # read by annstudy/engine/progress.py (not imported here: not every stage trains)
@@ -30,6 +36,8 @@ PROGRESS_ENV = (
 
 # The work of a stage: (settings, arguments) -> the line to print when done, if any.
 Work = Callable[[Settings, argparse.Namespace], str | None]
+# params.yaml's path -> the validated settings (annstudy.params.settings.load_settings: the whole file).
+Load = Callable[[str], Settings]
 
 
 def _args(argv: Sequence[str], positional: Sequence[str], options: dict[str, str]) -> argparse.Namespace:
@@ -42,14 +50,14 @@ def _args(argv: Sequence[str], positional: Sequence[str], options: dict[str, str
     return parser.parse_args(list(argv))
 
 
-def run_stage(argv: Sequence[str], work: Work, *positional: str, **options: str) -> int:
-    """``[--params P] [--<option> V] <positional>...``: validate params.yaml, then ``work``, guarded
-    (an expected failure is one ``error:`` line and exit code 2, annstudy/pipeline/errors.py)."""
+def run_stage(argv: Sequence[str], work: Work, *positional: str, load: Load, **options: str) -> int:
+    """``[--params P] [--<option> V] <positional>...``: ``load`` (validate) params.yaml, then ``work``,
+    guarded (an expected failure is one ``error:`` line and exit code 2, annstudy/pipeline/errors.py)."""
     args = _args(argv, positional, options)
     command = " ".join([Path(sys.argv[0]).name, *argv])
 
     def guarded_work() -> int:
-        settings = load_settings(args.params)
+        settings = load(args.params)
         pin_instruction_set(settings.numerics)  # before the work computes anything
         die_with_parent()  # a killed `dvc` takes its stage along (pipeline/lease.py)
         with exclusive(command):  # and a second `dvc repro` cannot start the same stage twice
@@ -70,10 +78,22 @@ def _log_progress_to(directory: Path) -> None:
     os.environ[PROGRESS_ENV] = str(directory)
 
 
-def study_step(run: ModuleType, argv: Sequence[str]) -> int:
-    """``<step> [item]`` of a study: ``run.STEPS[step](settings, item)``, ``run`` its module
-    ``annstudy.studies.<study>.run``, which the stage script imports."""
+def configs_run() -> Configs:
+    """The study configs this process has imported (statically, so dvc.yaml lists each as a code dep):
+    the sections a study's stage validates. Looked up, never imported here: an import by name would
+    make every study's config a dep of every stage (annstudy/pipeline/codedeps.py)."""
+    modules = {name: sys.modules.get(f"annstudy.studies.{name}.config") for name in STUDIES}
+    return {name: module.CONFIG for name, module in modules.items() if module is not None}
+
+
+def study_step(run: ModuleType, config: ModuleType, argv: Sequence[str]) -> int:
+    """``<step> [item]`` of a study: ``run.STEPS[step](settings, item)``, ``run`` and ``config`` its
+    modules ``annstudy.studies.<study>.run`` and ``.config``, which the stage script imports. The
+    settings hold the run's keys and the sections of :func:`configs_run` (``config``'s study's, and
+    those of the studies its config imports)."""
     study = run.__name__.split(".")[-2]
+    if config.__name__ != f"annstudy.studies.{study}.config":
+        raise ValueError(f"study_step: {config.__name__} is not the config of study {study!r}")
 
     def step(settings: Settings, args: argparse.Namespace) -> str:
         if args.step not in run.STEPS:
@@ -87,4 +107,4 @@ def study_step(run: ModuleType, argv: Sequence[str]) -> int:
             record_prepare(out, f"{study}_prepare", started)
         return f"wrote {out}"
 
-    return run_stage(argv, step, "step", "item")
+    return run_stage(argv, step, "step", "item", load=lambda path: root.load_settings(path, configs_run()))

@@ -15,6 +15,7 @@ params.yaml (docs/architecture.md, "Adding things").
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 from pathlib import Path
@@ -22,8 +23,17 @@ from types import ModuleType
 
 _HERE = Path(__file__).parent
 _FOUND = [m.name for m in pkgutil.iter_modules([str(_HERE)]) if m.ispkg and (_HERE / m.name / "config.py").is_file()]
-# Importing a study's __init__.py runs nothing else: it holds a docstring and REPORT_ORDER.
-_ORDER = {name: getattr(importlib.import_module(f"{__name__}.{name}"), "REPORT_ORDER", None) for name in _FOUND}
+
+
+def _report_order(name: str) -> object:
+    """A study's ``REPORT_ORDER`` as its __init__.py writes it, read without importing the package: a stage
+    imports its own studies' packages only, so only those are its code deps (annstudy/pipeline/codedeps.py)."""
+    tree = ast.parse((_HERE / name / "__init__.py").read_text())
+    found = [n.value for n in tree.body if isinstance(n, ast.Assign) and ast.unparse(n.targets[0]) == "REPORT_ORDER"]
+    return ast.literal_eval(found[-1]) if found else None
+
+
+_ORDER = {name: _report_order(name) for name in _FOUND}
 if missing := [name for name, order in _ORDER.items() if not isinstance(order, int)]:
     raise ImportError(f"annstudy/studies/<study>/__init__.py must set REPORT_ORDER = <int>: missing in {missing}")
 
