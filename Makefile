@@ -21,13 +21,14 @@ run: install
 	@# Did this run reproduce the committed numbers? (a verdict per metric: `annstudy verify`)
 	@$(BIN)/annstudy verify | tail -n 1 || true
 
-## Install, then run the test suite (what CI runs).
+## Install, then lint and run every test (what CI runs): tests/unit and tests/e2e, whose DVC tests
+## share one smoke `dvc repro`, run in the background while the others run (tests/e2e/conftest.py).
 test: install
 	$(BIN)/ruff check src tests stages
 	$(BIN)/ruff format --check src tests stages
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -q
 
-## Install, then lint and run the fast tests only (no DVC, browser, ssh or Ray): a minute or two.
+## Install, then lint and run the unit tests only (tests/unit: no DVC, browser, ssh or Ray): a minute or two.
 test-fast: install
 	$(BIN)/ruff check src tests stages
 	$(BIN)/ruff format --check src tests stages

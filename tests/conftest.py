@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ from annstudy.data.prepared import PreparedDataset, Split
 from annstudy.params.settings import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-# TEMPORARY while tests import builders from other test modules: make both folders importable.
-sys.path[:0] = [str(ROOT / "tests" / "unit"), str(ROOT / "tests" / "e2e")]
 FASHION_MIRROR = Path("/usr/share/datasets/fashion-mnist")
 needs_fashion = pytest.mark.skipif(
     not FASHION_MIRROR.is_dir(), reason="Debian's dataset-fashion-mnist is not installed"

@@ -132,7 +132,8 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         ok &= result.ok
         print(
             f"{shot}: {result.images} images, broken {result.broken_images or 'none'}; {result.charts} charts drawn, "
-            f"broken {result.broken_charts or 'none'}; in-page links broken {result.broken_links or 'none'}; page "
+            f"broken {result.broken_charts or 'none'}; {result.findings} findings, hidden "
+            f"{result.hidden_findings or 'none'}; in-page links broken {result.broken_links or 'none'}; page "
             f"{result.page_width}px in a {result.window_width}px window, overflowing {result.overflowing or 'none'}"
         )
     shot = Path(args.out).with_stem(f"{Path(args.out).stem}_dark")

@@ -15,29 +15,22 @@ import torch
 from ruamel.yaml import YAML
 from torch import nn
 
+from annstudy.engine import seeds
 from annstudy.engine.checkpoint import Checkpoint
-from annstudy.engine.trainer import LoopSettings, StackData, stacked_accuracy, train_stack
+from annstudy.engine.evaluation import stacked_accuracy
+from annstudy.engine.loop import StackData, train_stack
 from annstudy.models.stacked import stack_seeds
 from annstudy.store.records import read_record
-from conftest import write_prepared_blobs
-
-EPOCHS = 6
-LOOP = LoopSettings("adam", 0.02, 0.0, EPOCHS, batch_size=16, log_every=5, patience=2, lr_decay=0.5, lr_decay_every=2)
+from conftest import blobs_dataset, write_prepared_blobs
+from helpers.training import LOOP, small_train_settings, three_class_points
 
 
 class Killed(Exception):
     """Stands for the SIGKILL: raised once an epoch has trained, before its checkpoint is written."""
 
 
-def _data():
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(90, 2, generator=g)
-    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
-    return x[:60], y[:60], x[60:], y[60:]
-
-
 def _train(checkpoint: Checkpoint | None = None, kill_in_epoch: int = 0):
-    x, y, xv, yv = _data()
+    x, y, xv, yv = three_class_points()
     model = stack_seeds(lambda: nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 3)), [3, 4])
     ended = {"epochs": 0}
 
@@ -71,7 +64,7 @@ def test_killed_and_resumed_equals_uninterrupted(tmp_path):
     ckpt = Checkpoint.for_run(tmp_path / "ckpt", {"loop": LOOP})
     with pytest.raises(Killed):
         _train(ckpt, kill_in_epoch=3)
-    assert ckpt.path.exists() and torch.load(ckpt.path, weights_only=False)["epoch"] == 2
+    assert ckpt.path.exists() and torch.load(ckpt.path, weights_only=False).epoch == 2
     resumed, resumed_model = _train(ckpt)
     assert resumed.resumed_epoch == 2
     _same(whole, resumed)
@@ -95,8 +88,34 @@ def test_other_settings_never_resume_from_a_checkpoint(tmp_path):
     assert a.path != Checkpoint.for_run(tmp_path, {"lr": 0.01, "seeds": [0, 1]}).path
     assert a.part([0]).path != a.part([1]).path and a.part([0]).path.parent == tmp_path
     a.save({"epoch": 1})
+    assert a.load() is None  # not a Snapshot (another version of the loop): start over
     a.clear()
     assert not tmp_path.exists()
+
+
+def test_one_seed_at_a_time_resumes_every_seed_from_its_own_file(tmp_path, monkeypatch):
+    """``vectorize_seeds: false``: each seed is a stack of one with its own checkpoint file; killed in seed 1's
+    second epoch and rerun, seed 0 resumes from its epoch 2 and seed 1 from its epoch 1, to identical runs."""
+    data, cfg = blobs_dataset(), small_train_settings(seeds=(0, 1), epochs=3, vectorize=False)
+    whole = seeds.train_seeds("mlp_1", data, cfg, bar=False)
+    ckpt = Checkpoint.for_run(tmp_path / "ckpt", {"cfg": cfg})
+    real, ended = seeds.stacked_accuracy, {"epochs": 0}
+
+    def killed_in_the_fifth_epoch(model, x, y, batch_size, with_loss=False):
+        ended["epochs"] += with_loss  # the full-validation pass after each epoch
+        if ended["epochs"] == 5:
+            raise Killed
+        return real(model, x, y, batch_size, with_loss)
+
+    monkeypatch.setattr(seeds, "stacked_accuracy", killed_in_the_fifth_epoch)
+    with pytest.raises(Killed):
+        seeds.train_seeds("mlp_1", data, cfg, checkpoint=ckpt, bar=False)
+    monkeypatch.undo()
+    assert [torch.load(ckpt.part([s]).path, weights_only=False).epoch for s in (0, 1)] == [2, 1]
+    resumed = seeds.train_seeds("mlp_1", data, cfg, checkpoint=ckpt, bar=False)
+    for a, b in zip(whole, resumed, strict=True):
+        assert a.seed == b.seed and a.curve == b.curve and a.epochs == b.epochs and a.steps == b.steps
+        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
 
 
 @pytest.mark.slow

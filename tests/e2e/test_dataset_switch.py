@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_image_csv import write_insects
 
 from conftest import needs_fashion
 from helpers.dvc_repo import dvc, make_repo, ran_stages
+from helpers.image_folders import write_insects
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 

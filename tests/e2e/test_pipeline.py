@@ -1,4 +1,8 @@
-"""End to end: `dvc repro` of the smoke profile in a temporary git + DVC repository."""
+"""End to end: `dvc repro` of the smoke profile in a temporary git + DVC repository.
+
+The repro is the session's (tests/e2e/conftest.py); the tests below share a copy of its
+workspace and change it in order (params edits, reruns, an experiment).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import pytest
 from annstudy.pipeline.codedeps import computed_deps
 from annstudy.report.browser import DARK_BACKGROUND, check_report, find_chromium
 from conftest import needs_fashion
-from helpers.dvc_repo import dvc, edit_params, make_repo, out_of_date, ran_stages, sh
+from helpers.dvc_repo import copy_repo, dvc, edit_params, out_of_date, ran_stages, sh
 
 INPUTS = {"inputs@fashion_mnist", "inputs@regression"}  # fingerprints of the user's files: run on every repro
 
@@ -19,13 +23,13 @@ pytestmark = [pytest.mark.slow, needs_fashion]
 
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    return make_repo(tmp_path_factory.mktemp("annstudy_e2e"), archs=["mlp_1", "lenet5"])
+def repo(smoke_run, tmp_path_factory) -> Path:
+    """The finished smoke workspace (S1: mlp_1, lenet5), copied: the tests below change it."""
+    return copy_repo(smoke_run.repo, tmp_path_factory.mktemp("annstudy_e2e") / "repo")
 
 
-def test_repro_produces_report_and_metrics(repo):
-    out = dvc(repo, "repro")
-    assert ran_stages(out) == {
+def test_repro_produces_report_and_metrics(smoke_run, repo):
+    assert ran_stages(smoke_run.output) == {
         *INPUTS,
         "prepare@fashion_mnist",
         "train@mlp_1",
@@ -87,8 +91,9 @@ def test_second_repro_is_a_no_op(repo):
 
 
 def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
-    """dvc.yaml's code deps are the stages' imports (annstudy/pipeline/codedeps.py): a report fix reruns the
-    report alone, a change to the training loop the training stages but not the dataset's prepare."""
+    """dvc.yaml's code deps are the stages' imports by package (annstudy/pipeline/codedeps.py): a report fix
+    reruns the report alone, a change to the training loop every stage that imports engine/ (prepare too:
+    its params validation reads engine/optim.py, and engine/ is one directory dep)."""
 
     def changed_by(path: str) -> set[str]:
         file = repo / path
@@ -102,12 +107,12 @@ def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
     assert changed_by("src/annstudy/report/stats.py") == {"report"}
     assert changed_by("src/annstudy/studies/spiral/report.py") == {"report"}
     assert changed_by("src/annstudy/studies/spiral/run.py") == {"spiral_prepare", "spiral_train", "report"}
-    engine = changed_by("src/annstudy/engine/trainer.py")
+    engine = changed_by("src/annstudy/engine/loop.py")
     importers = {stage for stage, deps in computed_deps(repo).items() if "src/annstudy/engine" in deps}
-    assert {name.split("@")[0] for name in engine} == importers
-    assert "prepare@fashion_mnist" not in engine
+    assert {name.split("@")[0] for name in engine} == importers - {"inputs"}  # inputs@: always changed, not listed
+    assert "prepare@fashion_mnist" in engine
     assert {"train@mlp_1", "train@lenet5", "activations_train@mlp_1-relu", "hyperparameters_train@lr"} <= engine
-    assert len(engine) == 35  # every stage of the smoke pipeline (38) but prepare@fashion_mnist and the inputs@
+    assert len(engine) == 36  # every stage of the smoke pipeline (38) but the inputs@
     assert out_of_date(repo) == {}
 
 
@@ -163,7 +168,6 @@ def test_forced_rerun_gives_identical_metrics(repo):
 
 
 def test_removing_an_architecture_does_not_retrain_the_others(repo):
-    dvc(repo, "repro")
     edit_params(repo, archs=["mlp_1"])
     out = dvc(repo, "repro")
     assert ran_stages(out) == {"report", *INPUTS}
@@ -190,11 +194,11 @@ def test_dvc_exp_run_with_set_param(repo):
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="Chromium is not installed (Debian: chromium)")
-def test_report_renders_in_headless_chromium(repo, tmp_path):
-    dvc(repo, "repro")
+def test_report_renders_in_headless_chromium(smoke_run, tmp_path):
+    report = smoke_run.repo / "reports/report.html"  # the smoke repro's, S1 on mlp_1 and lenet5
     shot = tmp_path / "report.png"
-    result = check_report(repo / "reports/report.html", shot)
-    page = (repo / "reports/report.html").read_text()
+    result = check_report(report, shot)
+    page = report.read_text()
     charts = page.count('class="chart"')
     figures = page.count("<figure id=") - charts
     assert result.images == figures >= 4  # panel, weight grid(s), confusion matrix, errors
@@ -203,9 +207,12 @@ def test_report_renders_in_headless_chromium(repo, tmp_path):
     assert result.broken_links == []  # contents, figure and table anchors all land
     assert result.overflowing == [] and result.page_width <= result.window_width
     assert shot.stat().st_size > 50_000  # a real full-page PNG, not a blank one
-    phone = check_report(repo / "reports/report.html", tmp_path / "report_390.png", width=390)
+    phone = check_report(report, tmp_path / "report_390.png", width=390)
     assert phone.images == figures and phone.broken_images == []
     assert phone.overflowing == [] and phone.page_width == phone.window_width == 390  # tables scroll in their box
-    dark = check_report(repo / "reports/report.html", tmp_path / "report_dark.png", width=390, color_scheme="dark")
+    dark = check_report(report, tmp_path / "report_dark.png", width=390, color_scheme="dark")
     assert dark.background == DARK_BACKGROUND and dark.broken_images == [] and dark.overflowing == []
     assert dark.charts == charts and phone.charts == charts
+    cards = page.count('<li class="finding ')
+    assert result.findings == phone.findings == dark.findings == cards >= 5  # one card per key finding
+    assert phone.hidden_findings == dark.hidden_findings == []  # answers and statuses on screen at 390 px

@@ -117,9 +117,9 @@ def build(settings, out) -> StudySection:
     "stages/toy.py": """import sys
 
 from annstudy.pipeline.stage import study_step
-from annstudy.studies.toy import run
+from annstudy.studies.toy import config, run
 
-raise SystemExit(study_step(run, sys.argv[1:]))
+raise SystemExit(study_step(run, config, sys.argv[1:]))
 """,
 }
 

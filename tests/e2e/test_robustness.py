@@ -2,7 +2,7 @@
 
 Covered elsewhere (not repeated here): a flipped byte / truncated gzip in the raw files
 (test_data.py), one-line params mistakes (test_params.py), divergence inside the
-trainer (test_engine.py), a forced rerun giving identical numbers (test_pipeline.py),
+training loop (test_engine.py), a forced rerun giving identical numbers (test_pipeline.py),
 bad CSV rows and images (test_image_csv.py).
 """
 
@@ -22,10 +22,9 @@ import torch
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_data import fake_mirror
 
 from annstudy.cli import main
-from annstudy.engine import trainer
+from annstudy.engine import seeds
 from annstudy.engine.device import configure
 from annstudy.engine.settings import TrainSettings
 from annstudy.params.settings import load_yaml
@@ -34,6 +33,7 @@ from annstudy.store.records import read_record
 from annstudy.studies.architectures.report import ArchResult, load_results, metrics
 from conftest import ROOT, blobs_dataset, needs_fashion
 from helpers.dvc_repo import dvc, make_repo, ran_stages
+from helpers.mirrors import fake_mirror
 
 # ------------------------------------------------------------------ corrupt raw data
 
@@ -147,7 +147,7 @@ def test_metrics_of_diverged_runs_are_null_with_a_flag_never_nan():
 
 def test_an_all_diverged_architecture_ranks_last_and_the_pick_is_by_validation():
     from annstudy.report.stats import pairwise
-    from annstudy.studies.architectures.report import _best_claim
+    from annstudy.studies.architectures.claims import _best_claim
 
     results = [
         arch_result("mlp_1", [True, True]),
@@ -166,10 +166,9 @@ def test_an_all_diverged_architecture_ranks_last_and_the_pick_is_by_validation()
 
 def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, monkeypatch, params):
     """Train, evaluate and the report section on a run whose loss explodes (SGD, lr 1e30)."""
-    from test_image_csv import write_insects
-
     from annstudy.params.settings import load_settings
     from annstudy.studies.architectures import report
+    from helpers.image_folders import write_insects
 
     write_insects(tmp_path / "insects", per_class=8)
     monkeypatch.chdir(tmp_path)
@@ -218,16 +217,16 @@ def cfg(**kw) -> TrainSettings:
 
 
 def oom_above(limit: int, monkeypatch, error: BaseException) -> list[tuple[int, ...]]:
-    """Make stacked training fail like a full device for groups of more than ``limit`` seeds."""
-    real, groups = trainer.train_stacked, []
+    """Make the loop fail like a full device for stacks of more than ``limit`` seeds."""
+    real, groups = seeds.train_stack, []
 
-    def fake(arch, data, cfg, progress=None, **kwargs):
-        groups.append(cfg.seeds)
-        if len(cfg.seeds) > limit:
+    def fake(model, data, cfg, shuffle_seeds, *args, **kwargs):
+        groups.append(tuple(shuffle_seeds))
+        if len(shuffle_seeds) > limit:
             raise error
-        return real(arch, data, cfg, progress=progress, **kwargs)
+        return real(model, data, cfg, shuffle_seeds, *args, **kwargs)
 
-    monkeypatch.setattr(trainer, "train_stacked", fake)
+    monkeypatch.setattr(seeds, "train_stack", fake)
     return groups
 
 
@@ -238,9 +237,9 @@ CPU_OOM = RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator:
 @pytest.mark.parametrize("error", [CUDA_OOM, CPU_OOM], ids=["cuda", "cpu"])
 def test_out_of_memory_splits_the_seeds_and_gives_identical_runs(monkeypatch, error):
     data = blobs_dataset()
-    whole = trainer.train_seeds("mlp_2", data, cfg())
+    whole = seeds.train_seeds("mlp_2", data, cfg())
     groups = oom_above(2, monkeypatch, error)
-    chunked = trainer.train_seeds("mlp_2", data, cfg())
+    chunked = seeds.train_seeds("mlp_2", data, cfg())
     assert groups == [(0, 1, 2, 3, 4), (0, 1), (2, 3, 4), (2,), (3, 4)]
     assert [r.group for r in chunked] == [(0, 1), (0, 1), (2,), (3, 4), (3, 4)]
     assert [r.group for r in whole] == [(0, 1, 2, 3, 4)] * 5
@@ -252,19 +251,20 @@ def test_out_of_memory_splits_the_seeds_and_gives_identical_runs(monkeypatch, er
 def test_out_of_memory_with_one_seed_names_the_settings_to_change(monkeypatch):
     oom_above(0, monkeypatch, CUDA_OOM)
     with pytest.raises(RuntimeError, match=r"studies.architectures.batch_size.*vectorize_seeds: false"):
-        trainer.train_seeds("mlp_1", blobs_dataset(), cfg(seeds=(0, 1)))
+        seeds.train_seeds("mlp_1", blobs_dataset(), cfg(seeds=(0, 1)))
 
 
 def test_out_of_memory_one_seed_at_a_time_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(trainer, "train_seed", lambda *a, **k: (_ for _ in ()).throw(CPU_OOM))
+    groups = oom_above(0, monkeypatch, CPU_OOM)
     with pytest.raises(RuntimeError, match=r"out of memory training mlp_1 \(seeds \[0\], batch 16"):
-        trainer.train_seeds("mlp_1", blobs_dataset(), cfg(vectorize=False))
+        seeds.train_seeds("mlp_1", blobs_dataset(), cfg(vectorize=False))
+    assert groups == [(0,)]  # a stack of one: nothing left to halve
 
 
 def test_other_runtime_errors_are_not_mistaken_for_out_of_memory(monkeypatch):
     groups = oom_above(0, monkeypatch, RuntimeError("mat1 and mat2 shapes cannot be multiplied"))
     with pytest.raises(RuntimeError, match="shapes cannot be multiplied"):
-        trainer.train_seeds("mlp_1", blobs_dataset(), cfg())
+        seeds.train_seeds("mlp_1", blobs_dataset(), cfg())
     assert groups == [(0, 1, 2, 3, 4)]  # no retry
 
 
@@ -276,7 +276,7 @@ def test_same_params_twice_give_bit_identical_stacked_runs():
     configure(deterministic=True, num_threads=0)
     assert torch.are_deterministic_algorithms_enabled()
     settings_ = cfg(seeds=(3, 4), epochs=1, lr=1e-3, channels_last=True)
-    a, b = (trainer.train_seeds("cnn_bn4", blobs_dataset(size=16), settings_) for _ in range(2))
+    a, b = (seeds.train_seeds("cnn_bn4", blobs_dataset(size=16), settings_) for _ in range(2))
     for x, y in zip(a, b):
         assert x.curve == y.curve and x.epochs == y.epochs
         assert all(torch.equal(x.state_dict[k], y.state_dict[k]) for k in x.state_dict)
@@ -335,8 +335,8 @@ def _results(repo: Path) -> dict:
 
 @pytest.mark.slow
 @needs_fashion
-def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
-    killed = make_repo(tmp_path / "killed", archs=["mlp_1", "lenet5"])
+def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path, smoke_run):
+    killed = make_repo(tmp_path / "killed", archs=["mlp_1", "lenet5"])  # the params of the session's smoke run
     env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
@@ -366,8 +366,7 @@ def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path):
     assert "prepare@fashion_mnist" not in ran_stages(resumed)  # finished stages are kept
     assert list((killed / "data/architectures/train").glob(".*.tmp")) == []
 
-    clean = make_repo(tmp_path / "clean", archs=["mlp_1", "lenet5"])
-    dvc(clean, "repro", *S1_TARGETS)
-    assert len(_results(clean)["evaluations"]) == 2
-    assert _results(killed) == _results(clean)
+    clean = _results(smoke_run.repo)  # never interrupted (tests/e2e/conftest.py)
+    assert len(clean["evaluations"]) == 2
+    assert _results(killed) == clean
     assert ran_stages(dvc(killed, "repro", *S1_TARGETS)) == {"inputs@fashion_mnist"}  # the rest is complete

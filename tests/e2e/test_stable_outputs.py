@@ -3,6 +3,9 @@
 torch.save used to store the temporary file's random name in weights.pt, and the record held
 the wall time, so every forced or resumed `train@<arch>` changed its hash and DVC reran
 evaluate and report for identical tensors (issue 18, probe 4).
+
+It starts from a copy of the session's smoke workspace (tests/e2e/conftest.py), where
+train@mlp_1 and evaluate@mlp_1 have run once already.
 """
 
 from __future__ import annotations
@@ -14,15 +17,15 @@ import pytest
 
 from annstudy.store.records import read_record
 from conftest import needs_fashion
-from helpers.dvc_repo import dvc, make_repo, out_of_date, ran_stages
+from helpers.dvc_repo import dvc, out_of_date, ran_stages
 
 pytestmark = [pytest.mark.slow, needs_fashion]
 
 
-def test_forced_train_twice_leaves_evaluate_up_to_date(tmp_path):
-    repo = make_repo(tmp_path / "repo", archs=["mlp_1"])
-    out = dvc(repo, "repro", "evaluate@mlp_1")
-    assert ran_stages(out) == {"inputs@fashion_mnist", "prepare@fashion_mnist", "train@mlp_1", "evaluate@mlp_1"}
+def test_forced_train_twice_leaves_evaluate_up_to_date(smoke_run, smoke_copy):
+    repo = smoke_copy
+    assert {"prepare@fashion_mnist", "train@mlp_1", "evaluate@mlp_1"} <= ran_stages(smoke_run.output)
+    assert out_of_date(repo, "evaluate@mlp_1") == {}
     # the stage's live progress (engine/progress.py): one row per logged step, readable by `dvc plots show`
     progress = repo / "progress/architectures/train/mlp_1/train-mlp_1"
     logged = pd.read_csv(progress / "plots/metrics/train_loss.tsv", sep="\t")

@@ -9,6 +9,7 @@ import torch
 
 from annstudy.engine.flops import training_flops_per_sample
 from annstudy.params.settings import settings_from_raw
+from annstudy.report.claims import Status
 from annstudy.store.records import read_record
 from annstudy.studies.architectures.run import STEPS, eval_dir, train_dir
 from annstudy.studies.architectures.selection import chosen_on_validation, chosen_seed_row
@@ -102,7 +103,7 @@ def test_section_ends_with_every_question_of_the_exercise_answered(params, tmp_p
     ]
     assert answers[0].endswith("*conceptual*") and answers[3].endswith("*measured*")
     assert "mlp_1: median" in answers[3] and "mlp_2: median" in answers[3]
-    statuses = {"supported", "not significant", "underpowered", "confounded", "did not train"}
+    statuses = {s.value for s in Status}  # report/claims.py's Status: the one source of the names
     assert all(a.rsplit("— *", 1)[1].rstrip("*") in statuses for a in answers[1:3] + answers[4:])
     m = section.metrics["mlp_1"]
     assert m["val_selected_seed"] in (0, 1) and m["best_test_acc"] >= m["val_selected_test_acc"]

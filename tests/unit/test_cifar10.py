@@ -23,8 +23,8 @@ from annstudy.data import cifar10
 from annstudy.data.fashion_mnist import DataIntegrityError
 from annstudy.data.prepared import load_prepared
 from annstudy.data.settings import DataSettings
+from annstudy.engine.seeds import train_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import train_seeds
 
 CLASSES = [f"class{i}" for i in range(10)]
 PER_CLASS = 4  # per batch

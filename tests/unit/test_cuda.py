@@ -7,17 +7,20 @@ kernels can break: cuDNN's choice of algorithm, cuBLAS workspaces, TF32 defaults
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
-from test_stacked import cfg, without_dropout
 from torch import nn
 
 from annstudy.data.prepared import PreparedDataset, Split
 from annstudy.engine.device import configure, describe
-from annstudy.engine.trainer import train_seed, train_stacked
+from annstudy.engine.seeds import train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
 from conftest import blobs_dataset
+from helpers.training import small_train_settings as cfg
+from helpers.training import without_dropout
 
 pytestmark = [
     pytest.mark.cuda,
@@ -54,9 +57,10 @@ def deterministic_cuda():
 @pytest.mark.parametrize("arch, size", [("mlp_1", 8), ("cnn_4", 24), ("lenet5", 12), ("cnn_3", 28)])
 def test_stacked_equals_alone_on_cuda(arch, size):
     data = on_cuda(blobs_dataset(size=size))
-    c = cfg(optimizer="adam", channels_last=True)
-    for run in train_stacked(arch, data, c):
-        alone = train_seed(lambda: build_model(arch, (1, size, size), 3), data, c, run.seed)
+    c = cfg(optimizer="adam", channels_last=True, vectorize=True)
+    one_by_one = train_seeds(arch, data, replace(c, vectorize=False), bar=False)  # stacks of one
+    for run, alone in zip(train_seeds(arch, data, c, bar=False), one_by_one, strict=True):
+        assert run.seed == alone.seed and run.group == (0, 1, 2) and alone.group == (run.seed,)
         losses = [torch.tensor([r["train_loss"] for r in x.curve]) for x in (run, alone)]
         assert rel_err(losses[0], losses[1]) <= RTOL, (arch, run.seed, "losses")
         assert run.state_dict.keys() == alone.state_dict.keys()
@@ -95,8 +99,8 @@ def test_batchnorm_keeps_per_seed_statistics_on_cuda():
 @pytest.mark.parametrize("arch, size", [("cnn_bn4", 24), ("mlp_2", 8)])
 def test_two_identical_runs_are_bit_identical_on_cuda(arch, size):
     data = on_cuda(blobs_dataset(size=size))
-    c = cfg(optimizer="sgd", momentum=0.9, lr=0.05)
-    first, second = train_stacked(arch, data, c), train_stacked(arch, data, c)
+    c = cfg(optimizer="sgd", momentum=0.9, lr=0.05, vectorize=True)
+    first, second = train_seeds(arch, data, c, bar=False), train_seeds(arch, data, c, bar=False)
     for a, b in zip(first, second, strict=True):
         assert [r["train_loss"] for r in a.curve] == [r["train_loss"] for r in b.curve]
         for k in a.state_dict:
@@ -108,12 +112,12 @@ def test_float32_without_tf32_or_amp_by_default():
     assert torch.backends.cudnn.allow_tf32 is False
     assert not torch.is_autocast_enabled("cuda")
     data = on_cuda(blobs_dataset(size=8))
-    (run, *_) = train_stacked("mlp_1", data, cfg(seeds=(0,), epochs=1))
+    (run,) = train_seeds("mlp_1", data, cfg(seeds=(0,), epochs=1), bar=False)
     assert all(v.dtype == torch.float32 for v in run.state_dict.values() if v.is_floating_point())
     assert "TF32 off" in describe(torch.device("cuda"))
 
 
 def test_gpu_training_learns():
     data = on_cuda(blobs_dataset(size=8))
-    runs = train_stacked("mlp_1", data, cfg(epochs=5))
+    runs = train_seeds("mlp_1", data, cfg(epochs=5, vectorize=True), bar=False)
     assert all(r.curve[-1]["train_acc"] > 0.9 for r in runs), [r.curve[-1] for r in runs]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -10,16 +11,9 @@ import torch
 
 from annstudy.engine.device import resolve_device
 from annstudy.engine.evaluation import evaluate, fixed_subset
+from annstudy.engine.loop import LoopSettings, StackData, member_losses, steps_per_epoch, train_stack
+from annstudy.engine.seeds import SeedRun, train_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import (
-    LoopSettings,
-    StackData,
-    member_losses,
-    steps_per_epoch,
-    train_seed,
-    train_seeds,
-    train_stack,
-)
 from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.models.zoo import build_model
@@ -44,30 +38,32 @@ def cfg(**kw) -> TrainSettings:
     return TrainSettings(**base)
 
 
-def factory(arch: str = "mlp_1"):
-    return lambda: build_model(arch, (1, 8, 8), 3)
+def one_seed(arch: str, data, settings: TrainSettings, seed: int) -> SeedRun:
+    """``seed`` alone: a stack of one through the one loop."""
+    (run,) = train_seeds(arch, data, replace(settings, seeds=(seed,)), bar=False)
+    return run
 
 
 def test_learns_above_chance_and_logs_on_schedule():
     data = blobs_dataset()
-    run = train_seed(factory(), data, cfg(), seed=0)
+    run = one_seed("mlp_1", data, cfg(), seed=0)
     per_epoch = steps_per_epoch(len(data.train), 16)
     assert per_epoch == math.ceil(120 / 16) == 8
     assert run.steps == 3 * per_epoch and run.samples == 3 * per_epoch * 16
     assert [r["step"] for r in run.curve] == [4, 8, 12, 16, 20, 24]
     assert [e["epoch"] for e in run.epochs] == [1, 2, 3]
     assert run.curve[-1]["val_acc"] > 0.9  # chance is 1/3
-    assert not run.diverged
+    assert not run.diverged and run.group == (0,)
 
 
 def test_same_seed_is_bit_identical_and_seeds_differ():
     data = blobs_dataset()
-    bn = lambda: build_model("cnn_bn4", (1, 16, 16), 3)  # noqa: E731  (BatchNorm + Dropout)
-    a, b = (train_seed(bn, blobs_dataset(size=16), cfg(epochs=1, lr=1e-3), seed=5) for _ in range(2))
-    assert a.curve == b.curve
+    bn = blobs_dataset(size=16)  # cnn_bn4: BatchNorm + Dropout
+    a, b = (one_seed("cnn_bn4", bn, cfg(epochs=1, lr=1e-3), seed=5) for _ in range(2))
+    assert a.curve == b.curve and len(a.curve) == 2
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
-    c = train_seed(factory(), data, cfg(), seed=1)
-    d = train_seed(factory(), data, cfg(), seed=2)
+    c = one_seed("mlp_1", data, cfg(), seed=1)
+    d = one_seed("mlp_1", data, cfg(), seed=2)
     assert c.curve != d.curve
 
 
@@ -84,7 +80,7 @@ def test_divergence_is_recorded_not_raised(vectorized):
 
 def test_train_limit_and_val_subset():
     data = blobs_dataset()
-    run = train_seed(factory(), data, cfg(train_limit=32, val_subset=10, epochs=1, log_every=1), seed=0)
+    run = one_seed("mlp_1", data, cfg(train_limit=32, val_subset=10, epochs=1, log_every=1), seed=0)
     assert run.steps == 2
     assert len(run.curve) == 2
 

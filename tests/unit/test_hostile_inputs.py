@@ -115,7 +115,10 @@ def test_the_memory_of_a_large_input_is_stated_and_checked(tmp_path):
             lambda d: (d / "tensors.pt").write_bytes((d / "tensors.pt").read_bytes()[:500]),
             r"tensors.pt: damaged \(.*\); rebuild it with `dvc repro -f prepare@fashion_mnist`",
         ),
-        (lambda d: (d / "meta.json").write_text("{not json"), r"meta.json: damaged \(not valid JSON \(Expecting property name"),
+        (
+            lambda d: (d / "meta.json").write_text("{not json"),
+            r"meta.json: damaged \(not valid JSON \(Expecting property name",
+        ),
         (lambda d: (d / "meta.json").write_bytes(b"\xff\xfe"), r"meta.json: damaged \(.*utf-8"),
         (lambda d: (d / "meta.json").write_text("[]"), r"meta.json: damaged \(not the meta.json of a prepared"),
     ],

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from annstudy.report import figures, palette
 from annstudy.report.document import Chart, Document, Figure, to_html, to_markdown
 from annstudy.report.interactive import MAX_POINTS, seed_curves, thin
 
@@ -32,10 +33,37 @@ def test_spec_has_one_row_per_series_seed_and_step():
     values = spec["data"]["values"]
     assert len(values) == 2 * 3 * 20
     assert {v["series"] for v in values} == {"mlp_1", "cnn_4"} and {v["seed"] for v in values} == {"0", "1", "2"}
-    assert values[0] == {"series": "mlp_1", "seed": "0", "x": 0, "y": 0.5}
+    assert values[0] == {"series": "mlp_1", "seed": "0", "x": 0, "y": 0.5, "style": "solid"}
     assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "point"]
     assert {p["name"] for p in spec["layer"][0]["params"]} == {"pick_series", "pick_seed"}
     json.dumps(spec, allow_nan=False)  # strict JSON: what the browser parses
+
+
+def test_series_take_the_png_colours_and_sigmoid_means_are_dashed():
+    """One palette (report/palette.py): an architecture's colour in the chart is its colour in every PNG."""
+    frame = _frame(3)
+    frame["arch"] = frame["arch"] + np.where(frame["seed"] == 0, " relu", " sigmoid")  # 2 archs x 2 activations
+    spec = _spec(frame)
+    scale = spec["encoding"]["color"]["scale"]
+    colours = dict(zip(scale["domain"], scale["range"]))
+    archs = palette.arch_colors()
+    assert colours == {
+        "mlp_1 relu": archs["mlp_1"],
+        "mlp_1 sigmoid": archs["mlp_1"],
+        "cnn_4 relu": archs["cnn_4"],
+        "cnn_4 sigmoid": archs["cnn_4"],
+    }
+    assert archs["mlp_1"] == figures.arch_colors()["mlp_1"] == "#0072B2" and archs["cnn_4"] == "#CC79A7"
+    styles = {(v["series"], v["style"]) for v in spec["data"]["values"]}
+    assert styles == {
+        ("mlp_1 relu", "solid"),
+        ("mlp_1 sigmoid", "dashed"),
+        ("cnn_4 relu", "solid"),
+        ("cnn_4 sigmoid", "dashed"),
+    }
+    assert spec["layer"][1]["encoding"]["strokeDash"]["scale"]["range"] == [[1, 0], [7, 4]]
+    rates = palette.series_colors(["SGD lr 0.1", "SGD lr 0.01", "Adam"])  # not architectures: by order
+    assert list(rates.values()) == list(palette.CYCLE[:3])
 
 
 def test_long_runs_are_thinned_keeping_the_last_step():

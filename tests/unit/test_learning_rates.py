@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 import torch
 
+from annstudy.engine.loop import LoopSettings, StackData, TrainHooks, train_stack
 from annstudy.engine.schedules import plateau_epoch, stepped_run
+from annstudy.engine.seeds import train_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import TrainHooks, train_seed, train_seeds, train_stacked
+from annstudy.models.stacked import stack_seeds
 from annstudy.models.zoo import build_model
 from annstudy.params.settings import settings_from_raw, validate
+from annstudy.report.claims import Status
 from annstudy.report.document import Chart
 from annstudy.store.records import read_record
 from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
 
-STATUSES = {"supported", "not significant", "underpowered", "confounded", "did not train", "measured"}
+STATUSES = {s.value for s in Status} | {"measured"}
 
 
 def cfg(**kw) -> TrainSettings:
@@ -85,8 +89,10 @@ def test_passes_drop_at_the_plateaus_found_and_equal_a_full_retrain():
     used = [row["lr"] for row in run.epochs]  # the rate each epoch trained with
     assert used == [0.1] * d1 + [0.01] * (d2 - d1) + [0.001] * (7 - d2)
     assert [(x["epoch"], x["lr"]) for x in run.lr_changes] == [(d1, 0.01), (d2, 0.001)]
-    full = train_seed(make, data, c, 0, hooks=TrainHooks(schedule=lambda: FixedDrops({d1: 0.01, d2: 0.001})))
+    schedule = TrainHooks(schedule=lambda: FixedDrops({d1: 0.01, d2: 0.001}))
+    (full,) = train_seeds("mlp_1", data, c, hooks=schedule, bar=False)
     assert full.epochs == run.epochs and full.curve == run.curve and full.steps == run.steps == 56
+    assert full.lr_changes == run.lr_changes and full.group == run.group == (0,)
     assert all(torch.equal(full.state_dict[k], run.state_dict[k]) for k in full.state_dict)
 
 
@@ -99,24 +105,26 @@ def test_schedule_hook_sets_the_rate_and_records_it():
     """Rate 0 after epoch 1: the weights must stop changing, and the change is recorded with its step."""
     data = blobs_dataset(size=8)
     c = cfg(epochs=3)
-    run = train_seed(
-        lambda: build_model("mlp_1", (1, 8, 8), 3), data, c, 0, hooks=TrainHooks(schedule=DropAfterFirstEpoch)
-    )
+    hooks = TrainHooks(schedule=DropAfterFirstEpoch)
+    (run,) = train_seeds("mlp_1", data, replace(c, seeds=(0,)), hooks=hooks, bar=False)
     assert run.lr_changes == [{"epoch": 1, "step": 8, "lr": 0.0}]
+    assert [e["lr"] for e in run.epochs] == [0.1, 0.0, 0.0]  # the rate each epoch trained with
     frozen = [(e["val_acc"], e["val_loss"]) for e in run.epochs[1:]]
     assert frozen[0] == frozen[1]
-    with pytest.raises(ValueError, match="one seed at a time"):
-        train_stacked("mlp_1", data, c, hooks=TrainHooks(schedule=DropAfterFirstEpoch))
-    runs = train_seeds("mlp_1", data, c, hooks=TrainHooks(schedule=DropAfterFirstEpoch))  # falls back to one by one
-    assert [r.lr_changes[0]["epoch"] for r in runs] == [1, 1]
+    pair = stack_seeds(lambda: build_model("mlp_1", (1, 8, 8), 3), [0, 1])
+    loop = LoopSettings("sgd", 0.1, 0.0, epochs=3, batch_size=16)
+    with pytest.raises(ValueError, match="one seed at a time"):  # one optimizer has one rate
+        train_stack(pair, StackData(data.train.x, data.train.y, shared=True), loop, [0, 1], hooks=hooks)
+    runs = train_seeds("mlp_1", data, c, hooks=hooks, bar=False)  # vectorize, yet a stack of one per seed
+    assert [r.lr_changes[0]["epoch"] for r in runs] == [1, 1] and [r.group for r in runs] == [(0,), (1,)]
 
 
 def test_huge_rate_diverges_with_its_step_and_others_go_on():
     data = blobs_dataset(size=8)
-    runs = train_stacked("mlp_1", data, cfg(lr=1e30, epochs=2))
+    runs = train_seeds("mlp_1", data, cfg(lr=1e30, epochs=2), bar=False)
     assert all(r.diverged and 1 <= r.diverged_step <= 16 for r in runs)
     assert all(all(row["step"] < r.diverged_step for row in r.curve) for r in runs)  # drawn up to that point
-    fine = train_stacked("mlp_1", data, cfg(lr=0.1, epochs=2))
+    fine = train_seeds("mlp_1", data, cfg(lr=0.1, epochs=2), bar=False)
     assert not any(r.diverged for r in fine)
 
 
@@ -189,3 +197,10 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     for question in ("Does the schedule work, and in what sense?", "Schedule vs Adam in accuracy and convergence?"):
         answer = next(b.text for b in section.blocks if getattr(b, "text", "").startswith(f"**{question}"))
         assert answer.endswith("*confounded*") or answer.rsplit("— *", 1)[1].rstrip("*") in STATUSES
+    # the schedule's findings answer their question (a direction), with the difference as the key number
+    schedule = [
+        f for f in section.findings if f.question in ("Does the schedule work?", "Schedule vs Adam in accuracy?")
+    ]
+    assert len(schedule) == 4 and all(f.claim.test.startswith("Welch t-test, Holm-adjusted p = ") for f in schedule)
+    assert all(any(f" {w} " in f.claim.statement for w in ("ahead of", "behind", "level with")) for f in schedule)
+    assert all(re.fullmatch(r"[+-]\d+\.\d points \((val|test)\)", f.key) for f in schedule)

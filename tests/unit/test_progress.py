@@ -7,17 +7,18 @@ import os
 
 import pandas as pd
 import pytest
-from test_checkpoint import LOOP, _data
 from torch import nn
 
+from annstudy.engine.evaluation import stacked_accuracy
+from annstudy.engine.loop import StackData, train_stack
 from annstudy.engine.progress import ENV, Bar
-from annstudy.engine.trainer import StackData, stacked_accuracy, train_stack
 from annstudy.models.stacked import stack_seeds
 from annstudy.pipeline.stage import _log_progress_to
+from helpers.training import LOOP, three_class_points
 
 
 def _train(progress: Bar | None = None):
-    x, y, xv, yv = _data()
+    x, y, xv, yv = three_class_points()
     model = stack_seeds(lambda: nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 3)), [3, 4])
     return train_stack(
         model,

@@ -13,10 +13,10 @@ from annstudy.studies.spiral.report import region_facts
 
 def test_questions_block_shows_each_answer_with_its_status():
     claim = compare("a beats b", Arm("a", (0.9, 0.91, 0.92), "5 epochs"), Arm("b", (0.5, 0.52, 0.51), "5 epochs"))
-    blocks = questions_block([("Q1?", "A1.", claim), ("Q2?", "A2.", None), ("Q3?", "A3.", Status.UNDERPOWERED)])
+    blocks = questions_block([("Q1?", "A1.", claim), ("Q2?", "A2.", None), ("Q3?", "A3.", Status.INCONCLUSIVE)])
     assert isinstance(blocks[0], Heading) and blocks[0].level == 3
     texts = [b.text for b in blocks[1:] if isinstance(b, Paragraph)]
-    assert texts == ["**Q1?** A1. — *supported*", "**Q2?** A2. — *conceptual*", "**Q3?** A3. — *underpowered*"]
+    assert texts == ["**Q1?** A1. — *supported*", "**Q2?** A2. — *conceptual*", "**Q3?** A3. — *inconclusive*"]
     assert questions_block([]) == []
 
 

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from PIL import Image
 
+from annstudy.params.settings import settings_from_raw
 from annstudy.report.claims import Arm, compare
 from annstudy.report.document import (
     Callout,
@@ -22,8 +23,9 @@ from annstudy.report.document import (
     to_html,
     to_markdown,
 )
-from annstudy.report.render import findings_table, reproduce
+from annstudy.report.render import as_sentence, deviations, deviations_blocks, findings_block, reproduce, summary
 from annstudy.report.section import Finding, StudySection
+from annstudy.report.units import accuracy_spread, percent, percent_interval, plural, points, points_interval
 
 
 def plot(path) -> None:
@@ -41,12 +43,73 @@ def section() -> StudySection:
     return StudySection("s1", [Heading("S1 Thing")], {"a": 1}, {"train@a": 1.0, "train@b": 2.0}, [], [finding])
 
 
-def test_findings_table_and_reproduce_line():
-    table = findings_table([section()])
-    assert table.header == ["study", "question", "answer", "key number", "n", "budget", "status"]
-    assert table.rows == [
-        ["S1 Thing", "Which is better?", "a beats b", "+10.0 points", "3", "2 epochs vs 1 epoch", "**confounded**"]
+def test_findings_are_quotable_sentences_linked_to_their_section_and_coloured_by_status(tmp_path):
+    block = findings_block([section()])
+    [card] = block.cards
+    assert (card.study, card.question, card.answer, card.key) == (
+        "S1 Thing",
+        "Which is better?",
+        "A beats b.",
+        "+10.0 points",
+    )
+    assert (card.n, card.budget, card.status, card.href) == ("3", "2 epochs vs 1 epoch", "confounded", "#s1-thing")
+    md = to_markdown(Document("t", [block]))
+    assert (
+        "| [S1 Thing](#s1-thing) | Which is better? | A beats b. | +10.0 points | 3 | 2 epochs vs 1 epoch | "
+        "**confounded** |" in md
+    )
+    html = to_html(Document("t", [Heading("S1 Thing"), block]), tmp_path)
+    assert '<li class="finding status-confounded" id="finding-1">' in html
+    assert '<span class="status status-confounded">confounded</span>' in html and 'href="#s1-thing"' in html
+    for status in ("supported", "equivalent", "inconclusive", "confounded", "did-not-train"):
+        assert html.count(f".status-{status}{{--status:") == 2  # a light and a dark-mode colour each
+    assert as_sentence("cnn_4 relu ends above") == "cnn_4 relu ends above."  # never "Cnn_4"
+    assert as_sentence("the CNN wins") == "The CNN wins." and as_sentence("Done.") == "Done."
+
+
+def test_summary_counts_statuses_and_quotes_what_holds():
+    held = compare("a beats b", Arm("a", (0.9, 0.91, 0.92), "1 epoch"), Arm("b", (0.8, 0.81, 0.82), "1 epoch"))
+    open_ = compare("c beats d", Arm("c", (0.8, 0.9, 0.7), "1 epoch"), Arm("d", (0.81, 0.7, 0.9), "1 epoch"))
+    two = StudySection("s2", [Heading("S2 Other")], {}, {}, [], [Finding("q1", held, ""), Finding("q2", open_, "")])
+    text = summary([section(), two]).text
+    assert text == (
+        "**In short.** 3 findings: 1 *supported*, 1 *inconclusive*, 1 *confounded*. What the data support: "
+        "S2: a beats b. The other 2 are open questions at this budget or rest on runs that did not train; each "
+        "card says why."
+    )
+
+
+def test_deviations_list_every_setting_the_profile_changes_from_full(params):
+    quick = {(d.study, d.setting): (d.value, d.faithful) for d in deviations(settings_from_raw(params))}
+    assert quick[("activations", "epochs")] == ("1", "15")
+    assert quick[("activations", "log_every")] == ("50", "10")
+    assert quick[("activations", "seeds")] == ("3 seeds (0, 1, 2)", "10 seeds (0–9)")
+    assert quick[("spiral", "seeds")] == ("2 seeds (0, 1)", "10 seeds (0–9)")
+    assert quick[("spiral", "max_epochs")] == ("300", "500")
+    assert quick[("architectures", "val_subset")] == ("1,000", "0")
+    assert ("activations", "val_subset") not in quick  # 1,000 in both profiles: no deviation
+    assert ("activations", "train_limit") not in quick
+    params["profile"] = "full"
+    assert deviations(settings_from_raw(params)) == []
+    assert deviations_blocks(settings_from_raw(params))[1].text.startswith("None: every setting")
+    params["studies"]["activations"]["epochs"] = 3  # an explicit override of a faithful value is a deviation too
+    assert [(d.study, d.setting, d.value, d.faithful) for d in deviations(settings_from_raw(params))] == [
+        ("activations", "epochs", "3", "15")
     ]
+
+
+def test_percent_and_plural_helpers():
+    assert percent(0.84283) == "84.3 %" and percent(float("nan")) == "—" and percent(1.0) == "100.0 %"
+    assert points(0.0851) == "+8.5 points" and points(-0.692) == "-69.2 points"
+    assert percent_interval(0.8127, 0.873) == "[81.3, 87.3]" and points_interval(0.061, 0.109) == "[+6.1, +10.9]"
+    assert accuracy_spread([0.8428, 0.8549, 0.8307]) == "84.3 % ± 1.2" and accuracy_spread([0.5]) == "50.0 %"
+    assert (
+        plural(1, "epoch") == "1 epoch" and plural(15, "epoch") == "15 epochs" and plural(1080, "step") == "1,080 steps"
+    )
+    assert plural(2, "series") == "2 series" and plural(0, "seed") == "0 seeds"
+
+
+def test_reproduce_line():
     assert (
         reproduce(section()).text
         == "*Reproduce:* `dvc repro train report` · *metrics:* `reports/metrics.json` → `s1`: `a`"

@@ -70,3 +70,12 @@ def test_welch_on_arms_constant_up_to_rounding_is_decided_without_scipy_warnings
         assert welch_p([0.1, 0.1, 0.1000000000001], [0.1, 0.1000000000001, 0.1]) == 1.0
         assert welch_p([0.1, 0.1, 0.1], [0.2, 0.2, 0.2000000000001]) == 0.0
         assert 0.0 < welch_p([0.1, 0.12, 0.11], [0.1, 0.1, 0.1]) < 1.0
+
+
+def test_seeds_needed_is_the_exact_t_test_sample_size():
+    """Cohen's classic table (two-sided alpha 0.05, power 0.8): d = 0.5 needs 64 per arm, d = 0.8 26, d = 1 17."""
+    from annstudy.report.stats import seeds_needed
+
+    assert [seeds_needed(d, 1.0) for d in (0.5, 0.8, 1.0)] == [64, 26, 17]
+    assert seeds_needed(0.5, 1.0, alpha=0.05 / 5) > 64  # a family's adjusted level needs more
+    assert seeds_needed(0.0, 1.0) is None and seeds_needed(0.1, 0.0) == 2

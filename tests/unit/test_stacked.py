@@ -1,8 +1,11 @@
 """Vectorized multi-seed training equals training each seed alone.
 
-Same initial weights (each copy built after ``torch.manual_seed(seed)``), same batch order
-(each seed's own generator): per-seed logged losses and final weights must agree to 1e-5
-relative (``||a - b|| <= 1e-5 ||b||`` per tensor) in float32. Dropout draws its masks from one
+A seed alone is a stack of one through the same loop (``vectorize_seeds: false``). Same
+initial weights (each copy built after ``torch.manual_seed(seed)``), same batch order (each
+seed's own generator): per-seed logged losses and final weights must agree to 1e-5 relative
+(``||a - b|| <= 1e-5 ||b||`` per tensor) in float32, and bit for bit for an MLP (a batched
+matrix product computes each member as alone; a grouped convolution sums in another order).
+The plain layers against their stacked copies are checked layer by layer below. Dropout draws its masks from one
 stream for the whole stack, so models with dropout are checked with p = 0 (exactness of all
 else, BatchNorm included) and statistically with dropout on (they learn; masks differ per seed).
 Every layer kind the studies use (Linear, Conv1d, Conv2d, BatchNorm1d/2d, Dropout, Flatten,
@@ -11,37 +14,22 @@ Unflatten, pooling, each activation) is checked on its own below.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import torch
 from torch import nn
 
-from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import train_seed, train_stacked
+from annstudy.engine.seeds import train_seeds
 from annstudy.models.dropout import Dropout
 from annstudy.models.small import mnist1d_cnn
 from annstudy.models.stacked import StackedNet, build_stacked, stack_seeds
 from annstudy.models.zoo import build_model
 from conftest import blobs_dataset
+from helpers.training import small_train_settings as cfg
+from helpers.training import without_dropout
 
 RTOL = 1e-5
-
-
-def cfg(**kw) -> TrainSettings:
-    base = dict(
-        optimizer="adam",
-        lr=3e-3,
-        momentum=0.0,
-        batch_size=16,
-        eval_batch_size=50,
-        seeds=(0, 1, 2),
-        epochs=2,
-        log_every=3,
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-    )
-    base.update(kw)
-    return TrainSettings(**base)
 
 
 def assert_close(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
@@ -55,10 +43,14 @@ def assert_close(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
 def test_stacked_training_equals_one_seed_at_a_time(arch, size, optimizer, channels_last):
     data = blobs_dataset(size=size)
     c = cfg(optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0, channels_last=channels_last)
-    stacked = train_stacked(arch, data, c)
-    for run in stacked:
-        alone = train_seed(lambda: build_model(arch, (1, size, size), 3), data, c, run.seed)
-        assert [r["step"] for r in run.curve] == [r["step"] for r in alone.curve]
+    stacked = train_seeds(arch, data, replace(c, vectorize=True), bar=False)
+    one_by_one = train_seeds(arch, data, replace(c, vectorize=False), bar=False)
+    assert [r.group for r in stacked] == [(0, 1, 2)] * 3 and [r.group for r in one_by_one] == [(0,), (1,), (2,)]
+    for run, alone in zip(stacked, one_by_one, strict=True):
+        assert run.seed == alone.seed and [r["step"] for r in run.curve] == [r["step"] for r in alone.curve]
+        if arch == "mlp_1":  # exact
+            assert run.curve == alone.curve and run.epochs == alone.epochs
+            assert all(torch.equal(run.state_dict[k], alone.state_dict[k]) for k in alone.state_dict)
         assert_close(
             torch.tensor([r["train_loss"] for r in run.curve]),
             torch.tensor([r["train_loss"] for r in alone.curve]),
@@ -68,13 +60,6 @@ def test_stacked_training_equals_one_seed_at_a_time(arch, size, optimizer, chann
         assert run.state_dict.keys() == alone.state_dict.keys()
         for k in alone.state_dict:
             assert_close(run.state_dict[k], alone.state_dict[k], f"{arch} seed {run.seed} {k}")
-
-
-def without_dropout(model: nn.Module) -> nn.Module:
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.p = 0.0
-    return model
 
 
 def test_batchnorm_keeps_per_seed_statistics_exactly():
@@ -110,7 +95,7 @@ def test_batchnorm_keeps_per_seed_statistics_exactly():
 
 def test_stacked_with_dropout_learns_and_weights_load_into_plain_models():
     data = blobs_dataset(size=16)
-    runs = train_stacked("cnn_bn4", data, cfg(seeds=(4, 7), epochs=2, lr=1e-3))
+    runs = train_seeds("cnn_bn4", data, cfg(seeds=(4, 7), epochs=2, lr=1e-3, vectorize=True), bar=False)
     assert all(r.curve[-1]["val_acc"] > 0.6 for r in runs)  # chance is 1/3
     model = build_model("cnn_bn4", (1, 16, 16), 3)
     model.load_state_dict(runs[1].state_dict)  # strict: same keys and shapes
@@ -126,12 +111,12 @@ def test_initial_weights_match_build_model():
 
 def test_stacked_divergence_stops_only_that_seed():
     data = blobs_dataset()
-    c = cfg(seeds=(0, 1), epochs=1, log_every=2, lr=1e-2)
-    runs = train_stacked("mlp_1", data, c)
+    c = cfg(seeds=(0, 1), epochs=1, log_every=2, lr=1e-2, vectorize=True)
+    runs = train_seeds("mlp_1", data, c, bar=False)
     assert not any(r.diverged for r in runs)
     poisoned = blobs_dataset()
     poisoned.train.x[7] = float("inf")
-    runs = train_stacked("mlp_1", poisoned, c)
+    runs = train_seeds("mlp_1", poisoned, c, bar=False)
     assert all(r.diverged for r in runs)  # both seeds meet image 7 in their first epoch
     assert all(r.steps == r.diverged_step for r in runs)
 

@@ -4,13 +4,14 @@
     (+ ``Normalize`` to [-1, 1]), ``DataLoader(batch_size=50, shuffle=True)``, one seed after
     another, ``loss.item()`` every step;
 (a2) the same loop over the prepared tensors (``TensorDataset``): no per-image decoding;
-(b) annstudy, one seed at a time (:func:`annstudy.engine.trainer.train_seed`);
-(c) annstudy, all seeds vectorized (:func:`annstudy.engine.trainer.train_stacked`), warm
+(b) annstudy, one seed at a time: :func:`annstudy.engine.seeds.train_seeds` with
+    ``vectorize: false``, each seed a stack of one through the one loop;
+(c) annstudy, all seeds vectorized (the same, ``vectorize: true``: one stack of every seed), warm
     (after the others in this process) and cold (a fresh process, as a DVC stage runs);
-(d) the kernels' ceiling: one plain model at a batch of seeds x 50, trained like (b). A step of
-    it does the FLOPs of a stacked step with the ungrouped convolutions and matrix products of
-    the same layers, so it bounds what stacking can reach with the same kernel library: (c)
-    near (d) means the loop is not what leaves the machine's peak unused.
+(d) the kernels' ceiling: one model (a stack of one) at a batch of seeds x 50, trained like (b).
+    A step of it does the FLOPs of a stacked step with the ungrouped convolutions and matrix
+    products of the same layers, so it bounds what stacking can reach with the same kernel
+    library: (c) near (d) means the loop is not what leaves the machine's peak unused.
 
 Throughput is samples per second per seed-model (seeds x steps x batch / wall time). Each
 way also gets its achieved FLOP/s (the model's counted training FLOPs per sample times the
@@ -39,8 +40,8 @@ from annstudy.data.prepared import PreparedDataset, Split, load_prepared
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate, evaluate_stacked
 from annstudy.engine.flops import evaluation_flops_per_sample, training_flops_per_sample
+from annstudy.engine.seeds import train_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import train_seed, train_stacked
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
 
@@ -153,7 +154,7 @@ def stacked_once(arch: str, seeds: int, steps: int, data_dir: str, channels_last
     data.val = Split(data.val.x[:50], data.val.y[:50])
     cfg = bench_config(list(range(seeds)), steps, channels_last)
     started = time.perf_counter()
-    train_stacked(arch, data, cfg)
+    train_seeds(arch, data, cfg, bar=False)
     _sync(device)
     return time.perf_counter() - started
 
@@ -172,7 +173,7 @@ def kernel_ceiling(arch: str, data: PreparedDataset, cfg: TrainSettings) -> Timi
     seeds = len(cfg.seeds)
     wide = replace(cfg, seeds=(0,), batch_size=seeds * cfg.batch_size, train_limit=seeds * cfg.train_limit)
     started = time.perf_counter()
-    train_seed(lambda: build_model(arch, data.image_shape), data, wide, 0)
+    train_seeds(arch, data, wide, bar=False)
     _sync(data.train.x.device)
     return Timing("(d) one model, batch seeds x 50", time.perf_counter() - started, seeds * cfg.train_limit)
 
@@ -180,7 +181,7 @@ def kernel_ceiling(arch: str, data: PreparedDataset, cfg: TrainSettings) -> Timi
 def bench_config(
     seeds: list[int], steps: int, channels_last: bool, log_every: int = 0, val_subset: int = 1000
 ) -> TrainSettings:
-    """One epoch of exactly ``steps`` batches of 50; one log (and validation) at the end.
+    """One epoch of exactly ``steps`` batches of 50, every seed in one stack; one log (and validation) at the end.
 
     ``log_every`` > 0 logs (and validates on ``val_subset`` images, 0 = all) that often
     instead: the study's own logging cost, which the reference loop does not pay.
@@ -197,6 +198,7 @@ def bench_config(
         val_subset=val_subset,
         train_limit=steps * 50,
         train_eval_subset=0,
+        vectorize=True,
         channels_last=channels_last,
     )
 
@@ -233,13 +235,12 @@ def run_bench(
     timings.append(tensor_reference(data, arch, seed_list, steps))
     print_timing(timings[-1], flops, peak)
     started = time.perf_counter()
-    for seed in seed_list:
-        train_seed(lambda: build_model(arch, data.image_shape), data, cfg, seed)
+    train_seeds(arch, data, replace(cfg, vectorize=False), bar=False)  # a stack of one per seed
     _sync(device)
     timings.append(Timing("(b) annstudy, one seed", time.perf_counter() - started, seeds * steps * 50))
     print_timing(timings[-1], flops, peak)
     started = time.perf_counter()
-    train_stacked(arch, data, cfg)
+    train_seeds(arch, data, cfg, bar=False)
     _sync(device)
     timings.append(Timing("(c) annstudy, vectorized", time.perf_counter() - started, seeds * steps * 50))
     print_timing(timings[-1], flops, peak)

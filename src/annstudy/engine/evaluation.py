@@ -1,4 +1,9 @@
-"""Batched evaluation in eval mode: loss, accuracy and predictions over a whole split."""
+"""Batched evaluation in eval mode: loss, accuracy and predictions over a whole split.
+
+:func:`evaluate` is one plain model; :func:`evaluate_stacked` and :func:`stacked_accuracy` are
+every member of a :class:`~annstudy.models.stacked.StackedNet` in one grouped pass (the
+evaluate stage, and the training loop's log-step and epoch-end metrics).
+"""
 
 from __future__ import annotations
 
@@ -124,3 +129,26 @@ def evaluate_stacked(
     pred = torch.cat(preds, dim=1)
     acc = (pred == y).double().mean(dim=1)
     return [Evaluation(loss=loss_sum[s].item() / len(y), acc=acc[s].item(), preds=pred[s].cpu()) for s in range(seeds)]
+
+
+@torch.no_grad()
+def stacked_accuracy(
+    model: StackedNet, x: torch.Tensor, y: torch.Tensor, batch_size: int, with_loss: bool = False
+) -> dict[str, torch.Tensor]:
+    """Per-member ``val_acc`` (and ``val_loss``) [S] of a stacked model on one shared split, in eval mode:
+    tensors on the device, so the training loop reads them back only when it writes its rows."""
+    batch_size = stacked_eval_batch(model, x, batch_size)
+    was_training = model.training
+    model.eval()
+    S = model.seeds
+    correct = torch.zeros(S, dtype=torch.long, device=x.device)
+    loss_sum = torch.zeros(S, dtype=torch.float64, device=x.device)
+    for start in range(0, len(y), batch_size):
+        xb, yb = x[start : start + batch_size], y[start : start + batch_size]
+        logits = model(xb, shared=True)  # [S, B, K]
+        correct += (logits.argmax(2) == yb).sum(1)
+        if with_loss:
+            loss_sum += per_seed_cross_entropy(logits, yb.expand(S, -1)).sum(1).double()
+    model.train(was_training)
+    acc = correct.double() / len(y)
+    return {"val_loss": loss_sum / len(y), "val_acc": acc} if with_loss else {"val_acc": acc}

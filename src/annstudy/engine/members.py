@@ -5,9 +5,9 @@ data are rows of ``[S, N, ...]`` tensors on the device (members may see differen
 their cross-validation fold; shared data are an expanded view), its batch order comes from its
 own generator and its weights from its own init seed, so a member's run is the same alone or in
 the stack (tests/unit/test_small_networks.py checks this). :func:`fit` is
-:func:`annstudy.engine.trainer.train_stack` with the full training (and validation) loss, and
+:func:`annstudy.engine.loop.train_stack` with the full training (and validation) loss, and
 accuracy, evaluated after every epoch: one host sync per epoch, none per step. Early stopping
-is exact per member (``patience``): see :func:`~annstudy.engine.trainer.train_stack`.
+is exact per member (``patience``): see :func:`~annstudy.engine.loop.train_stack`.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from annstudy.engine.loop import LoopSettings, StackData, member_losses, train_stack
 from annstudy.engine.progress import Bar
-from annstudy.engine.trainer import LoopSettings, StackData, member_losses, train_stack
 from annstudy.models.stacked import StackedNet
 
 TASKS = {"regression": "mse", "classification": "cross_entropy"}  # task -> loss

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from annstudy.engine.trainer import Penalty
+from annstudy.engine.loop import Penalty
 from annstudy.models.stacked import StackedNet
 
 NORMS = {"l1": torch.abs, "l2": torch.square}

@@ -10,7 +10,8 @@ every DVC out and git-ignored, so nothing DVC hashes changes. While the stage ru
 latest values, and dvclive's ``report.html`` there reloads itself every 5 seconds. The
 stage's next run starts its progress directory afresh.
 
-The x value of a progress log is the bar's count: training steps summed over the seeds.
+The x value of a progress log is the bar's count: training steps summed over the seeds
+(:func:`show_step` advances it by the loop's member-steps, as if one at a time).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import time
 from pathlib import Path
 
+import torch
 from tqdm.auto import tqdm
 
 from annstudy.store.records import open_live
@@ -63,3 +65,19 @@ class Bar(tqdm):
             self._live.sync()
             self._live = None
         super().close()
+
+
+def show_step(progress: Bar | None, step: int, reported: int, members: int, values: dict) -> int:
+    """Advance the bar to ``step`` of every member and log the members' means of the ``[S]``
+    float ``values``; returns the step now reported (``reported`` when there is no bar)."""
+    if progress is None:
+        return reported
+    progress.update((step - reported) * members)
+    means = {
+        k: float(v.double().nanmean())
+        for k, v in values.items()
+        if torch.is_tensor(v) and v.dim() == 1 and v.is_floating_point()
+    }
+    shown = {label: f"{means[k]:.3f}" for k, label in (("train_loss", "loss"), ("val_acc", "val")) if k in means}
+    progress.log(means, seeds=members, **shown)
+    return step

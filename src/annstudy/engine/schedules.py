@@ -4,7 +4,8 @@ The exercise trains at a constant rate, looks at the validation curve "by eye" f
 epoch where accuracy stops increasing, retrains from the same initialisation with the rate
 dropped there, looks for the next plateau on that run, and retrains with both drops.
 :func:`plateau_epoch` replaces the eye by a stated rule; :func:`stepped_run` runs the passes
-for one seed.
+for one seed, a stack of one through the one loop (:func:`annstudy.engine.loop.train_stack`);
+each retrain continues from a :class:`~annstudy.engine.checkpoint.Snapshot` of the pass before.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from annstudy.data.prepared import PreparedDataset
+from annstudy.engine.checkpoint import Snapshot
+from annstudy.engine.loop import TrainHooks, train_stack
 from annstudy.engine.progress import Bar
+from annstudy.engine.seeds import ModelFactory, SeedRun, image_training, seed_runs, stacked_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import ModelFactory, SeedCheckpoint, SeedRun, TrainHooks, train_seed
+from annstudy.engine.state import StackRun
 
 
 def plateau_epoch(val_acc: Sequence[float], after: int, patience: int, min_delta: float, last: int) -> int | None:
@@ -79,23 +83,29 @@ def stepped_run(
 
     A retrain from the same initialisation repeats the previous pass exactly up to the
     plateau epoch (same seed, batch order, rates), so it continues from the previous pass's
-    state at that epoch (:class:`SeedCheckpoint`) rather than recomputing it; a pass that
-    will drop its rate stops as soon as its plateau is confirmed (``patience`` epochs later).
+    :class:`Snapshot` at that epoch rather than recomputing it; a pass that will drop its
+    rate stops as soon as its plateau is confirmed (``patience`` epochs later).
     """
-    cfg = replace(cfg, lr=float(lrs[0]))
+    cfg = replace(cfg, lr=float(lrs[0]), seeds=(seed,))
+    setup = image_training(data, cfg)
     passes: list[Pass] = []
-    start: SeedCheckpoint | None = None
+    start: Snapshot | None = None
     after = 0
     for level, lr in enumerate(lrs):
         more = level + 1 < len(lrs)
-        states: dict[int, SeedCheckpoint] = {}
+        states: dict[int, Snapshot] = {}
 
-        def search(run: SeedRun, state: SeedCheckpoint, after: int = after, more: bool = more, states=states) -> bool:
+        def search(run: StackRun, state: Snapshot, after: int = after, more: bool = more, states=states) -> bool:
             states[state.epoch] = state
             accs = [r["val_acc"] for r in run.epochs]
             return more and plateau_epoch(accs, after, patience, min_delta, cfg.epochs - 1) is not None
 
-        run = train_seed(make_model, data, cfg, seed, progress, TrainHooks(after_epoch=search), start)
+        model = stacked_seeds(make_model, [seed], data, cfg)
+        hooks = TrainHooks(after_epoch=search)
+        stack = train_stack(
+            model, setup.rows, setup.loop, [seed], setup.at_log, setup.at_epoch, None, hooks, progress, start=start
+        )
+        (run,) = seed_runs(stack, model, [seed], cfg.batch_size)
         accs = [r["val_acc"] for r in run.epochs]
         found = plateau_epoch(accs, after, patience, min_delta, cfg.epochs - 1) if more and not run.diverged else None
         passes.append(Pass(float(lr), accs, found, run.diverged))

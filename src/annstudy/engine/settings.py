@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Everything the engine (engine/trainer.py) needs to train the seeds of one model."""
+    """Everything the engine (engine/seeds.py) needs to train the seeds of one model."""
 
     optimizer: str
     lr: float

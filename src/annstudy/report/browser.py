@@ -2,8 +2,9 @@
 
 Checks what a reader would notice first: every image loaded (decoded, non-zero size), every
 interactive chart drawn, every in-page link landing on its target, and nothing wider than the
-window (no horizontal scrolling of the page; wide tables scroll inside their own box), on a
-desktop (1,280 px) and on a phone (390 px) window. Uses Playwright driving the system's
+window (no horizontal scrolling of the page; wide tables scroll inside their own box), and every
+key finding's answer and status inside the window, never in a box that scrolls sideways, on a
+desktop (1,280 px) and on a phone (390 px) window, in light and dark mode. Uses Playwright driving the system's
 Chromium (Debian: ``chromium``).
 """
 
@@ -35,6 +36,8 @@ class BrowserCheck:
     charts: int = 0  # interactive charts drawn (an SVG with marks inside their box)
     broken_charts: list[str] = field(default_factory=list)  # id and error of each chart that did not draw
     broken_links: list[str] = field(default_factory=list)  # in-page links (#anchor) whose target is missing
+    findings: int = 0  # key-finding cards on the page
+    hidden_findings: list[str] = field(default_factory=list)  # cards whose answer or status a reader must scroll to
 
     @property
     def ok(self) -> bool:
@@ -42,6 +45,7 @@ class BrowserCheck:
             not self.broken_images
             and not self.broken_charts
             and not self.broken_links
+            and not self.hidden_findings
             and not self.overflowing
             and self.page_width <= self.window_width
         )
@@ -86,6 +90,22 @@ LINKS_JS = """() => [...document.querySelectorAll('a[href^="#"]')]
   .filter(id => id && !document.getElementById(id))"""
 
 
+# A finding's answer and status must lie inside the window and outside any sideways-scrolling box: a phone
+# reader sees them without swiping (a table row of seven columns would hide the status off-screen).
+FINDINGS_JS = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = el => { for (let p = el.parentElement; p; p = p.parentElement) {
+      const s = getComputedStyle(p); if (s.overflowX === 'auto' || s.overflowX === 'scroll') return true; }
+    return false; };
+  const inside = el => { const r = el && el.getBoundingClientRect();
+    return r && r.width > 0 && r.left >= -1 && r.right <= width + 1 && !scrolls(el); };
+  const cards = [...document.querySelectorAll('li.finding')];
+  return {count: cards.length, hidden: cards
+    .filter(c => !(inside(c.querySelector('.answer')) && inside(c.querySelector('span.status'))))
+    .map(c => c.id)};
+}"""
+
+
 def check_report(
     html: Path, screenshot: Path, width: int = 1280, height: int = 900, color_scheme: str = "light"
 ) -> BrowserCheck:
@@ -101,6 +121,7 @@ def check_report(
         page.goto(html.resolve().as_uri(), wait_until="load")
         page.wait_for_function(CHARTS_SETTLED_JS, timeout=30_000)
         charts = page.evaluate(CHARTS_JS)
+        findings = page.evaluate(FINDINGS_JS)
         result = BrowserCheck(
             images=page.evaluate("() => document.images.length"),
             broken_images=page.evaluate(IMAGES_JS),
@@ -111,6 +132,8 @@ def check_report(
             charts=sum(c["drawn"] for c in charts),
             broken_charts=[f"{c['id']}: {c['error'] or 'nothing drawn'}" for c in charts if not c["drawn"]],
             broken_links=sorted(set(page.evaluate(LINKS_JS))),
+            findings=findings["count"],
+            hidden_findings=findings["hidden"],
         )
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(screenshot), full_page=True)

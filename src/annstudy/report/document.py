@@ -62,6 +62,29 @@ class Chart:
 
 
 @dataclass
+class FindingCard:
+    """One key finding: the question, the answer as a sentence, its key number and status, and where its evidence is."""
+
+    study: str
+    question: str
+    answer: str
+    key: str
+    n: str
+    budget: str
+    status: str  # a Status value ("supported", "did not train"): styled by :func:`status_class`
+    href: str = ""  # "#s2-activations": the section with the evidence
+
+
+@dataclass
+class Findings:
+    """The key findings: a table in Markdown, cards in HTML that reflow to one column on a phone, so each
+    answer and its status is read without scrolling sideways."""
+
+    cards: list[FindingCard]
+    caption: str = ""
+
+
+@dataclass
 class Contents:
     """Where the list of sections goes (after the findings, so they come first on the page)."""
 
@@ -108,6 +131,41 @@ def _td(text: str) -> str:
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
+
+
+def status_class(status: str) -> str:
+    """``did not train`` -> ``status-did-not-train``: the CSS class that colours a status."""
+    return "status-" + re.sub(r"[^a-z0-9]+", "-", status.lower()).strip("-")
+
+
+def _findings_markdown(b: Findings) -> list[str]:
+    out = [f"*{b.caption}*", ""] if b.caption else []
+    out += ["| study | question | answer | key number | n | budget | status |", "|---|---|---|---|---|---|---|"]
+    for c in b.cards:
+        study = f"[{c.study}]({c.href})" if c.href else c.study
+        cells = [study, c.question, c.answer, c.key, c.n, c.budget, f"**{c.status}**"]
+        out.append("| " + " | ".join(_md_cell(x) for x in cells) + " |")
+    return out + [""]
+
+
+def _findings_html(b: Findings, counter: list[int]) -> str:
+    """One card per finding (an ordered list): question and study link, the answer, key number, n, budget, status."""
+    counter[1] += 1
+    n = counter[1]
+    cards = []
+    for i, c in enumerate(b.cards, 1):
+        study = f'<a href="{html.escape(c.href)}">{html.escape(c.study)}</a>' if c.href else html.escape(c.study)
+        cls = status_class(c.status)
+        cards.append(
+            f'<li class="finding {cls}" id="finding-{i}"><p class="question">{study} · {html.escape(c.question)}</p>'
+            f'<p class="answer">{_inline_md_to_html(c.answer)}</p>'
+            f'<p class="meta"><span class="status {cls}">{html.escape(c.status)}</span> '
+            f'<span class="key">{_inline_md_to_html(c.key)}</span> · n&nbsp;=&nbsp;{html.escape(c.n)} · '
+            f"{html.escape(c.budget)}</p></li>"
+        )
+    label = f'<a class="anchor" href="#table-{n}">Table {n}.</a> '
+    cap = f'<p class="caption" id="table-{n}">{label}{_inline_md_to_html(b.caption)}</p>'
+    return f'<ol class="findings">{"".join(cards)}</ol>{cap}'
 
 
 def _headings(blocks: list) -> list[Heading]:
@@ -175,6 +233,8 @@ def _markdown_blocks(blocks: list, contents: list[Heading]) -> list[str]:
                 out += ["**Contents**", ""] + [f"- [{h.text}](#{h.anchor})" for h in contents] + [""]
         elif isinstance(b, Callout):
             out += [f"> **Note.** {b.text}", ""]
+        elif isinstance(b, Findings):
+            out += _findings_markdown(b)
         elif isinstance(b, Details):
             out += [f"**{b.summary}**", ""] + _markdown_blocks(b.blocks, contents)
         elif isinstance(b, Heading):
@@ -220,9 +280,23 @@ details.toc:not([open]){opacity:.92}
 a.anchor{color:inherit;text-decoration:none;font-weight:600}
 img{cursor:zoom-in}img.zoom{position:fixed;inset:0;margin:auto;max-width:98vw;max-height:98vh;z-index:10;
 cursor:zoom-out;background:#fff;box-shadow:0 0 0 100vmax rgba(0,0,0,.6)}
+ol.findings{list-style:none;padding:0;margin:0 0 1rem;display:grid;gap:.6rem;
+grid-template-columns:repeat(auto-fill,minmax(min(100%,24rem),1fr))}
+li.finding{border:1px solid #ccc;border-left:6px solid var(--status);border-radius:4px;padding:.45rem .7rem;
+min-width:0;overflow-wrap:anywhere}
+li.finding p{margin:.15rem 0}.finding .question{font-size:.85rem;color:#555}.finding .answer{font-weight:500}
+.finding .meta{font-size:.85rem}.finding .key{font-variant-numeric:tabular-nums}
+span.status{display:inline-block;padding:0 .45rem;border-radius:3px;font-weight:600;white-space:nowrap;
+color:#fff;background:var(--status)}
+.status-supported{--status:#1b7837}.status-equivalent{--status:#2166ac}.status-inconclusive{--status:#8a6d00}
+.status-confounded{--status:#b35806}.status-did-not-train{--status:#b2182b}
 @media (prefers-color-scheme:dark){body{background:#121212;color:#ddd}h1{border-color:#aaa}h2{border-color:#444}
 th{background:#2a2a2a}th,td{border-color:#444}code{background:#2a2a2a}figcaption,.caption{color:#aaa}
-.banner{background:#3a2a10;border-color:#e08a2c}details.toc{background:#1e1e1e;border-color:#444}a{color:#8ab4f8}img{background:#fff}}
+.banner{background:#3a2a10;border-color:#e08a2c}details.toc{background:#1e1e1e;border-color:#444}a{color:#8ab4f8}
+img{background:#fff;padding:.3rem;border-radius:4px;box-sizing:border-box}li.finding{border-color:#444;border-left-color:var(--status)}
+.finding .question{color:#aaa}span.status{color:#111}
+.status-supported{--status:#7fd08a}.status-equivalent{--status:#8ab4f8}.status-inconclusive{--status:#e6c84f}
+.status-confounded{--status:#f4a259}.status-did-not-train{--status:#f28b82}}
 """
 
 # click to enlarge, without a second copy of the image: toggles a class on the clicked figure
@@ -254,6 +328,8 @@ def _html_blocks(blocks: list, base: Path, contents: list[Heading], counter: lis
                 body.append(f"<nav><strong>Contents</strong><ul>{items}</ul></nav>")
         elif isinstance(b, Callout):
             body.append(f'<div class="banner" role="note"><strong>Note.</strong> {_inline_md_to_html(b.text)}</div>')
+        elif isinstance(b, Findings):
+            body.append(_findings_html(b, counter))
         elif isinstance(b, Details):
             inner = "\n".join(_html_blocks(b.blocks, base, contents, counter))
             body.append(f"<details><summary>{html.escape(b.summary)}</summary>\n{inner}\n</details>")

@@ -1,7 +1,10 @@
 """Figures of the report (matplotlib/seaborn, high-DPI PNG).
 
 Every architecture keeps one colour in every figure (:func:`arch_colors`, fixed by the
-registry order, not by which architectures a run happens to include).
+registry order, not by which architectures a run happens to include), the same one as in the
+interactive charts: both read :mod:`annstudy.report.palette`. Figures keep an opaque white
+background in both colour schemes: the HTML shows them on a white card in dark mode, where the
+black axis text stays readable.
 """
 
 from __future__ import annotations
@@ -20,16 +23,16 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 import torch  # noqa: E402
 
-from annstudy.models.zoo import ARCHITECTURES  # noqa: E402
+from annstudy.report import palette  # noqa: E402
 from annstudy.report.stats import Accuracy  # noqa: E402
 
 DPI = 110  # 14-inch figures come out 1,540 px wide: sharp at the page width, and the HTML stays under 3 MB
 sns.set_theme(context="notebook", style="whitegrid")
 
 
-def arch_colors() -> dict[str, tuple]:
-    palette = sns.color_palette("tab10", n_colors=max(10, len(ARCHITECTURES)))
-    return {name: palette[i] for i, name in enumerate(ARCHITECTURES)}
+def arch_colors() -> dict[str, str]:
+    """Every registered architecture's colour (report/palette.py), the same in the PNGs and the charts."""
+    return palette.arch_colors()
 
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:

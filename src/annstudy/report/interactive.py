@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from annstudy.report import palette
 from annstudy.report.document import Chart
 
 SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
-# Okabe & Ito's colour-blind-safe palette (black last), the order matplotlib's seaborn "colorblind" follows.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+DASHED = ("sigmoid",)  # a series whose label names one of these draws its mean dashed, as in the PNGs
 MAX_POINTS = 100  # per seed and series: enough for the shape, small enough for a 3 MB page
 
 
@@ -58,26 +58,30 @@ def seed_curves(
     x_title: str,
     y_title: str,
     log_y: bool = False,
+    colors: dict[str, str] | None = None,
 ) -> dict:
     """One panel: a thin line per (series, seed), the mean over seeds on top, values on hover.
 
     ``frame`` holds one row per (series, seed, x) with the value in column ``y``. Clicking a
     colour in the legend keeps that series (shift-click adds more); clicking a dash keeps that
-    seed. Empty selections show everything.
+    seed. Empty selections show everything. ``colors`` maps a series to its hex colour (default:
+    :func:`annstudy.report.palette.series_colors`, the PNGs' colours); a series named with an entry of
+    :data:`DASHED` draws its mean dashed.
     """
     data = thin(frame[[series, "seed", x, y]].dropna(subset=[y]), x, [series, "seed"])
     data = data.rename(columns={series: "series", x: "x", y: "y"}).astype({"seed": str})
+    data["style"] = ["dashed" if any(w in str(s).split() for w in DASHED) else "solid" for s in data["series"]]
+    colors = colors or palette.series_colors(data["series"].unique())
     x_enc = {"field": "x", "type": "quantitative", "title": x_title}
     y_enc = {"field": "y", "type": "quantitative", "title": y_title, "scale": {"type": "log" if log_y else "linear"}}
     if not log_y:
         y_enc["scale"]["zero"] = False
-    # Okabe-Ito while it lasts (8 colours); more series (S2: 5 architectures x 2 activations) need 20
-    many = data["series"].nunique() > len(PALETTE)
+    names = list(colors)
     colour = {
         "field": "series",
         "type": "nominal",
         "title": series,
-        "scale": {"scheme": "tableau20"} if many else {"range": PALETTE},
+        "scale": {"domain": names, "range": [colors[n] for n in names]},
     }
     shown = {"and": [{"param": "pick_series"}, {"param": "pick_seed"}]}
     return {
@@ -104,9 +108,17 @@ def seed_curves(
             {
                 "transform": [
                     {"filter": {"param": "pick_series"}},
-                    {"aggregate": [{"op": "mean", "field": "y", "as": "y"}], "groupby": ["series", "x"]},
+                    {"aggregate": [{"op": "mean", "field": "y", "as": "y"}], "groupby": ["series", "style", "x"]},
                 ],
                 "mark": {"type": "line", "strokeWidth": 2.5, "clip": True},
+                "encoding": {
+                    "strokeDash": {
+                        "field": "style",
+                        "type": "nominal",
+                        "scale": {"domain": ["solid", "dashed"], "range": [[1, 0], [7, 4]]},
+                        "legend": None,
+                    }
+                },
             },
             {
                 "transform": [{"filter": shown}],
@@ -121,6 +133,7 @@ def seed_curves(
                 },
             },
         ],
+        "resolve": {"scale": {"strokeDash": "independent"}, "legend": {"strokeDash": "independent"}},
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import platform
 import subprocess
 import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import describe, resolve_device
+from annstudy.params.schema import profile_keys
 from annstudy.params.settings import Settings
 from annstudy.report.claims import Status
 from annstudy.report.document import (
@@ -26,6 +28,8 @@ from annstudy.report.document import (
     Contents,
     Details,
     Document,
+    FindingCard,
+    Findings,
     Heading,
     Paragraph,
     Table,
@@ -33,6 +37,7 @@ from annstudy.report.document import (
     to_markdown,
 )
 from annstudy.report.section import StudySection
+from annstudy.report.units import plural
 from annstudy.store.artifacts import atomic_path, write_json
 from annstudy.store.records import prepare_stage_seconds
 from annstudy.studies import STUDIES, study_part
@@ -112,23 +117,67 @@ def _title(section: StudySection) -> str:
     return first.text if isinstance(first, Heading) else section.study
 
 
-def findings_table(sections: list[StudySection]) -> Table:
-    """Per study and question: the answer, its key number, n, budget and the claim's computed status."""
-    rows = [
-        [_title(s), f.question, f.claim.statement, f.key, str(f.claim.n), f.claim.budget, f"**{f.claim.status.value}**"]
+STATUS_MEANING = {  # one line each for the findings' caption; report.md states the full rule set
+    Status.SUPPORTED: "the test rejects no difference (Holm-adjusted within the question), or an interval clears "
+    "its bar",
+    Status.EQUIVALENT: "the difference lies within the smallest that matters (TOST)",
+    Status.INCONCLUSIVE: "neither: more seeds needed (the section says how many)",
+    Status.CONFOUNDED: "unequal budgets, or what the claim needs did not happen",
+    Status.DID_NOT_TRAIN: "a run that never left chance: no evidence about accuracy",
+}
+
+
+def as_sentence(text: str) -> str:
+    """A statement a reader can quote: a capital where the first word is plain English (never ``cnn_4`` ->
+    ``Cnn_4``), and a full stop."""
+    text = text.strip()
+    first = text.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def findings_block(sections: list[StudySection]) -> Findings:
+    """Per study and question: the answer as a sentence, its key number, n, budget, status and a link to its section."""
+    cards = [
+        FindingCard(
+            _title(s),
+            f.question,
+            as_sentence(f.claim.statement),
+            f.key,
+            str(f.claim.n),
+            f.claim.budget,
+            f.claim.status.value,
+            f"#{Heading(_title(s)).anchor}",
+        )
         for s in sections
         for f in s.findings
     ]
-    return Table(
-        ["study", "question", "answer", "key number", "n", "budget", "status"],
-        rows,
-        caption="n: seeds (or runs) per compared arm; budget: training epochs of each arm. The status comes from "
-        "one rule set (report/claims.py): *did not train* (final loss within 0.05 of ln C or accuracy at "
-        "chance), *confounded* (unequal budgets, a schedule that never fired), *supported* (Welch p < 0.05 or "
-        "an interval clear of the bar), *not significant* (difference below the smallest that matters), "
-        "*underpowered* (more seeds needed, stated in the section). Accuracies: mean with per-seed values "
-        "(n ≤ 2) or the 95 % t-interval over seeds.",
+    legend = "; ".join(f"*{st.value}*: {STATUS_MEANING.get(st, '')}" for st in dict.fromkeys(Status))
+    return Findings(
+        cards,
+        caption="n: seeds (or runs) per compared arm; budget: training epochs of each arm; key number: the difference "
+        "(or the value) the answer rests on, with its 95 % interval. Each status is computed by one rule set "
+        f"(report/claims.py, docs/report.md): {legend}.",
     )
+
+
+def summary(sections: list[StudySection]) -> Paragraph:
+    """The findings in one plain paragraph, generated from their statuses: what holds, and what does not yet."""
+    found = [(_title(s), f.claim) for s in sections for f in s.findings]
+    if not found:
+        return Paragraph("This run has no findings.")
+    counts = {st: sum(1 for _, c in found if c.status is st) for st in dict.fromkeys(Status)}
+    tally = ", ".join(f"{n} *{st.value}*" for st, n in counts.items() if n)
+    held = [f"{study.split(' ')[0]}: {c.statement}" for study, c in found if c.status is Status.SUPPORTED]
+    held_text = f" What the data support: {'; '.join(held)}." if held else " None of them is supported yet."
+    rest = len(found) - counts.get(Status.SUPPORTED, 0)
+    open_text = (
+        f" The other {rest} are open questions at this budget or rest on runs that did not train; each card says why."
+        if rest
+        else ""
+    )
+    return Paragraph(f"**In short.** {plural(len(found), 'finding')}: {tally}.{held_text}{open_text}")
 
 
 def reproduce(section: StudySection) -> Paragraph:
@@ -160,6 +209,82 @@ def banner(settings: Settings, sections: list[StudySection]) -> Callout | None:
     return Callout(
         f"{size}{weak} of the {len(statuses)} findings below are not *supported*; read each with its status."
     )
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One setting of this run that differs from the faithful ``full`` profile (studies.md's settings)."""
+
+    study: str
+    setting: str
+    value: str
+    faithful: str
+
+
+def _shown(value) -> str:
+    """A setting's value for the deviations table: seeds counted, numbers with thousands separators."""
+    if isinstance(value, (tuple, list)):
+        if not value:
+            return "none"
+        run = len(value) > 3 and list(value) == list(range(value[0], value[0] + len(value)))
+        listed = f"{value[0]}–{value[-1]}" if run else ", ".join(map(str, value))
+        return f"{plural(len(value), 'seed')} ({listed})"
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _faithful(full, study: str, key: str) -> tuple[bool, object]:
+    """(found, value) the ``full`` profile gives ``studies.<study>.<key>``: the study's own entry, else the seeds."""
+    section = getattr(full, study, None)
+    if section is not None and key in section.model_fields_set:
+        return True, getattr(section, key)
+    if key == "seeds" and full.seeds is not None:
+        return True, full.seeds
+    return False, None
+
+
+def _comparable(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def deviations(settings: Settings) -> list[Deviation]:
+    """Every profile-supplied study setting whose effective value differs from the ``full`` profile's.
+
+    Computed from the settings, never written by hand: the profile's cuts (seeds, epochs, logging,
+    evaluation subsets) and any explicit override of a key the faithful profile sets both show.
+    """
+    full = settings.profiles.get(FAITHFUL_PROFILE)
+    if full is None:
+        return []
+    found = []
+    for study in type(settings.studies).model_fields:
+        config = settings.studies[study]
+        for key in profile_keys(type(config)):
+            known, faithful = _faithful(full, study, key)
+            value = getattr(config, key)
+            norm = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v  # noqa: E731
+            if known and norm(value) != norm(faithful):
+                found.append(Deviation(study, key, _shown(value), _shown(faithful)))
+    return found
+
+
+def deviations_blocks(settings: Settings) -> list:
+    """The "Deviations from studies.md" part: a table of :func:`deviations`, or a sentence saying there are none."""
+    rows = deviations(settings)
+    blocks: list = [Heading("Deviations from studies.md")]
+    if not rows:
+        return blocks + [
+            Paragraph(f"None: every setting a profile supplies equals the faithful `{FAITHFUL_PROFILE}` profile's.")
+        ]
+    return blocks + [
+        Table(
+            ["study", "setting", f"this run (profile {settings.profile})", f"studies.md (`{FAITHFUL_PROFILE}`)"],
+            [[d.study, f"`{d.setting}`", d.value, d.faithful] for d in rows],
+            caption=f"Every study setting of this run that differs from the faithful `{FAITHFUL_PROFILE}` profile "
+            "(studies.md's settings), computed from params.yaml. A subset or limit of 0 means all of the data.",
+        )
+    ]
 
 
 def header(settings: Settings, sections: list[StudySection], report_seconds: float) -> list:
@@ -216,7 +341,8 @@ def build_report(settings: Settings, out: Path) -> Path:
         )
     )
     note = banner(settings, sections)
-    doc.add(Heading("Key findings"), *([note] if note else []), findings_table(sections), Contents())
+    doc.add(Heading("Key findings"), *([note] if note else []), summary(sections), findings_block(sections))
+    doc.add(*deviations_blocks(settings), Contents())
     for s in sections:
         doc.add(*s.blocks, reproduce(s))
     appendix = header(settings, sections, time.perf_counter() - started)

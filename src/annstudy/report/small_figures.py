@@ -12,11 +12,11 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from annstudy.report.figures import plt, save_figure, seed_band
+from annstudy.report.palette import CYCLE
 
-PALETTE = sns.color_palette("tab10", 10)
+PALETTE = list(CYCLE[:10])  # the report's one palette (report/palette.py), as the interactive charts
 
 
 def curves(

@@ -120,11 +120,16 @@ class Accuracy:
     @property
     def interval(self) -> tuple[float, float]:
         """Both uncertainties at once: the union of the seed interval (or range) and the Wilson interval."""
+        return self.interval_at(0.95)
+
+    def interval_at(self, confidence: float) -> tuple[float, float]:
+        """:attr:`interval` at ``confidence`` (1 - alpha / m for a claim in a family of m)."""
         if self.n < MIN_SEEDS_FOR_INTERVAL:
             seed_low, seed_high = min(self.values), max(self.values)
         else:
-            seed_low, seed_high = self.summary.ci_low, self.summary.ci_high
-        low, high = self.sampling
+            s = summarize(self.values, confidence, ACCURACY_RANGE)
+            seed_low, seed_high = s.ci_low, s.ci_high
+        low, high = wilson(self.mean, self.n_test, confidence)
         return (min(seed_low, low), max(seed_high, high))
 
     def fmt(self) -> str:
@@ -155,17 +160,81 @@ class Accuracy:
         )
 
 
-def seeds_needed(diff: float, std: float, alpha: float = 0.05, power: float = 0.8) -> int | None:
-    """Seeds per arm for a two-sided two-sample test to detect ``diff`` with spread ``std`` (normal approx.).
+def _smallest_n(power_at, target: float, start: int = 2, cap: int = 1_000_000) -> int | None:
+    """The smallest n >= ``start`` with ``power_at(n) >= target`` (power grows with n): doubling, then bisection."""
+    if power_at(start) >= target:
+        return start
+    high = start
+    while power_at(high) < target:
+        if high >= cap:
+            return None
+        high = min(cap, high * 2)
+    low = high // 2  # power_at(low) < target
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if power_at(mid) >= target else (mid, high)
+    return high
 
-    None when the difference is zero (no sample size detects it) or the spread is unknown.
+
+def seeds_needed(diff: float, std: float, alpha: float = 0.05, power: float = 0.8) -> int | None:
+    """Seeds per arm for a two-sided two-sample t-test at level ``alpha`` to detect ``diff`` with spread ``std``.
+
+    Exact for Student's test with equal arms (noncentral t, df = 2n - 2), not the normal
+    approximation, which at n = 3 promises power the test does not have. ``alpha`` is the
+    family's adjusted level. None when the difference is zero (no sample size detects it) or
+    the spread is unknown; 2 when there is no spread at all.
     """
     if not (math.isfinite(diff) and math.isfinite(std)) or diff == 0:
         return None
     if std == 0:
         return 2
-    z = sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(power)
-    return max(2, math.ceil(2 * (z * std / diff) ** 2))
+
+    def power_at(n: int) -> float:
+        df, ncp = 2 * n - 2, abs(diff) / (std * math.sqrt(2 / n))
+        crit = sps.t.ppf(1 - alpha / 2, df)
+        return float(sps.nct.sf(crit, df, ncp) + sps.nct.cdf(-crit, df, ncp))
+
+    return _smallest_n(power_at, power)
+
+
+def seeds_for_equivalence(
+    diff: float, std: float, margin: float, alpha: float = 0.05, power: float = 0.8
+) -> int | None:
+    """Seeds per arm for TOST (both one-sided tests at ``alpha``) to show |true diff| < ``margin`` when it is ``diff``.
+
+    Central-t approximation of the two one-sided rejections (Chow, Shao & Wang 2008, 3.2.3). None
+    when the observed difference is not inside the margin (no sample size shows equivalence then).
+    """
+    if not (math.isfinite(diff) and math.isfinite(std)) or margin <= 0 or abs(diff) >= margin:
+        return None
+    if std == 0:
+        return 2
+
+    def power_at(n: int) -> float:
+        df, se = 2 * n - 2, std * math.sqrt(2 / n)
+        crit = sps.t.ppf(1 - alpha, df)
+        upper = sps.t.cdf((margin - abs(diff)) / se - crit, df)
+        lower = sps.t.cdf((margin + abs(diff)) / se - crit, df)
+        return float(max(0.0, upper + lower - 1))
+
+    return _smallest_n(power_at, power)
+
+
+def seeds_for_interval(diff: float, std: float, confidence: float = 0.95) -> int | None:
+    """Seeds for a t-interval of the mean (half-width t * std / sqrt(n)) to lie clear of a bar ``diff`` away."""
+    if not (math.isfinite(diff) and math.isfinite(std)) or diff == 0:
+        return None
+    if std == 0:
+        return 2
+    return _smallest_n(lambda n: float(abs(diff) > sps.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)), 1.0)
+
+
+def test_images_for_interval(acc: float, diff: float, confidence: float = 0.95) -> int | None:
+    """Test items for the Wilson (about normal) interval of ``acc`` to lie clear of a bar ``diff`` away."""
+    if not (math.isfinite(acc) and math.isfinite(diff)) or diff == 0:
+        return None
+    z = sps.norm.ppf(0.5 + confidence / 2)
+    return max(1, math.ceil(z * z * acc * (1 - acc) / (diff * diff)))
 
 
 @dataclass(frozen=True)
@@ -195,6 +264,25 @@ def welch_p(x: Sequence[float], y: Sequence[float]) -> float:
     t = (mean_x - mean_y) / math.sqrt(se2_x + se2_y)
     df = (se2_x + se2_y) ** 2 / (se2_x**2 / (len(x) - 1) + se2_y**2 / (len(y) - 1))  # Welch-Satterthwaite
     return float(2 * sps.t.sf(abs(t), df))
+
+
+def tost_p(x: Sequence[float], y: Sequence[float], margin: float) -> float:
+    """Equivalence p-value (TOST, Welch form): the larger of the two one-sided p-values for "diff <= -margin"
+    and "diff >= margin". Small means mean(x) - mean(y) lies inside +- ``margin``; 1.0 when undefined (n < 2)."""
+    if len(x) < 2 or len(y) < 2 or margin <= 0:
+        return 1.0
+    mean_x, mean_y = sum(x) / len(x), sum(y) / len(y)
+    diff = mean_x - mean_y
+    rounding = 1e-9 * max(abs(mean_x), abs(mean_y), 1e-12)
+    var_x, var_y = (_variance(v, m, rounding) for v, m in ((x, mean_x), (y, mean_y)))
+    if var_x == 0.0 and var_y == 0.0:
+        return 0.0 if abs(diff) < margin else 1.0
+    se2_x, se2_y = var_x / len(x), var_y / len(y)
+    se = math.sqrt(se2_x + se2_y)
+    df = (se2_x + se2_y) ** 2 / (se2_x**2 / (len(x) - 1) + se2_y**2 / (len(y) - 1))
+    above_lower = sps.t.sf((diff + margin) / se, df)  # H0: diff <= -margin
+    below_upper = sps.t.cdf((diff - margin) / se, df)  # H0: diff >= margin
+    return float(max(above_lower, below_upper))
 
 
 def _variance(values: Sequence[float], mean: float, rounding: float) -> float:

@@ -28,10 +28,10 @@ from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate
+from annstudy.engine.seeds import SeedRun
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import SeedRun
 from annstudy.models.zoo import build_model
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.store.artifacts import atomic_dir
 from annstudy.store.records import Record, log_summary, log_table, read_record, recording
 

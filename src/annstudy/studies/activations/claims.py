@@ -1,127 +1,226 @@
-"""S2's numbers turned into statements with a status: the depth claims, the scaling ablation's, the questions.
+"""S2's numbers turned into statements with a status: the depth answer, the scaling ablation, the questions.
 
-Why apart from the section's layout: these functions decide what the run supports (a run that did not
-train is no evidence), and the tables and figures only show the numbers they rest on.
+Why apart from the section's layout: these functions decide what the run supports, and the tables and
+figures only show the numbers they rest on. Two rules of studies.md decide what counts as evidence:
+
+- the depth answer reads the first-layer gradient of the first steps of **every** run: a run that
+  never left the uniform guess is no evidence about accuracy, but its gradient at the start is
+  evidence about vanishing (often the very reason it did not train);
+- the input-scaling ablation is judged on what the manipulation did: a [0, 255] run that did not
+  train where its [-1, 1] twin did is the finding ("scaling stops it from training"), not a
+  run to discard.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from annstudy.report.claims import Claim, Status, compare, did_not_train, training
+from annstudy.report.claims import Claim, Contrast, Status, holm_family
 from annstudy.report.questions import MEASURED
 from annstudy.report.section import Finding
-from annstudy.report.stats import pct, summarize
+from annstudy.report.stats import holm, welch_p
+from annstudy.report.units import percent, plural, points, points_interval, welch_interval
 from annstudy.studies.activations.config import ActivationsSettings
-from annstudy.studies.activations.results import VariantResult
+from annstudy.studies.activations.results import EARLY_STEPS, VariantResult
 
-STRENGTH = [Status.DID_NOT_TRAIN, Status.CONFOUNDED, Status.UNDERPOWERED, Status.NOT_SIGNIFICANT, Status.SUPPORTED]
+ALPHA = 0.05
+DEPTH_QUESTION = "From which depth do sigmoid gradients vanish?"
+SCALING_QUESTION = "What happens without input scaling?"
+TRAINING_QUESTION = "Which runs did not train?"
 
 
-def ratio_claims(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> list[Claim]:
-    """Per architecture: is sigmoid's first-layer gradient (RMS per weight) below ``vanish_ratio`` × ReLU's?
+def weakest(statuses: list[Status]) -> Status:
+    """A conclusion resting on several tests is only as strong as the weakest: any undecided one leaves it open."""
+    return Status.SUPPORTED if all(s is Status.SUPPORTED for s in statuses) else Status.INCONCLUSIVE
 
-    Welch's test on the per-seed log10 RMS, ReLU's shifted by log10(vanish_ratio): a significant
-    difference says on which side of the rule's threshold the ratio lies.
+
+@dataclass(frozen=True)
+class DepthRatio:
+    """One architecture: sigmoid's early first-layer gradient as a share of ReLU's, with its 95 % interval.
+
+    The ratio is that of geometric means (the test runs on per-seed log10 RMS, where gradients that
+    span orders of magnitude are roughly normal); ``p`` tests the ratio against the vanish threshold.
     """
+
+    arch: str
+    depth: int
+    ratio: float
+    low: float
+    high: float
+    p: float
+    n: int
+    untrained: tuple[str, ...]  # "cnn_4 sigmoid" for each of the pair's runs that did not train
+
+    def below(self, threshold: float) -> bool:
+        return self.ratio < threshold
+
+    def decided(self) -> bool:
+        return self.n >= 2 and self.p < ALPHA
+
+    def fmt(self) -> str:
+        interval = f" [{self.low:.2g}, {self.high:.2g}]" if math.isfinite(self.low) else ""
+        return f"{self.ratio:.2g}×{interval}"
+
+
+def depth_ratios(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> list[DepthRatio]:
+    """Per architecture with both activations, shallowest first: the early gradient ratio and its test."""
     by = {(r.arch, r.act): r for r in results}
     archs = sorted({r.arch for r in results}, key=lambda a: (depth[a], study.archs.index(a)))
     shift = float(np.log10(study.vanish_ratio))
-    out = []
+    out: list[DepthRatio] = []
     for a in archs:
-        if (a, "sigmoid") not in by or (a, "relu") not in by:
+        sig, relu = by.get((a, "sigmoid")), by.get((a, "relu"))
+        if sig is None or relu is None:
             continue
-        sig, relu = by[(a, "sigmoid")], by[(a, "relu")]
-        if not (sig.grad_rms_per_seed() and relu.grad_rms_per_seed()):
+        log_sig = [float(np.log10(g)) for g in sig.early_rms_per_seed() if g > 0]
+        log_relu = [float(np.log10(g)) for g in relu.early_rms_per_seed() if g > 0]
+        if not (log_sig and log_relu):
             continue
-        ratio = sig.grad_rms.mean / relu.grad_rms.mean
-        word = "below" if ratio < study.vanish_ratio else "above"
-        claim = compare(
-            f"{a} ({depth[a]} weight layers): sigmoid's first-layer gradient is {ratio:.3g} × ReLU's (RMS per "
-            f"weight), {word} the {study.vanish_ratio:g} that counts as vanished",
-            sig.arm(tuple(float(np.log10(g)) for g in sig.grad_rms_per_seed())),
-            relu.arm(tuple(float(np.log10(g)) + shift for g in relu.grad_rms_per_seed())),
-            unit="log10 (ratio / threshold)",
-            min_effect=0.0,
-        )
-        out.append(replace(claim, key=f"ratio {ratio:.3g}"))
-    return out
+        diff, low, high = welch_interval(log_sig, log_relu)
+        p = welch_p(log_sig, [v + shift for v in log_relu])
+        untrained = tuple(f"{r.arch} {r.act}" for r in (relu, sig) if not r.trained)
+        n = min(len(log_sig), len(log_relu))
+        out.append(DepthRatio(a, depth[a], 10**diff, 10**low, 10**high, p, n, untrained))
+    adjusted = holm([r.p for r in out])  # one family: the architectures answering the depth question
+    return [replace(r, p=q) for r, q in zip(out, adjusted)]
 
 
-def depth_findings(
-    results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings
-) -> tuple[list[str], list[Finding]]:
-    """Sentences for the section and findings for the table: a depth conclusion only from runs that trained."""
-    claims = ratio_claims(results, depth, study)
-    lines = [c.sentence() for c in claims]
-    evidence = [c for c in claims if c.status is not Status.DID_NOT_TRAIN]
-    question = "From which depth do sigmoid gradients vanish (runs that trained only)?"
-    findings = []
-    vanished = [c for c in evidence if " below the " in c.statement]
-    if vanished:
-        findings.append(Finding(question, vanished[0], vanished[0].key))
-    elif evidence:
-        deepest = evidence[-1]
-        weakest = min(evidence, key=lambda c: STRENGTH.index(c.status))  # the claim is as strong as its weakest part
+def depth_claim(ratios: list[DepthRatio], study: ActivationsSettings) -> Claim | None:
+    """The depth at which sigmoid/ReLU first falls below ``vanish_ratio``, or "none", as one claim.
+
+    Supported when every architecture up to that depth (every one, for "none") lies significantly on
+    the side the answer says (Holm-adjusted over the architectures); otherwise *inconclusive*. Runs that did
+    not train count: the gradient of their first steps is the evidence.
+    """
+    if not ratios:
+        return None
+    t = study.vanish_ratio
+    first = next((r for r in ratios if r.below(t)), None)
+    used = ratios[: ratios.index(first) + 1] if first else ratios
+    status = weakest([Status.SUPPORTED if r.decided() else Status.INCONCLUSIVE for r in used])
+    window = f"first {plural(EARLY_STEPS, 'step')}"
+    if first is None:
         statement = (
-            f"in every architecture that trained, up to {deepest.statement.split(':')[0]}, sigmoid's first-layer "
-            f"gradient stays above {study.vanish_ratio:g} × ReLU's: no vanishing shown"
+            f"Sigmoid's first-layer gradient stays above {t:g} × ReLU's at every depth measured "
+            f"({ratios[0].depth} to {ratios[-1].depth} weight layers): it does not vanish here"
         )
-        combined = replace(deepest, statement=statement, status=weakest.status, reason=weakest.reason)
-        findings.append(Finding(question, combined, deepest.key))
-    untrained = [r for r in results if did_not_train(r.arm(()))]
-    for r in untrained:
-        claim = training(r.arm(tuple(r.final_loss_values())))
-        findings.append(Finding("Which runs are no evidence?", claim, claim.statistic))
+        key_ratio = min(ratios, key=lambda r: r.ratio)
+    else:
+        before = f", against {used[-2].fmt()} at {used[-2].depth} ({used[-2].arch})" if len(used) > 1 else ""
+        statement = (
+            f"Sigmoid's first-layer gradient vanishes from {first.depth} weight layers ({first.arch}): "
+            f"{first.fmt()} ReLU's over the {window}, below the {t:g} × that counts as vanished{before}"
+        )
+        key_ratio = first
+    open_parts = [f"{r.arch} (p = {r.p:.2g})" for r in used if not r.decided()]
+    reason = "not significant against the threshold: " + ", ".join(open_parts) if open_parts else ""
+    untrained = ", ".join(u for r in used for u in r.untrained)
     if untrained:
-        names = ", ".join(f"{r.arch} {r.act}" for r in untrained)
-        lines.append(f"No depth conclusion rests on {names}: those runs did not train (see the table).")
-    return lines, findings
+        counted = f"counts {untrained}, which did not train: the gradient of their first steps is evidence all the same"
+        reason = f"{reason}; {counted}" if reason else counted
+    return Claim(
+        statement,
+        f"{key_ratio.arch}: sigmoid / ReLU = {key_ratio.fmt()} (RMS per weight, {window})",
+        f"Welch t-test on per-seed log10 RMS against log10 {t:g}, Holm-adjusted over {len(ratios)} architectures; "
+        + ", ".join(f"{r.arch} p = {r.p:.2g}" for r in used),
+        min(r.n for r in used),
+        (window,),
+        status,
+        reason,
+        key=f"{key_ratio.fmt()} vs {t:g}× ({key_ratio.arch})",
+        p=max(r.p for r in used),
+    )
+
+
+def ratio_sentence(r: DepthRatio, t: float) -> str:
+    """One architecture's line of the section: the ratio, its side of the threshold and whether the test decides it."""
+    side = "below" if r.below(t) else "above"
+    verdict = "significant" if r.decided() else "not significant"
+    runs = f"; counted though {' and '.join(r.untrained)} did not train" if r.untrained else ""
+    return (
+        f"{r.arch} ({r.depth} weight layers): sigmoid's first-layer gradient is {r.fmt()} ReLU's over the first "
+        f"{plural(EARLY_STEPS, 'step')}, {side} the {t:g}× line (Holm-adjusted p = {r.p:.2g}, {verdict}, "
+        f"n = {r.n}){runs}."
+    )
+
+
+def training_finding(results: list[VariantResult]) -> Finding | None:
+    """One row for every run that did not train: no accuracy evidence, named so no accuracy is read into it."""
+    untrained = [r for r in results if not r.trained]
+    if not untrained:
+        return None
+    names = ", ".join(f"{r.arch} {r.act}" for r in untrained)
+    losses = ", ".join(f"{r.final_loss.mean:.3f}" for r in untrained)
+    classes = untrained[0].classes
+    budget = untrained[0].budget
+    claim = Claim(
+        f"{len(untrained)} of {len(results)} runs never left the uniform guess in {budget}: {names}",
+        f"final loss {losses} vs ln {classes} = {math.log(classes):.3f}",
+        "final loss vs ln C, accuracy vs chance (report/claims.py)",
+        min(len(r.record.run["seeds"]) for r in untrained),
+        (budget,),
+        Status.DID_NOT_TRAIN,
+        "no evidence about accuracy; their early gradients still count for the depth answer",
+    )
+    return Finding(TRAINING_QUESTION, claim, f"{len(untrained)} of {len(results)} runs")
+
+
+# ------------------------------------------------------------------ the input-scaling ablation
 
 
 def _all_diverged(u: VariantResult) -> Claim:
-    """The ablation's claim when every unscaled seed diverged: nothing to compare, and that is the answer."""
+    """Every unscaled seed diverged: nothing to compare, and that is the answer."""
     return Claim(
-        f"{u.arch} {u.act} on [0, 255] diverged in every seed (loss NaN/inf)",
+        f"On [0, 255] inputs {u.arch} {u.act} diverges in every seed (loss NaN/inf)",
         "no finite test accuracy",
         "divergence check at every log step",
         len(u.record.run["seeds"]),
         (u.budget,),
-        Status.DID_NOT_TRAIN,
+        Status.SUPPORTED,
         "; ".join(f"seed {seed} at step {step}" for seed, step in u.record.diverged),
     )
 
 
-def scaling_claims(scaled: list[VariantResult], unscaled: list[VariantResult]) -> list[Claim]:
-    """Per ablated variant: test accuracy on inputs in [0, 255] against the same variant on [-1, 1].
+def _scaling_statement(u: VariantResult, s: VariantResult, accs: str, diff: float) -> str:
+    """What the change to [0, 255] did, worded from which arms trained and the sign of the difference."""
+    name = f"{u.arch} {u.act}"
+    if not (u.trained or s.trained):
+        return f"{name} trains on neither [0, 255] nor [-1, 1] inputs in {u.budget}: scaling cannot be judged"
+    if s.trained and not u.trained:
+        return f"Scaling inputs to [0, 255] stops {name} from training ({accs} on test)"
+    if u.trained and not s.trained:
+        return f"Leaving inputs in [0, 255] lets {name} train, where [-1, 1] did not ({accs} on test)"
+    if abs(diff) < 0.0005:
+        return f"{name} on [0, 255] ends level with its [-1, 1] run on test ({accs})"
+    word = "above" if diff > 0 else "below"
+    return f"{name} on [0, 255] ends {abs(diff) * 100:.1f} points {word} its [-1, 1] run on test ({accs})"
 
-    The did-not-train rule judges the unscaled arm on its own loss and accuracy, so a run that never
-    left the uniform guess is said to be that, not "worse".
+
+def scaling_claims(scaled: list[VariantResult], unscaled: list[VariantResult]) -> list[Claim]:
+    """[0, 255] against [-1, 1] for every ablated variant with a twin, judged on the manipulation's effect.
+
+    One family (the ablation's question), Holm-adjusted. A run that did not train is no accuracy evidence on
+    its own, but one arm training and the other not is exactly what the manipulation did (``manipulation``
+    in the rule set); neither arm training says nothing about scaling.
     """
     by = {r.name: r for r in scaled}
-    out = []
-    for u in unscaled:
-        s = by.get(u.name)
-        if s is None:
+    pairs = [(u, by[u.name]) for u in unscaled if u.name in by]
+    diverged = {u.name: _all_diverged(u) for u, _ in pairs if not u.record.test_accs}
+    contrasts, keys = [], []
+    for u, s in pairs:
+        if u.name in diverged:
             continue
         raw = replace(u.arm(tuple(u.record.test_accs)), label=f"{u.arch} {u.act} on [0, 255]")
-        if not raw.values:
-            out.append(_all_diverged(u))
-            continue
         ref = replace(s.arm(tuple(s.record.test_accs)), label=f"{s.arch} {s.act} on [-1, 1]")
-        word = "below" if summarize(raw.values).mean < summarize(ref.values).mean else "not below"
-        out.append(compare(f"Without input scaling {u.arch} {u.act} ends {word} its scaled run on test", raw, ref))
-    return out
-
-
-def weakest_scaling_finding(claims: list[Claim]) -> Finding | None:
-    """The ablation's row of the findings table: its weakest claim, since the answer is no stronger than that."""
-    if not claims:
-        return None
-    worst = min(claims, key=lambda c: STRENGTH.index(c.status))
-    return Finding("What happens without input scaling?", worst, worst.statistic)
+        diff, low, high = welch_interval(raw.values, ref.values)
+        accs = f"{percent(float(np.mean(raw.values)))} vs {percent(float(np.mean(ref.values)))}"
+        contrasts.append(Contrast(_scaling_statement(u, s, accs, diff), raw, ref, manipulation=True))
+        keys.append(f"{points(diff)} {points_interval(low, high)}")
+    judged = iter(replace(c, key=k) for c, k in zip(holm_family(contrasts, "input scaling"), keys))
+    return [diverged[u.name] if u.name in diverged else next(judged) for u, _ in pairs]
 
 
 def ratio_text(a: float, b: float) -> str:
@@ -137,68 +236,54 @@ WHY_VANISH = (
 )
 
 
-def _depth_answer(results: list[VariantResult], depth: dict[str, int], study: ActivationsSettings) -> str:
-    """The sigmoid/ReLU gradient ratio per architecture by depth, and ReLU's own gradient from shallowest to deepest."""
-    by = {(r.arch, r.act): r for r in results}
-    archs = sorted({r.arch for r in results}, key=lambda a: (depth[a], study.archs.index(a)))
-    parts, relu = [], []
-    for a in archs:
-        sig, rel = by.get((a, "sigmoid")), by.get((a, "relu"))
-        if rel is not None and rel.grad_rms.n:
-            relu.append((a, rel.grad_rms.mean))
-        if sig is None or rel is None or not (sig.grad_rms.n and rel.grad_rms.n):
-            continue
-        flag = " (did not train)" if did_not_train(sig.arm(())) or did_not_train(rel.arm(())) else ""
-        parts.append(f"{a} ({depth[a]} layers) {sig.grad_rms.mean / rel.grad_rms.mean:.2g}×{flag}")
-    text = "Sigmoid's first-layer gradient as a share of ReLU's (RMS per weight): " + ", ".join(parts or ["—"])
+def _depth_answer(ratios: list[DepthRatio], claim: Claim | None, results: list[VariantResult]) -> str:
+    """The sigmoid/ReLU ratio by depth, ReLU's own early gradient from shallowest to deepest, and the answer."""
+    parts = [f"{r.arch} ({r.depth} layers) {r.ratio:.2g}×" for r in ratios]
+    text = (
+        f"Sigmoid's first-layer gradient as a share of ReLU's (RMS per weight, first {plural(EARLY_STEPS, 'step')}): "
+        + ", ".join(parts or ["—"])
+    )
+    relu = [(r.arch, r.early_rms.mean) for r in results if r.act == "relu" and r.early_rms.n]
     if len(relu) >= 2:
-        text += (
-            f". ReLU's own first-layer gradient goes from {relu[0][1]:.3g} ({relu[0][0]}) to {relu[-1][1]:.3g} "
-            f"({relu[-1][0]})"
-        )
-    return text + f"; below {study.vanish_ratio:g}× counts as vanished."
+        text += f". ReLU's own goes from {relu[0][1]:.3g} ({relu[0][0]}) to {relu[-1][1]:.3g} ({relu[-1][0]})"
+    return text + (f". {claim.statement}." if claim else ".")
 
 
 def _scaling_part(u: VariantResult, s: VariantResult) -> str:
-    """One ablated variant, scaled → unscaled: final loss, gradient ratio, test accuracy, divergence."""
+    """One ablated variant, scaled → unscaled: final loss, early gradient ratio, test accuracy, divergence."""
     loss_s = f"{s.final_loss.mean:.3f}" if s.final_loss.n else "—"
     loss_u = f"{u.final_loss.mean:.3f}" if u.final_loss.n else "—"
-    acc_u = pct(u.test.mean) if u.test.n else "— (diverged)"
-    acc_s = pct(s.test.mean) if s.test.n else "—"
+    acc_u = percent(u.test.mean) if u.test.n else "— (diverged)"
+    acc_s = percent(s.test.mean) if s.test.n else "—"
     div = f", {len(u.record.diverged)} of {len(u.record.run['seeds'])} seeds diverged" if u.record.diverged else ""
-    div += " (did not train: loss at ln C or accuracy at chance)" if did_not_train(u.arm(())) else ""
-    grad = ratio_text(u.grad_rms.mean, s.grad_rms.mean)
-    loss = f"final loss {loss_s} → {loss_u}"
-    return f"{u.arch} {u.act}: {loss}, first-layer gradient {grad}, test {acc_s} → {acc_u}{div}"
+    grad = ratio_text(u.early_rms.mean, s.early_rms.mean)
+    return f"{u.arch} {u.act}: final loss {loss_s} → {loss_u}, first-layer gradient {grad}, test {acc_s} → {acc_u}{div}"
 
 
 def _scaling_answer(unscaled: list[VariantResult], scaled: list[VariantResult]) -> str:
-    """The ablation's answer: every ablated variant that has a scaled counterpart, scaled → unscaled."""
     by = {r.name: r for r in scaled}
-    parts = [_scaling_part(u, by[u.name]) for u in unscaled if by.get(u.name) is not None]
+    parts = [_scaling_part(u, by[u.name]) for u in unscaled if u.name in by]
     return "On inputs in [0, 255] instead of [-1, 1] (scaled → unscaled): " + "; ".join(parts) + "."
 
 
 def questions(
     results: list[VariantResult],
     unscaled: list[VariantResult],
-    findings: list[Finding],
-    depth: dict[str, int],
-    study: ActivationsSettings,
+    ratios: list[DepthRatio],
+    depth: Claim | None,
+    scaling: list[Claim],
 ) -> list[tuple]:
     """The exercise's S2 questions, answered from this run's numbers with the status of the claim each rests on."""
-    depth_claim = next((f.claim for f in findings if f.question.startswith("From which depth")), None)
-    untrained = next((f.claim for f in findings if f.question == "Which runs are no evidence?"), None)
     items = [
         (
             "How does gradient behaviour differ between the architectures, and what happens as depth grows?",
-            _depth_answer(results, depth, study)
-            + (f" {depth_claim.statement[0].upper()}{depth_claim.statement[1:]}." if depth_claim else ""),
-            depth_claim or untrained or MEASURED,
+            _depth_answer(ratios, depth, results),
+            depth or MEASURED,
         ),
         ("Why?", WHY_VANISH, None),
     ]
-    scaling = next((f.claim for f in findings if f.question == "What happens without input scaling?"), None)
     if unscaled:
-        items.append(("What happens without input scaling?", _scaling_answer(unscaled, results), scaling or MEASURED))
+        decided = [c for c in scaling if c.status is not Status.DID_NOT_TRAIN]
+        status = weakest([c.status for c in decided]) if decided else MEASURED
+        items.append((SCALING_QUESTION, _scaling_answer(unscaled, results), status))
     return items

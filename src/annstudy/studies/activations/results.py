@@ -12,11 +12,14 @@ from pathlib import Path
 import numpy as np
 
 from annstudy.models.zoo import build_model, first_layer_weight
-from annstudy.report.claims import Arm
+from annstudy.report.claims import Arm, did_not_train
 from annstudy.report.stats import Summary, summarize
+from annstudy.report.units import plural
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import variant_dir
 from annstudy.studies.variants import Variant, read_variant
+
+EARLY_STEPS = 50  # S2's depth answer reads the first-layer gradient over the first 50 SGD steps of every run
 
 
 @dataclass
@@ -76,10 +79,41 @@ class VariantResult:
     def grad_rms(self) -> Summary:
         return summarize(self.grad_rms_per_seed(), bounds=(0.0, np.inf))
 
+    def early_rms_per_seed(self) -> tuple[float, ...]:
+        """Per seed: RMS per weight of ‖∂L/∂W₁‖ over the first :data:`EARLY_STEPS` steps (at least one log).
+
+        Why early: how large the gradient reaching the first layer is, before training changes the
+        weights, is a property of the architecture and activation; it is evidence about vanishing
+        whether or not the run goes on to train (a run stuck at ln C is often stuck *because* of it).
+        Same window in every profile (one log row at log_every 50, five at 10). Non-finite rows are left out.
+        """
+        c = self.record.curves
+        if c.empty:
+            return ()
+        c = c[np.isfinite(c["grad_norm"])].sort_values("step")
+        out = []
+        for _, g in c.groupby("seed"):
+            window = g[g["step"] <= max(EARLY_STEPS, int(g["step"].iloc[0]))]
+            out.append(float(window["grad_norm"].mean()) / float(np.sqrt(self.weights)))
+        return tuple(out)
+
+    @property
+    def early_rms(self) -> Summary:
+        return summarize(self.early_rms_per_seed(), bounds=(0.0, np.inf))
+
+    def rms_curves(self):
+        """The per-seed curves with ``grad_rms`` = ‖∂L/∂W₁‖ / √(first-layer weights): the figures' gradient axis."""
+        c = self.record.curves
+        return c.assign(grad_rms=c["grad_norm"] / np.sqrt(self.weights)) if "grad_norm" in c else c
+
     @property
     def budget(self) -> str:
-        epochs = int(self.record.run["train"]["epochs"])
-        return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+        return plural(int(self.record.run["train"]["epochs"]), "epoch")
+
+    @property
+    def trained(self) -> bool:
+        """The did-not-train rule of report/claims.py on this variant's final loss and test accuracy."""
+        return not did_not_train(self.arm(()))
 
     def arm(self, values: tuple[float, ...]) -> Arm:
         """This variant as a side of a claim about ``values`` (per seed); its loss and accuracy say if it trained."""
@@ -125,6 +159,7 @@ def metrics(results: list[VariantResult]) -> dict:
             "final_loss": num(r.final_loss.mean),
             "first_layer_grad_norm": num(r.grad_mean.mean, 8),
             "first_layer_grad_rms": num(r.grad_rms.mean, 10),
+            "first_layer_grad_rms_early": num(r.early_rms.mean, 10),
             "first_layer_grad_norm_last": num(r.grad_final.mean, 8),
             "test_acc_mean": num(r.test.mean),
             "diverged": len(r.record.diverged),

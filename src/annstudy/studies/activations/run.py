@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from annstudy.data.prepared import pixel_range
-from annstudy.engine.trainer import TrainHooks, train_seeds
+from annstudy.engine.loop import TrainHooks
+from annstudy.engine.seeds import train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import first_weighted_layer
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.studies.variants import load_data, write_variant
 
 STUDY = "activations"

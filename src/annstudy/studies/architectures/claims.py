@@ -6,7 +6,7 @@ accuracy only reports the chosen architecture, in a claim (annstudy/report/claim
 
 from __future__ import annotations
 
-from annstudy.report.claims import Claim, Status, accuracy_bar, compare
+from annstudy.report.claims import Claim, Family, accuracy_bar, compare
 from annstudy.report.document import Table
 from annstudy.report.section import Finding
 from annstudy.report.stats import Comparison, pairwise, pct
@@ -15,12 +15,17 @@ from annstudy.studies.architectures.results import ArchResult, chosen_architectu
 
 PICK = "Which architecture to pick (chosen on validation)?"
 CNN_VS_MLP = "How does the CNN compare with the MLP?"
-WEAKEST_FIRST = [Status.DID_NOT_TRAIN, Status.CONFOUNDED, Status.UNDERPOWERED, Status.NOT_SIGNIFICANT, Status.SUPPORTED]
+MATRIX = "all pairs of architectures"
 
 
-def weakest(claims: list[Claim]) -> Claim:
-    """An answer resting on several claims is as strong as its weakest."""
-    return min(claims, key=lambda c: WEAKEST_FIRST.index(c.status))
+def matrix_compare(statement: str, a: ArchResult, b: ArchResult, comparisons: list[Comparison], classes: int) -> Claim:
+    """``a`` against ``b`` on test accuracy with the matrix's Holm-adjusted p: every S1 sentence comparing two
+    architectures belongs to the one family of all pairs, so it cites the p the matrix shows."""
+    pair = next((c for c in comparisons if {c.a, c.b} == {a.arch, b.arch}), None)
+    if pair is None:  # not in the matrix (fewer than 2 architectures with data): a family of one
+        return compare(statement, a.arm(classes), b.arm(classes))
+    family = Family(len(comparisons), MATRIX)
+    return compare(statement, a.arm(classes), b.arm(classes), p=pair.p_adjusted, family=family)
 
 
 def better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
@@ -61,19 +66,18 @@ def _best_claim(results: list[ArchResult], comparisons: list[Comparison], classe
         return f"Only {trained[0].arch} {alone}."
     best = chosen_architecture(trained)
     second = chosen_architecture([r for r in trained if r is not best])
-    vs_second = next((c for c in comparisons if {c.a, c.b} == {best.arch, second.arch}), None)
-    p = vs_second.p_adjusted if vs_second else None
     ahead = "ahead of" if best.test.mean >= second.test.mean else "behind"
-    return compare(
+    return matrix_compare(
         f"{best.arch} (highest validation accuracy, {pct(best.val_mean)}) is {ahead} the validation runner-up "
         f"{second.arch} on test",
-        best.arm(classes),
-        second.arm(classes),
-        p=p,
+        best,
+        second,
+        comparisons,
+        classes,
     )
 
 
-def _cnn_vs_mlp(trained: list[ArchResult], classes: int) -> list[Finding]:
+def _cnn_vs_mlp(trained: list[ArchResult], comparisons: list[Comparison], classes: int) -> list[Finding]:
     """The best CNN against the best MLP (both chosen on validation), and at a matched budget where one exists."""
     cnns = [r for r in trained if is_cnn(r.arch)]
     mlps = [r for r in trained if not is_cnn(r.arch)]
@@ -89,11 +93,13 @@ def _cnn_vs_mlp(trained: list[ArchResult], classes: int) -> list[Finding]:
     for cnn, mlp in pairs:
         better = "beats" if cnn.test.mean >= mlp.test.mean else "trails"
         equal = cnn.epochs == mlp.epochs
-        claim = compare(
+        claim = matrix_compare(
             f"the best CNN on validation{f' at {cnn.budget}' if equal and len(pairs) > 1 else ''}, {cnn.arch}, "
             f"{better} the best MLP, {mlp.arch}, on test",
-            cnn.arm(classes),
-            mlp.arm(classes),
+            cnn,
+            mlp,
+            comparisons,
+            classes,
         )
         diff = (cnn.test.mean - mlp.test.mean) * 100
         found.append(Finding(CNN_VS_MLP, claim, f"{diff:+.1f} points"))
@@ -110,9 +116,9 @@ def claims(results: list[ArchResult], comparisons: list[Comparison], classes: in
         acc = chosen.accuracy(n_test)
         found.append(Finding(PICK, best, acc.fmt()))
         kind = "cnn" if is_cnn(chosen.arch) else "mlp"
-        what = f"the exercise's bar for a {kind.upper()}"
+        what = f"the exercise's bar for {'an MLP' if kind == 'mlp' else 'a CNN'}"
         bar = accuracy_bar(chosen.arch, acc, BARS[kind], chosen.budget, classes, what)
         found.append(
             Finding("Does the chosen network meet the exercise's bar?", bar, f"{acc.fmt()} vs {pct(BARS[kind])}")
         )
-    return found + _cnn_vs_mlp(trained, classes)
+    return found + _cnn_vs_mlp(trained, comparisons, classes)

@@ -83,7 +83,7 @@ def panel_figures(results: list[ArchResult], dataset: str, seeds: int, out: Path
 
 
 def initial_first_layer(arch: str, image_shape: tuple[int, int, int], classes: int, seed: int) -> torch.Tensor:
-    """The first layer as training initialised it: ``torch.manual_seed(seed)`` then the model (trainer.train_seed,
+    """The first layer as training initialised it: ``torch.manual_seed(seed)`` then the model (engine/seeds.py,
     models/stacked.stack_seeds), so the initialisation needs no file of its own."""
     with torch.random.fork_rng(devices=[]):  # the report's own random state stays as it was
         torch.manual_seed(seed)

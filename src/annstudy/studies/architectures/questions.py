@@ -6,11 +6,11 @@ import torch
 
 from annstudy.data.prepared import PreparedDataset
 from annstudy.models.zoo import build_model, first_layer_weight
-from annstudy.report.claims import Arm, Claim, accuracy_bar, compare
+from annstudy.report.claims import Arm, Claim, Family, accuracy_bar, compare, weakest
 from annstudy.report.questions import MEASURED
 from annstudy.report.section import Finding
 from annstudy.report.stats import Comparison, pct
-from annstudy.studies.architectures.claims import CNN_VS_MLP, PICK, weakest
+from annstudy.studies.architectures.claims import CNN_VS_MLP, PICK, matrix_compare
 from annstudy.studies.architectures.config import ArchitecturesSettings
 from annstudy.studies.architectures.references import BARS, KIN, PUBLISHED_DATASET
 from annstudy.studies.architectures.results import ArchResult, is_cnn, trained_model, verdict
@@ -79,18 +79,20 @@ def _generalization(trained: list[ArchResult], gaps: dict, study: ArchitecturesS
     )
 
 
-def _size(trained: list[ArchResult], gaps: dict, data: PreparedDataset) -> tuple:
+def _size(trained: list[ArchResult], gaps: dict, data: PreparedDataset, comparisons: list[Comparison]) -> tuple:
     """The largest network against the smallest, with every network's parameters and depth."""
     classes = len(data.classes)
     depth = {r.arch: weight_layers(build_model(r.arch, data.image_shape, classes)) for r in trained}
     order = sorted(trained, key=lambda r: r.params)
     small, big = order[0], order[-1]
-    size = compare(
+    size = matrix_compare(
         f"the largest network, {big.arch} ({big.params:,} parameters), "
         f"{'beats' if big.test.mean >= small.test.mean else 'trails'} the smallest, {small.arch} "
         f"({small.params:,}), on test",
-        big.arm(classes),
-        small.arm(classes),
+        big,
+        small,
+        comparisons,
+        classes,
     )
     listing = "; ".join(
         f"{r.arch}: {r.params:,} parameters, {depth[r.arch]} weight layers, test {pct(r.test.mean)}, "
@@ -122,22 +124,17 @@ def _interpretable(trained: list[ArchResult], data: PreparedDataset) -> tuple:
     )
 
 
-def _p(c: Comparison | None) -> float | None:
-    return c.p_adjusted if c is not None else None
-
-
 def _akin(trained: list[ArchResult], comparisons: list[Comparison], classes: int) -> tuple | None:
     """Neighbours within each structurally akin group (references.KIN), with the matrix's adjusted p."""
     by = {r.arch: r for r in trained}
     kin_claims, kin_text = [], []
-    lookup = {(c.a, c.b): c for c in comparisons} | {(c.b, c.a): c for c in comparisons}
     for group, what in KIN:
         present = [a for a in group if a in by]
         if len(present) < 2:
             continue
         parts = []
         for a, b in zip(present, present[1:]):
-            c = compare(f"{a} vs {b}", by[a].arm(classes), by[b].arm(classes), p=_p(lookup.get((a, b))))
+            c = matrix_compare(f"{a} vs {b}", by[a], by[b], comparisons, classes)
             kin_claims.append(c)
             parts.append(f"{c.statistic} ({c.status.value})")
         kin_text.append(f"{', '.join(present)} ({what}): " + "; ".join(parts))
@@ -156,9 +153,11 @@ def _bars_item(trained: list[ArchResult], study: ArchitecturesSettings, classes:
     if study.dataset != PUBLISHED_DATASET or not trained:
         return (question, f"The bars are the Fashion-MNIST exercise's; this run uses `{study.dataset}`.", None)
     bars, parts = [], []
+    family = Family(len(trained), "every network against its bar")
     for r in trained:
         kind = "cnn" if is_cnn(r.arch) else "mlp"
-        claim = accuracy_bar(r.arch, r.accuracy(n_test), BARS[kind], r.budget, classes, f"the {kind.upper()} bar")
+        bar, what = BARS[kind], f"the {kind.upper()} bar"
+        claim = accuracy_bar(r.arch, r.accuracy(n_test), bar, r.budget, classes, what, family=family)
         bars.append(claim)
         judged = verdict(*r.final_accuracies, study)
         parts.append(f"{claim.statement}: {pct(r.test.mean)} ({claim.status.value}; curves: {judged})")
@@ -190,7 +189,7 @@ def questions(
         )
     ]
     if len(trained) >= 2:
-        items += [_generalization(trained, gaps, study, classes), _size(trained, gaps, data)]
+        items += [_generalization(trained, gaps, study, classes), _size(trained, gaps, data, comparisons)]
     items.append(_interpretable(trained, data))
     akin = _akin(trained, comparisons, classes)
     if akin is not None:
@@ -211,7 +210,7 @@ def questions(
             (
                 CNN_VS_MLP,
                 " ".join(f"{_cap(c.statement)} ({c.statistic}, {c.status.value})." for c in cnn_mlp),
-                cnn_mlp[0],
+                weakest(cnn_mlp),
             )
         )
     items.append(_bars_item(trained, study, classes, n_test))

@@ -39,7 +39,7 @@ from annstudy.engine.flops import training_flops_per_sample
 from annstudy.engine.seeds import SeedRun, train_seeds
 from annstudy.models.stacked import StackedNet
 from annstudy.models.zoo import build_model
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.store.artifacts import atomic_dir, load_torch, save_torch
 from annstudy.store.records import log_summary, log_table, read_record, recording
 from annstudy.studies.architectures.selection import chosen_seed_row

@@ -17,6 +17,7 @@ from torch import nn
 
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure
+from annstudy.report.units import plural
 
 HUBER_OUTPUTS = [0.1, 4.4, 0.2, 10.0]
 HUBER_TARGETS = [1.0, 4.0, 5.0, 8.0]
@@ -76,7 +77,7 @@ def checks(n: int, batch: int, epochs: int) -> list[Check]:
             mean_cross_entropy(),
         ),
         Check(
-            f"Batches per epoch and SGD iterations for N = {n:,}, batch {batch}, {epochs} epochs (S1's run)?",
+            f"Batches per epoch and SGD iterations for N = {n:,}, batch {batch}, {plural(epochs, 'epoch')} (S1's run)?",
             f"{per_epoch:,} per epoch (⌈N / B⌉), {total:,} in all",
             [per_epoch, total],
         ),

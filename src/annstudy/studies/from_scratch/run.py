@@ -35,7 +35,7 @@ from annstudy.data.prepared import PreparedDataset, load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.optim import make_optimizer
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.scratch import mlp
 from annstudy.scratch.conv2d import conv2d, kernel_bank
 from annstudy.store.artifacts import atomic_dir

@@ -6,28 +6,41 @@ test; keeping that rule in one module keeps the tables and figures from choosing
 
 from __future__ import annotations
 
-from annstudy.report.claims import compare
+from annstudy.report.claims import Contrast, holm_family
 from annstudy.report.section import Finding
 from annstudy.report.stats import pct
 from annstudy.studies.hyperparameters.results import VariantSummary, axis_label
 
+FAMILY = "S4: each sweep's validation choice against its runner-up"
 
-def choice(axis: str, variants: list[VariantSummary], budget: str, n_test: int) -> Finding | None:
-    """The value with the highest validation accuracy, its test accuracy, and a test against the runner-up."""
+
+def _contrast(axis: str, variants: list[VariantSummary], budget: str) -> Contrast | None:
+    """The value with the highest validation accuracy against the validation runner-up, on test."""
     ranked = sorted((v for v in variants if len(v.healthy)), key=lambda v: v.val_mean, reverse=True)
     if len(ranked) < 2:
         return None
     best, second = ranked[0], ranked[1]
-    label = axis_label(axis)
     gap = best.test.mean - second.test.mean
     ahead = "level with" if abs(gap) < 0.0005 else ("ahead of" if gap > 0 else "behind")
-    claim = compare(
-        f"best {label} on validation: {best.label()} ({pct(best.val_mean)} val); on test it is {ahead} the "
-        f"validation runner-up {second.label()} ({pct(second.val_mean)} val)",
+    return Contrast(
+        f"best {axis_label(axis)} on validation: {best.label()} ({pct(best.val_mean)} val); on test it is {ahead} "
+        f"the validation runner-up {second.label()} ({pct(second.val_mean)} val)",
         best.arm(budget),
         second.arm(budget),
     )
-    return Finding(f"Sweep of the {label}: which value (chosen on validation)?", claim, best.accuracy(n_test).fmt())
+
+
+def choices(candidates: dict[str, list[VariantSummary]], budget: str, n_test: int) -> dict[str, Finding]:
+    """Per sweep, the value chosen on validation and its test against the runner-up. studies.md asks one S4
+    question of every sweep, so the sweeps' tests are one family, Holm-corrected together."""
+    contrasts = {axis: c for axis, variants in candidates.items() if (c := _contrast(axis, variants, budget))}
+    claims = holm_family(list(contrasts.values()), FAMILY)
+    found = {}
+    for axis, claim in zip(contrasts, claims):
+        best = max((v for v in candidates[axis] if len(v.healthy)), key=lambda v: v.val_mean)
+        question = f"Sweep of the {axis_label(axis)}: which value (chosen on validation)?"
+        found[axis] = Finding(question, claim, best.accuracy(n_test).fmt())
+    return found
 
 
 def _first_epoch_at(v: VariantSummary, level: float) -> int | None:

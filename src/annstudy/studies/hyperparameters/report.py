@@ -19,9 +19,10 @@ from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
 from annstudy.report.stats import pct, summarize
+from annstudy.report.units import accuracy_spread, percent
 from annstudy.store.artifacts import write_tsv
 from annstudy.store.records import read_record
-from annstudy.studies.hyperparameters.claims import choice, sweep_answer
+from annstudy.studies.hyperparameters.claims import choices, sweep_answer
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
 from annstudy.studies.hyperparameters.figures import curves_figure, forest_figure, lab_figures, summary_figure
 from annstudy.studies.hyperparameters.results import REFERENCE, VariantSummary, axis_label, load_axis, metrics
@@ -104,12 +105,13 @@ def numpy_exercise(record: dict) -> tuple[Paragraph, dict]:
     per_seed = record["per_seed"]
     acc = summarize([r["test_acc"] for r in per_seed])
     worst = max(r["autograd_diff"] for r in per_seed)
-    accs = ", ".join(f"{r['test_acc']:.4f}" for r in per_seed)
+    accs = ", ".join(percent(r["test_acc"]) for r in per_seed)
     mses = ", ".join(f"{r['final_mse']:.4f}" for r in per_seed)
     text = (
         f"The lab's Exercise 1 from scratch in NumPy (input + bias → fully connected → sigmoid, MSE "
         f"against one-hot labels, full-batch gradient descent at lr {record['lr']:g} for {record['steps']} "
-        f"steps, `scratch/sigmoid_net.py`): test accuracy **{acc.fmt()}** over {len(per_seed)} seeds "
+        f"steps, `scratch/sigmoid_net.py`): test accuracy **{accuracy_spread([r['test_acc'] for r in per_seed])}** "
+        f"over {len(per_seed)} seeds "
         f"(per seed {accs}), final training MSE {mses}. Its gradients equal torch autograd's "
         f"to {worst:.1e} (float64, largest absolute difference over every weight and seed)."
     )
@@ -141,23 +143,31 @@ def _intro(study: HyperparametersSettings, meta: dict, base: VariantSummary, bas
     ]
 
 
+def candidates(axis: str, variants: list[VariantSummary], base: VariantSummary) -> list[VariantSummary]:
+    """The values a sweep chooses among: a penalty or a model also against the base (no penalty, the plain MLP)."""
+    return [*variants, base] if axis in ("penalty", "model") else variants
+
+
 def _sweep_blocks(
-    axis: str, variants: list[VariantSummary], base: VariantSummary, run: dict, n_test: int, out: Path
-) -> tuple[list, Finding | None, tuple | None]:
-    """One sweep's subsection, its finding (the validation choice) and its answer to the exercise's question."""
+    axis: str,
+    variants: list[VariantSummary],
+    base: VariantSummary,
+    run: dict,
+    found: Finding | None,
+    n_test: int,
+    out: Path,
+) -> tuple[list, tuple | None]:
+    """One sweep's subsection and its answer to the exercise's question (``found``: its validation choice)."""
     label = axis_label(axis)
-    budget = f"{run['train']['epochs']} epochs"
     path = curves_figure(axis, variants, base, out / "figures" / f"hyperparameters_{axis}.png")
-    # a penalty or a model is chosen against the base (no penalty, the plain MLP) as well
-    candidates = [*variants, base] if axis in ("penalty", "model") else variants
-    found = choice(axis, candidates, budget, n_test)
-    answer = sweep_answer(axis, candidates, found, int(run["train"]["epochs"]))
+    answer = sweep_answer(axis, candidates(axis, variants, base), found, int(run["train"]["epochs"]))
     blocks = [
         Heading(f"Sweep: {label}", level=3),
         sweep_table(axis, variants, n_test),
         Paragraph(found.claim.sentence() if found else "Fewer than two values trained: nothing to choose."),
         Figure(
-            path.relative_to(out), f"Validation accuracy per epoch for every {label} (mean over seeds, band ±1 std)."
+            path.relative_to(out),
+            f"Validation accuracy per epoch, one curve per value of the {label} (mean over seeds, band ±1 std).",
         ),
     ]
     blocks += [
@@ -168,7 +178,7 @@ def _sweep_blocks(
         for v in variants
         if v.diverged
     ]
-    return blocks, found, answer
+    return blocks, answer
 
 
 OPTIMIZER_NOTE = (
@@ -216,12 +226,14 @@ def build(settings: Settings, out: Path) -> StudySection:
     blocks = _intro(study, meta, base, base_run, n_test)
     lab, result_grid = lab_figures(out, base)
     blocks += lab
-    findings, answers = [], []
+    budget = f"{base_run['train']['epochs']} epochs"
+    found = choices({axis: candidates(axis, variants, base) for axis, variants in sweeps.items()}, budget, n_test)
+    answers = []
     for axis, variants in sweeps.items():
-        sweep, found, answer = _sweep_blocks(axis, variants, base, base_run, n_test, out)
+        sweep, answer = _sweep_blocks(axis, variants, base, base_run, found.get(axis), n_test, out)
         blocks += sweep
-        findings += [found] if found else []
         answers.append(answer)
+    findings = list(found.values())
     if "optimizer" in sweeps:
         blocks.append(Paragraph(OPTIMIZER_NOTE.format(lr=study.base.lr)))
     numpy_record = read_record(train_dir("numpy")).summary

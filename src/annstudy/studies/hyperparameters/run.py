@@ -33,12 +33,11 @@ from annstudy.data.prepared import PreparedDataset, Split, load_prepared, save_p
 from annstudy.data.registry import prepared_dir
 from annstudy.engine.device import configure, describe, resolve_device
 from annstudy.engine.evaluation import evaluate
+from annstudy.engine.loop import steps_per_epoch
 from annstudy.engine.penalty import weight_penalty
-from annstudy.engine.progress import Bar
-from annstudy.engine.trainer import SeedRun, steps_per_epoch, train_stacked_model
+from annstudy.engine.seeds import SeedRun, train_seeds
 from annstudy.models.mlp import build_mlp
-from annstudy.models.stacked import stack_seeds
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.scale.fanout import fan_out, ran_on
 from annstudy.scratch import sigmoid_net
 from annstudy.store.artifacts import atomic_dir, save_torch
@@ -117,11 +116,8 @@ def train_variant(variant: Variant, study: HyperparametersSettings, data: Prepar
     def make_model() -> torch.nn.Sequential:
         return build_mlp(data.image_shape, len(data.classes), variant.hidden, variant.dropout, variant.batchnorm)
 
-    model = stack_seeds(make_model, cfg.seeds)
-    total = per_epoch * cfg.epochs * len(cfg.seeds)
-    with Bar(total, f"train {variant.name}") as bar:
-        runs = train_stacked_model(model, data, cfg, bar, weight_penalty(variant.penalty, variant.penalty_lambda))
-        bar.update(total - bar.n)
+    penalty = weight_penalty(variant.penalty, variant.penalty_lambda)
+    runs = train_seeds(variant.name, data, cfg, f"train {variant.name}", penalty=penalty, make_model=make_model)
     per_seed, test_pred = [], []
     for run in runs:
         plain = make_model().to(data.train.x.device)

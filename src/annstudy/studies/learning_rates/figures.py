@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
-from annstudy.report import figures, interactive
+from annstudy.report import figures, interactive, palette
 from annstudy.report.document import Chart
 from annstudy.report.interactive import Panel
 from annstudy.studies.learning_rates.results import label
@@ -17,8 +17,7 @@ from annstudy.studies.variants import Variant
 
 def colors(variants: tuple[str, ...]) -> dict[str, tuple]:
     """One colour per variant, fixed by params order, so a variant keeps its colour across figures."""
-    palette = sns.color_palette("colorblind", n_colors=max(len(variants), 5))
-    return {v: palette[i] for i, v in enumerate(variants)}
+    return palette.ordered_colors(variants)  # the interactive charts' colours, in the same order
 
 
 def curve_charts(records: list[Variant], fallback: Path) -> list[Chart]:

@@ -17,10 +17,10 @@ from pathlib import Path
 from annstudy.data.prepared import PreparedDataset
 from annstudy.engine.progress import Bar
 from annstudy.engine.schedules import stepped_run
+from annstudy.engine.seeds import SeedRun, train_seeds
 from annstudy.engine.settings import TrainSettings
-from annstudy.engine.trainer import SeedRun, train_seeds
 from annstudy.models.zoo import build_model
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.studies.learning_rates.config import SCHEDULED
 from annstudy.studies.variants import load_data, write_variant
 

@@ -9,7 +9,7 @@ import pandas as pd
 from annstudy.params.settings import Settings
 from annstudy.report import figures
 from annstudy.report import small_figures as figs
-from annstudy.report.claims import Arm, accuracy_bar, compare
+from annstudy.report.claims import Arm, band, compare
 from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
@@ -53,8 +53,8 @@ def build(settings: Settings, out: Path) -> StudySection:
     accs: dict[str, Accuracy] = {}
     findings: list[Finding] = []
     n_test = round(study.num_samples * (1 - study.train_split))
-    budget = f"{study.epochs} epochs"
-    short = [] if faithful else [f"profile {settings.profile} trains {study.epochs} epochs, the paper 150"]
+    budget = f"{study.epochs} epoch{'s' if study.epochs != 1 else ''}"
+    short = [] if faithful else [f"profile {settings.profile} trains {budget}, the paper 150 epochs"]
     diverged = False
     for name in study.models:
         r = read_record(train_dir(name)).summary
@@ -65,7 +65,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         accs[name] = Accuracy(tuple(float(v) for v in ok["test_acc"]), n_test)
         ref = published.get(name)
         if ref is not None and accs[name].n:
-            claim = accuracy_bar(f"our {name}", accs[name], ref, budget, 10, "the published accuracy", short)
+            claim = band(f"our {name}", accs[name], ref, study.tolerance, budget, 10, "the published band", short)
             findings.append(Finding(f"Does our {name} match the published figure?", claim, accs[name].fmt()))
         gap = None if ref is None else acc.mean - ref
         within = None if gap is None or not faithful else abs(gap) <= study.tolerance

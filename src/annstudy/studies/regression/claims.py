@@ -14,7 +14,7 @@ import pandas as pd
 from annstudy.report.claims import Arm, Claim, against, compare
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding
-from annstudy.report.stats import summarize
+from annstudy.report.stats import seeds_for_interval, summarize
 from annstudy.studies.regression.results import POSITIVE
 
 GOAL = 0.1  # studies.md: the non-linear fit ends with a training cost below 0.1
@@ -31,15 +31,23 @@ def _seed_interval(values: list[float]) -> tuple[tuple[float, float], str]:
 def nonlinear_goal(values: list[float], budget: str) -> Claim:
     """Whether the final training cost is below :data:`GOAL` given the seed spread (a one-arm claim)."""
     interval, how = _seed_interval(values)
-    mean = summarize(values).mean
-    verb = "below" if mean < GOAL else "not below"
+    s = summarize(values)
+    verb = "below" if s.mean < GOAL else "not below"
+    seeds = seeds_for_interval(s.mean - GOAL, s.std) if s.n >= 2 else None
+    undecided = (
+        f"about {max(seeds, s.n + 1)} seeds would put the interval clear of it ({s.n} run)"
+        if seeds
+        else "a second seed would show the spread"
+    )
     return against(
         f"the non-linear fit's final training cost is {verb} {GOAL:g}",
         Arm("non-linear MLP", tuple(values), budget),
         GOAL,
         interval,
         how,
-        statistic=f"final cost {mean:.3g} vs {GOAL:g}",
+        statistic=f"final cost {s.mean:.3g} vs {GOAL:g}",
+        undecided=undecided,
+        percent=False,
     )
 
 

@@ -26,7 +26,7 @@ from annstudy.engine.device import configure, resolve_device
 from annstudy.engine.members import FitSettings, MemberData, evaluate_members, fit
 from annstudy.models.small import mlp, parse_arch
 from annstudy.models.stacked import stack_seeds
-from annstudy.params.settings import Settings
+from annstudy.params.root import Settings
 from annstudy.store.artifacts import atomic_dir, load_torch, save_torch, write_json
 from annstudy.store.records import log_mean, log_summary, log_table, recording
 from annstudy.studies.regression.config import RegressionSettings
