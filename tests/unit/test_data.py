@@ -103,3 +103,15 @@ def test_real_fashion_mnist_contents():
     assert meta["sizes"] == {"train": 54_000, "val": 6_000, "test": 10_000}
     assert torch.bincount(tensors["y_val"]).tolist() == [600] * 10
     assert torch.bincount(tensors["y_test"]).tolist() == [1000] * 10
+
+
+def test_stratified_head_takes_the_first_of_every_class_equally():
+    from annstudy.data.splits import stratified_head
+
+    labels = np.array([0, 0, 0, 1, 2, 2, 1, 0, 1, 2, 2, 1])
+    head = stratified_head(labels, 7)  # 7 = 3 classes x 2 + 1 extra for class 0
+    assert head.tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert np.bincount(labels[head]).tolist() == [3, 2, 2]
+    assert stratified_head(labels, 6).tolist() == [0, 1, 3, 4, 5, 6]
+    assert stratified_head(labels, 0).tolist() == list(range(12))
+    assert stratified_head(labels, 50).tolist() == list(range(12))

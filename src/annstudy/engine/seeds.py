@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from annstudy.data.prepared import PreparedDataset
+from annstudy.data.prepared import PreparedDataset, Split
+from annstudy.data.splits import stratified_head
 from annstudy.engine.checkpoint import Checkpoint
 from annstudy.engine.evaluation import fixed_subset, stacked_accuracy
 from annstudy.engine.loop import (
@@ -78,11 +79,14 @@ class TrainingData:
 
 
 def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
-    n_train = len(data.train) if cfg.train_limit <= 0 else min(cfg.train_limit, len(data.train))
+    """``train_limit`` > 0 trains on a stratified subset of that size (data/splits.py)."""
+    head = torch.from_numpy(stratified_head(data.train.y.cpu().numpy(), cfg.train_limit))
+    x_train, y_train = (data.train.x, data.train.y) if len(head) == len(data.train) else _rows(data.train, head)
+    n_train = len(y_train)
     val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
     td = TrainingData(
-        data.train.x[:n_train],
-        data.train.y[:n_train],
+        x_train,
+        y_train,
         data.val.x[val_idx],
         data.val.y[val_idx],
         steps_per_epoch(n_train, cfg.batch_size),
@@ -91,6 +95,11 @@ def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
         idx = fixed_subset(n_train, cfg.train_log_subset).to(data.train.x.device)
         td.x_train_sub, td.y_train_sub = td.x_train[idx], td.y_train[idx]
     return td
+
+
+def _rows(split: Split, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    index = index.to(split.y.device)
+    return split.x[index], split.y[index]
 
 
 @dataclass(frozen=True)

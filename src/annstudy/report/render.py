@@ -200,15 +200,27 @@ def banner(settings: Settings, sections: list[StudySection]) -> Callout | None:
     full = settings.profiles.get(FAITHFUL_PROFILE)
     full_seeds = len(full.seeds or ()) if full is not None else 0
     size = (
-        f"Profile **{settings.profile}** trains {seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: "
-        f"{full_seeds}) for a fraction of the epochs: the networks have not converged, so its numbers "
-        "illustrate the pipeline and cannot settle the studies' questions. "
+        f"Profile **{settings.profile}** is a demonstration of the pipeline, not the study's answers: it trains "
+        f"{seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: {full_seeds}){_cut(settings)} for a fraction "
+        "of the epochs, so the networks have not converged and its numbers cannot settle the studies' "
+        "questions (every setting it changes: *Deviations from studies.md* below). "
         if settings.profile != FAITHFUL_PROFILE
         else ""
     )
     return Callout(
         f"{size}{weak} of the {len(statuses)} findings below are not *supported*; read each with its status."
     )
+
+
+def _cut(settings: Settings) -> str:
+    """', S1-S3 on a stratified N of the training images' when the profile trains them on a subset."""
+    limits = {
+        study: getattr(settings.studies[study], "train_limit", 0)
+        for study in ("architectures", "activations", "learning_rates")
+        if hasattr(settings.studies, study)
+    }
+    cut = [f"{study} {n:,}" for study, n in limits.items() if n and n > 0]
+    return f", on a stratified subset of the training images ({', '.join(cut)})" if cut else ""
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class TrainingKeys(StudyConfig):
     )
     log_every: PositiveInt = from_profile("steps between curve points")
     val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
-    train_limit: NonNegativeInt = from_profile("first N training images (0: all)")
+    train_limit: NonNegativeInt = from_profile("a stratified subset of N training images, N / classes of each (0: all)")
 
     @model_validator(mode="before")
     @classmethod

@@ -74,7 +74,7 @@ class LearningRatesSettings(StudyConfig):
     patience: PositiveInt = from_profile("plateau rule: epochs after e that must not improve (the window)")
     log_every: PositiveInt = from_profile("steps between curve points")
     val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
-    train_limit: NonNegativeInt = from_profile("first N training images (0: all)")
+    train_limit: NonNegativeInt = from_profile("a stratified subset of N training images, N / classes of each (0: all)")
 
     @property
     def dataset(self) -> str:
