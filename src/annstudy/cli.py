@@ -149,7 +149,8 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """DVC experiments side by side (params that differ, test accuracies, curves): report/compare.py."""
     from annstudy.report.compare import DEFAULT_CURVES, build_comparison
-    from annstudy.report.document import Document, Figure, to_markdown
+    from annstudy.report.document import Document, Figure
+    from annstudy.report.markdown import to_markdown
 
     doc, experiments = build_comparison(Path(args.repo), args.exps, Path(args.out), args.curve or DEFAULT_CURVES)
     print(to_markdown(Document(doc.title, [b for b in doc.blocks if not isinstance(b, Figure)])))  # the headline view

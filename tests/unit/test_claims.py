@@ -7,20 +7,8 @@ import math
 import pytest
 from scipy import stats as sps
 
-from annstudy.report.claims import (
-    Arm,
-    Contrast,
-    Evidence,
-    Family,
-    Status,
-    accuracy_bar,
-    against,
-    band,
-    compare,
-    did_not_train,
-    holm_family,
-    judge,
-)
+from annstudy.report.claims import Arm, Evidence, Family, Status, did_not_train, judge
+from annstudy.report.comparisons import Contrast, accuracy_bar, against, band, compare, holm_family
 from annstudy.report.stats import (
     Accuracy,
     holm,

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from annstudy.report import figures, palette
-from annstudy.report.document import Chart, Document, Figure, to_html, to_markdown
+from annstudy.report.document import Chart, Document, Figure
+from annstudy.report.html_page import to_html
 from annstudy.report.interactive import MAX_POINTS, seed_curves, thin
+from annstudy.report.markdown import to_markdown
 
 
 def _frame(steps: int) -> pd.DataFrame:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from annstudy.report.claims import Arm, Status, compare
+from annstudy.report.claims import Arm, Status
+from annstudy.report.comparisons import compare
 from annstudy.report.document import Heading, Paragraph
 from annstudy.report.questions import questions_block
 from annstudy.studies.signals.report import beat_stats

@@ -9,20 +9,11 @@ import numpy as np
 from PIL import Image
 
 from annstudy.params.settings import settings_from_raw
-from annstudy.report.claims import Arm, compare
-from annstudy.report.document import (
-    Callout,
-    Contents,
-    Details,
-    Document,
-    Figure,
-    Heading,
-    Paragraph,
-    Table,
-    compact_png,
-    to_html,
-    to_markdown,
-)
+from annstudy.report.claims import Arm
+from annstudy.report.comparisons import compare
+from annstudy.report.document import Callout, Contents, Details, Document, Figure, Heading, Paragraph, Table
+from annstudy.report.html_page import compact_png, to_html
+from annstudy.report.markdown import to_markdown
 from annstudy.report.render import as_sentence, deviations, deviations_blocks, findings_block, reproduce, summary
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.units import accuracy_spread, percent, percent_interval, plural, points, points_interval
@@ -88,7 +79,8 @@ def test_deviations_list_every_setting_the_profile_changes_from_full(params):
     assert quick[("spiral", "max_epochs")] == ("300", "500")
     assert quick[("architectures", "val_subset")] == ("1,000", "0")
     assert ("activations", "val_subset") not in quick  # 1,000 in both profiles: no deviation
-    assert ("activations", "train_limit") not in quick
+    assert quick[("activations", "train_limit")][1] == "0"  # quick trains S1-S3 on a stratified subset
+    assert ("from_scratch", "train_limit") not in quick  # all images in both profiles: no deviation
     params["profile"] = "full"
     assert deviations(settings_from_raw(params)) == []
     assert deviations_blocks(settings_from_raw(params))[1].text.startswith("None: every setting")

@@ -237,14 +237,16 @@ def test_smoke_stages_and_report_sections(smoke_settings, tmp_path):
     metrics = {s.study: s.metrics for s in sections}
     json.dumps(metrics, allow_nan=False)
     assert set(metrics) == {"regression", "spiral", "signals", "mnist1d"}
-    assert "test_mse_mean" in metrics["regression"]["bell_2-300-100-20-1"]
-    assert "bell_small_2-10-1" in metrics["regression"] and metrics["regression"]["nonlinear"]["source"] == "csv"
+    # headline only (per-network and per-seed numbers are in the stage records)
+    assert set(metrics["regression"]) == {"linear", "nonlinear", "bell_best", "diverged"}
     assert set(metrics["regression"]["bell_best"]) == {"full_test", "small_test", "small_data_alone"}
-    assert metrics["regression"]["bell_small_2-10-1"]["cv_mse_mean"] > 0
-    assert metrics["signals"]["sgd_0.05"]["val_acc_epoch0"] is not None and "sgd_0.005" in metrics["signals"]
-    assert 0 <= metrics["spiral"]["mlp"]["test_acc_mean"] <= 1
-    assert 0 <= metrics["spiral"]["best_fold"]["test_acc"] <= 1 and len(metrics["spiral"]["best_fold"]["folds"]) == 2
-    assert metrics["mnist1d"]["cnn"]["published_acc"] == 0.94
+    assert metrics["regression"]["nonlinear"]["final_cost"] > 0
+    assert (
+        set(metrics["spiral"]) == {"n_test", "chosen", "diverged"} and 0 <= metrics["spiral"]["chosen"]["test_acc"] <= 1
+    )
+    assert set(metrics["signals"]) == {"n_test", "sgd_0.05", "sgd_0.005", "diverged"}
+    assert set(metrics["mnist1d"]) == {"n_test", "mlp", "cnn", "diverged"}
+    assert set(metrics["mnist1d"]["cnn"]) == {"test_acc_mean", "test_acc_std"}
     assert sections[0].blocks[0].text == "S5 Regression"
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     assert "regression_bell_errors.png" in figures and "spiral_regions.png" in figures

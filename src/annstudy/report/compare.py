@@ -2,11 +2,15 @@
 
 Reads the experiments with ``dvc.api``, not by parsing CLI output: ``exp_show`` lists the
 workspace, the baseline commit and its experiments; ``params_show`` reads each one's
-params.yaml, ``read`` its reports/metrics.json and plots TSVs. Keeps only
-the params that differ between the compared experiments and the headline metrics (every
-``*.test_acc_mean`` of reports/metrics.json, shown with its ``test_acc_std``), and overlays
-chosen curves from the experiments' ``reports/plots`` TSVs (committed by the report stage).
-Writes Markdown and self-contained HTML with :mod:`annstudy.report.document`.
+params.yaml, ``read`` its reports/metrics.json, S4's stage records and plots TSVs. Keeps only
+the params that differ between the compared experiments and the test accuracies (every
+``*.test_acc_mean`` of reports/metrics.json, shown with its ``test_acc_std``, and every S4
+variant's), and overlays chosen curves from the experiments' ``reports/plots`` TSVs (committed by
+the report stage). Writes Markdown and self-contained HTML with :mod:`annstudy.report.document`.
+
+metrics.json holds headline numbers only (S4: the value each sweep chose on validation); the
+accuracy of every swept value, what one compares experiments on, is read from S4's stage records
+(``data/hyperparameters/train/<axis>/live/metrics.json``, per seed) as the experiment has them.
 """
 
 from __future__ import annotations
@@ -20,14 +24,19 @@ from typing import Any, Callable, Iterable
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from annstudy.report.document import Document, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from annstudy.report.document import Document, Figure, Heading, Paragraph, Table
 from annstudy.report.figures import save_figure
+from annstudy.report.html_page import to_html
+from annstudy.report.markdown import to_markdown
+from annstudy.report.stats import summarize
 from annstudy.store.artifacts import atomic_path
 
 METRICS_FILE = "reports/metrics.json"
 PARAMS_FILE = "params.yaml"
 HEADLINE = ".test_acc_mean"
 DEFAULT_CURVES = ("reports/plots/hyperparameters_val_acc.tsv:base",)
+S4 = "hyperparameters"
+S4_RECORD = "data/hyperparameters/train/{axis}/live/metrics.json"  # a stage's record (store/records.py)
 
 
 @dataclass
@@ -87,18 +96,49 @@ def collect(rows: list[dict], read: Callable[[str], tuple[dict, dict]]) -> list[
     return found
 
 
+def variant_accuracies(record: dict) -> dict[str, dict[str, float | None]]:
+    """Per variant of one S4 stage record: test accuracy mean and std over the seeds that did not
+    diverge (None when none survived), as the S4 report summarizes them."""
+    found = {}
+    for variant in record.get("variants", []):
+        accs = [r["test_acc"] for r in variant["per_seed"] if not r["diverged"]]
+        t = summarize(accs)
+        found[variant["name"]] = {
+            "test_acc_mean": round(t.mean, 5) if t.n else None,
+            "test_acc_std": round(t.std, 5) if t.n else None,
+        }
+    return found
+
+
+def with_variants(metrics: dict, records: list[dict]) -> dict:
+    """metrics.json's S4 entry with every variant of ``records`` added beside its headline (which wins)."""
+    if S4 in metrics:
+        variants = {name: acc for record in records for name, acc in variant_accuracies(record).items()}
+        metrics[S4] = variants | metrics[S4]
+    return metrics
+
+
 def read_experiments(repo: Path) -> list[Experiment]:
     """The workspace, the baseline commit and its experiments, read with ``dvc.api`` (no CLI output parsed)."""
     import dvc.api
     from dvc.exceptions import PathMissingError
 
+    def text(path: str, at: str | None) -> str | None:
+        try:  # dvc.api.read, not metrics_show: that one misses the file in commits of queued runs (DVC 3.67)
+            return dvc.api.read(path, repo=str(repo), rev=at)
+        except (PathMissingError, FileNotFoundError):
+            return None  # a commit from before any `dvc repro`, or an axis that was not run
+
     def read(rev: str) -> tuple[dict, dict]:
         at = None if rev == "workspace" else rev
-        try:  # dvc.api.read, not metrics_show: that one misses the file in commits of queued runs (DVC 3.67)
-            metrics = json.loads(dvc.api.read(METRICS_FILE, repo=str(repo), rev=at))
-        except (PathMissingError, FileNotFoundError):
-            metrics = {}  # a commit from before any `dvc repro`
-        return dvc.api.params_show(PARAMS_FILE, repo=str(repo), rev=at), metrics
+        params = dvc.api.params_show(PARAMS_FILE, repo=str(repo), rev=at)
+        found = text(METRICS_FILE, at)
+        metrics = json.loads(found) if found else {}
+        if metrics:
+            axes = ["base", *((params.get("studies", {}).get(S4) or {}).get("sweeps") or {})]
+            records = [json.loads(t) for axis in axes if (t := text(S4_RECORD.format(axis=axis), at))]
+            with_variants(metrics, records)
+        return params, metrics
 
     return collect(dvc.api.exp_show(repo=str(repo)), read)
 

@@ -33,9 +33,9 @@ from annstudy.report.document import (
     Heading,
     Paragraph,
     Table,
-    to_html,
-    to_markdown,
 )
+from annstudy.report.html_page import to_html
+from annstudy.report.markdown import to_markdown
 from annstudy.report.section import StudySection
 from annstudy.report.units import plural
 from annstudy.store.artifacts import atomic_path, write_json

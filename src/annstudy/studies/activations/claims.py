@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from annstudy.report.claims import Claim, Contrast, Status, holm_family
+from annstudy.report.claims import Claim, Status
+from annstudy.report.comparisons import Contrast, holm_family
 from annstudy.report.questions import MEASURED
 from annstudy.report.section import Finding
 from annstudy.report.stats import holm, welch_p
@@ -133,6 +134,21 @@ def depth_claim(ratios: list[DepthRatio], study: ActivationsSettings) -> Claim |
         key=f"{key_ratio.fmt()} vs {t:g}× ({key_ratio.arch})",
         p=max(r.p for r in used),
     )
+
+
+def metrics(ratios: list[DepthRatio], study: ActivationsSettings) -> dict:
+    """metrics.json's S2 headline: the depth answer and, per architecture, sigmoid's early first-layer
+    gradient as a share of ReLU's (4 significant digits).
+
+    ``vanishes_from_depth``: the weight layers of the shallowest architecture whose ratio is below
+    ``vanish_ratio`` (null: it vanishes at no depth measured). Per-variant losses, gradients and accuracies
+    stay in the stage records (data/activations/*/live) and the DVC plots.
+    """
+    first = next((r for r in ratios if r.below(study.vanish_ratio)), None)
+    return {
+        "vanishes_from_depth": first.depth if first else None,
+        **{r.arch: {"grad_ratio": float(f"{r.ratio:.4g}")} for r in ratios},
+    }
 
 
 def ratio_sentence(r: DepthRatio, t: float) -> str:

@@ -22,6 +22,7 @@ from annstudy.studies.activations.claims import (
     DepthRatio,
     depth_claim,
     depth_ratios,
+    metrics,
     questions,
     ratio_sentence,
     ratio_text,
@@ -30,7 +31,7 @@ from annstudy.studies.activations.claims import (
 )
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.figures import curve_charts, depth_figure, figure
-from annstudy.studies.activations.results import EARLY_STEPS, VariantResult, load_results, metrics, weight_layers
+from annstudy.studies.activations.results import EARLY_STEPS, VariantResult, load_results, weight_layers
 from annstudy.studies.activations.run import STUDY
 
 LOSS_MARGIN_TEXT = "0.05 nats"
@@ -249,14 +250,13 @@ def build(settings: Settings, out: Path) -> StudySection:
     blocks += depth_part
     findings = [f for f in (depth_finding, training_finding(results)) if f is not None]
     seconds = {f"activations_train@{r.arch}-{r.act}": r.record.wall_seconds for r in results}
-    values = metrics(results)
+    values = metrics(ratios, study)
     unscaled = load_results(study, unscaled=True) if study.unscaled_variants else []
     claims: list = []
     if unscaled:
         scaling, claims = _scaling_blocks(results, unscaled)
         blocks += scaling
         findings += [Finding(SCALING_QUESTION, c, c.key) for c in claims]
-        values["unscaled"] = metrics(unscaled)
         seconds |= {f"activations_unscaled@{r.arch}-{r.act}": r.record.wall_seconds for r in unscaled}
     blocks += questions_block(questions(results, unscaled, ratios, depth_finding and depth_finding.claim, claims))
     return StudySection(STUDY, blocks, values, seconds, [study.dataset], findings, [settings_table(study)])

@@ -6,7 +6,8 @@ accuracy only reports the chosen architecture, in a claim (annstudy/report/claim
 
 from __future__ import annotations
 
-from annstudy.report.claims import Claim, Family, accuracy_bar, compare
+from annstudy.report.claims import Claim, Family
+from annstudy.report.comparisons import accuracy_bar, compare
 from annstudy.report.document import Table
 from annstudy.report.section import Finding
 from annstudy.report.stats import Comparison, pairwise, pct

@@ -6,7 +6,8 @@ import torch
 
 from annstudy.data.prepared import PreparedDataset
 from annstudy.models.zoo import build_model, first_layer_weight
-from annstudy.report.claims import Arm, Claim, Family, accuracy_bar, compare, weakest
+from annstudy.report.claims import Arm, Claim, Family, weakest
+from annstudy.report.comparisons import accuracy_bar, compare
 from annstudy.report.questions import MEASURED
 from annstudy.report.section import Finding
 from annstudy.report.stats import Comparison, pct

@@ -75,27 +75,24 @@ def _rounded(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 5)
 
 
-def metrics(results: list[ArchResult]) -> dict:
-    """Headline numbers per architecture (compact, so `dvc exp show` stays readable).
+def metrics(results: list[ArchResult], n_test: int) -> dict:
+    """metrics.json's S1 headline: per architecture the test accuracy over seeds, and the validation choice.
 
-    No wall times here (they are in the report): a metric that changes on every rerun would
-    defeat `dvc exp show --only-changed`. Accuracies are over the seeds that did not diverge,
-    null when every seed diverged; ``diverged`` flags an architecture with at least one
-    diverged seed.
+    Compact, so `dvc exp show` stays readable; per-seed numbers, the chosen seed, the best-on-test seed and
+    the losses stay in the stage records (data/architectures/*/live) and the DVC plots. No wall times
+    either: a metric that changes on every rerun would defeat `dvc exp show --only-changed`. Accuracies
+    are over the seeds that did not diverge, null when every seed diverged. ``chosen``: the architecture
+    with the highest mean validation accuracy and the test accuracy of its seed chosen on validation (one
+    model: ``n_test`` gives its sampling error).
     """
+    chosen = chosen_architecture(results)
     return {
-        r.arch: {
-            "test_acc_mean": _rounded(r.test.mean),
-            "test_acc_std": _rounded(r.test.std),
-            "params": r.params,
-            "diverged": bool(r.diverged_seeds),
-            "val_selected_seed": r.chosen_seed if r.test.n else None,
-            "val_selected_test_acc": _rounded(r.seed_test(r.chosen_seed)) if r.test.n else None,
-            "best_test_seed": r.best_test[0] if r.best_test else None,
-            "best_test_acc": _rounded(r.best_test[1]) if r.best_test else None,
-            "val_loss": _rounded(r.val_loss_last),
-        }
-        for r in results
+        "n_test": n_test,
+        "chosen": {
+            "arch": chosen.arch,
+            "test_acc": _rounded(chosen.seed_test(chosen.chosen_seed)) if chosen.test.n else None,
+        },
+        **{r.arch: {"test_acc_mean": _rounded(r.test.mean), "test_acc_std": _rounded(r.test.std)} for r in results},
     }
 
 
@@ -109,7 +106,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     matrix, comparisons = better_matrix(results)
     findings = claims(results, comparisons, classes, n_test)
     blocks = section(settings, data, results, matrix, findings, out)
-    checks, check_metrics = worked_checks.section(len(data.train.y), study.train.batch_size, results[0].epochs, out)
+    checks, _ = worked_checks.section(len(data.train.y), study.train.batch_size, results[0].epochs, out)
     blocks += [*checks, *questions_block(questions(results, findings, comparisons, study, data, n_test))]
     appendix = [
         tables.settings_table(settings, load_meta(prepared_dir(study.dataset)), results),
@@ -123,10 +120,9 @@ def build(settings: Settings, out: Path) -> StudySection:
     return StudySection(
         "architectures",
         blocks,
-        metrics(results),
+        metrics(results, n_test),
         seconds,
         [study.dataset],
         findings,
         appendix,
-        other_metrics={"worked_checks": check_metrics},
     )

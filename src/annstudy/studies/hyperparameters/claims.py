@@ -6,10 +6,10 @@ test; keeping that rule in one module keeps the tables and figures from choosing
 
 from __future__ import annotations
 
-from annstudy.report.claims import Contrast, holm_family
+from annstudy.report.comparisons import Contrast, holm_family
 from annstudy.report.section import Finding
 from annstudy.report.stats import pct
-from annstudy.studies.hyperparameters.results import VariantSummary, axis_label
+from annstudy.studies.hyperparameters.results import VariantSummary, axis_label, chosen_on_validation
 
 FAMILY = "S4: each sweep's validation choice against its runner-up"
 
@@ -37,7 +37,7 @@ def choices(candidates: dict[str, list[VariantSummary]], budget: str, n_test: in
     claims = holm_family(list(contrasts.values()), FAMILY)
     found = {}
     for axis, claim in zip(contrasts, claims):
-        best = max((v for v in candidates[axis] if len(v.healthy)), key=lambda v: v.val_mean)
+        best = chosen_on_validation(candidates[axis])
         question = f"Sweep of the {axis_label(axis)}: which value (chosen on validation)?"
         found[axis] = Finding(question, claim, best.accuracy(n_test).fmt())
     return found

@@ -6,7 +6,8 @@ schedule that never fired is a confounder), and the section only prints their se
 
 from __future__ import annotations
 
-from annstudy.report.claims import Arm, Claim, Contrast, compare, holm_family, weakest
+from annstudy.report.claims import Arm, Claim, weakest
+from annstudy.report.comparisons import Contrast, compare, holm_family
 from annstudy.report.questions import MEASURED
 from annstudy.report.section import Finding
 from annstudy.report.stats import Accuracy, pct, summarize

@@ -176,4 +176,4 @@ def build(settings: Settings, out: Path) -> StudySection:
         )
     ]
     seconds = {stage_name(r.name): r.wall_seconds for r in records}
-    return StudySection(STUDY, blocks, metrics(records), seconds, [study.dataset], found, appendix)
+    return StudySection(STUDY, blocks, metrics(records, n_test), seconds, [study.dataset], found, appendix)

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from annstudy.report.claims import Arm, Claim, against, compare
+from annstudy.report.claims import Arm, Claim
+from annstudy.report.comparisons import against, compare
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding
 from annstudy.report.stats import seeds_for_interval, summarize

@@ -27,7 +27,6 @@ from annstudy.studies.regression.results import (
     BellRun,
     LinearRun,
     NonlinearRun,
-    bell_metrics,
     finite,
     linear_metrics,
     load_bell,
@@ -213,9 +212,8 @@ def build(settings: Settings, out: Path) -> StudySection:
         *questions(picks, bell.table, study.bell_noise**2, study.bell_small_folds),
     ]
     metrics = {
-        "linear": linear_metrics(linear, study),
-        "nonlinear": nonlinear_metrics(nonlinear, study, per_epoch * study.nonlinear_epochs),
-        **bell_metrics(bell),
+        "linear": linear_metrics(linear),
+        "nonlinear": nonlinear_metrics(nonlinear),
         "bell_best": {key: pick.best for key, pick in picks.items()},
         "diverged": bool(bell.diverged),
     }
