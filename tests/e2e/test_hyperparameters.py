@@ -180,23 +180,22 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     out = tmp_path / "reports"
     section = report_s4.build(settings, out)
     m = section.metrics
-    assert set(m) == {
-        "base",
-        "lr_0.01",
-        "lr_0.001",
-        "hidden_16",
-        "optimizer_sgd_momentum",
-        "optimizer_rmsprop",
-        "optimizer_adadelta",
-        "l1",
-        "complex",
-        "numpy_sigmoid",
-        "base_result_grid",
-    }
-    assert m["numpy_sigmoid"]["test_acc_mean"] > 0.9 and m["numpy_sigmoid"]["autograd_max_diff"] < 1e-12
+    # headline only: the base model, each sweep's validation choice with its test accuracy, the NumPy check
+    assert set(m) == {"n_test", "base", *SMOKE_SWEEPS, "numpy_sigmoid"}
+    assert m["n_test"] == 350 and set(m["numpy_sigmoid"]) == {"autograd_max_diff"}
+    assert m["numpy_sigmoid"]["autograd_max_diff"] < 1e-12
     assert m["base"]["test_acc_mean"] > 0.5  # chance is 0.1; 2 epochs of Adam
-    assert m["lr_0.001"] == m["base"]  # the same configuration, deterministic
-    assert m["optimizer_adadelta"]["test_acc_mean"] < m["optimizer_rmsprop"]["test_acc_mean"]
+    variants = {}  # every swept value's accuracy: in the stage records, as `annstudy compare` reads them
+    for axis in ("base", *SMOKE_SWEEPS):
+        variants |= compare.variant_accuracies(read_record(tmp_path / f"data/hyperparameters/train/{axis}").summary)
+    assert variants["base"] == m["base"] and variants["lr_0.001"] == m["base"]  # the same configuration
+    assert variants["optimizer_adadelta"]["test_acc_mean"] < variants["optimizer_rmsprop"]["test_acc_mean"]
+    for axis, values in SMOKE_SWEEPS.items():
+        named = axis in ("penalty", "model")  # chosen among the values and the base, by name
+        names = [*values, "base"] if named else [f"{axis}_{v}" for v in values]
+        chosen = m[axis]["chosen"] if named else f"{axis}_{m[axis]['chosen']}"
+        assert chosen in names and m[axis]["test_acc_mean"] == variants[chosen]["test_acc_mean"]
+    assert len(compare.flatten(m)) == 1 + 2 + 2 * len(SMOKE_SWEEPS) + 1
     figures = sorted(p.name for p in (out / "figures").glob("*.png"))
     lab = ["hyperparameters_summary.png", "hyperparameters_first_image.png", "hyperparameters_results.png"]
     lab.append("hyperparameters_forest.png")  # base + the validation choice of each sweep against ≈ 0.97
@@ -204,10 +203,11 @@ def test_smoke_stages_and_report_section(tmp_path, monkeypatch, params):
     assert f"of {1 + len(SMOKE_SWEEPS)} reach it" in forest.caption or "none reaches it" in forest.caption
     assert figures == sorted([f"hyperparameters_{a}.png" for a in SMOKE_SWEEPS] + lab)
     # the result grid shows the validation-selected base seed; its error count matches its test accuracy
-    grid = m["base_result_grid"]
     per_seed = read_record(tmp_path / "data/hyperparameters/train/base").summary["variants"][0]["per_seed"]
     chosen = max(per_seed, key=lambda r: r["val_acc"])
-    assert grid["seed"] == chosen["seed"] and grid["test_errors"] == round((1 - chosen["test_acc"]) * 350)
+    grid = next(b for b in section.blocks if getattr(b, "path", None) == Path("figures/hyperparameters_results.png"))
+    errors = round((1 - chosen["test_acc"]) * 350)
+    assert f"{errors} of all 350 test images" in grid.caption and f"Seed {chosen['seed']} is" in grid.caption
     plot = (out / "plots/hyperparameters_val_acc.tsv").read_text().splitlines()
     assert plot[0].split("\t")[:2] == ["epoch", "base"] and len(plot) == 3
     assert section.blocks[0].text == "S4 Hyperparameters"
@@ -253,6 +253,34 @@ def test_compare_reads_experiments_and_keeps_differing_params():
     assert [e.name for e in compare.select(found, ["exp-one", "bbbb"])] == ["exp-one"]
     with pytest.raises(ValueError, match="not found"):
         compare.select(found, ["nope"])
+
+
+def test_compare_adds_every_s4_variant_from_the_records_beside_the_headline():
+    """metrics.json keeps each sweep's choice; compare reads every swept value from S4's stage records."""
+
+    def seed(s, acc, diverged=False):
+        return {"seed": s, "diverged": diverged, "test_acc": None if diverged else acc}
+
+    record = {
+        "variants": [
+            {"name": "lr_0.1", "per_seed": [seed(0, 0.8), seed(1, 0.9), seed(2, 0.1, diverged=True)]},
+            {"name": "lr_10", "per_seed": [seed(0, 0, diverged=True)]},
+        ]
+    }
+    assert compare.variant_accuracies(record) == {
+        "lr_0.1": {"test_acc_mean": 0.85, "test_acc_std": 0.07071},  # the healthy seeds 0, 1
+        "lr_10": {"test_acc_mean": None, "test_acc_std": None},
+    }
+    headline = {"n_test": 350, "base": {"test_acc_mean": 0.9, "test_acc_std": 0.01}, "lr": {"chosen": 0.1}}
+    metrics = compare.with_variants({"hyperparameters": dict(headline), "spiral": {"n_test": 3}}, [record])
+    assert list(metrics["hyperparameters"]) == ["lr_0.1", "lr_10", "n_test", "base", "lr"]
+    experiment = compare.Experiment("e", "workspace", {}, compare.flatten(metrics))
+    assert experiment.headline == {
+        "hyperparameters.lr_0.1": 0.85,
+        "hyperparameters.lr_10": None,
+        "hyperparameters.base": 0.9,
+    }
+    assert compare.with_variants({"spiral": {"n_test": 3}}, [record]) == {"spiral": {"n_test": 3}}  # no S4: as read
 
 
 def run_quietly(repo: Path, *cmd: str) -> str:
@@ -336,6 +364,8 @@ def test_two_queued_experiments_are_compared(tmp_path):
     ran = [e for e in compare.read_experiments(repo) if e.headline]
     assert sorted(e.params["studies.hyperparameters.lr"] for e in ran) == [0.003, 0.01]
     assert all(e.headline["hyperparameters.base"] > 0.3 for e in ran)  # chance is 0.1
+    # each swept value from its stage record (as the experiment has it), beside metrics.json's choice
+    assert all({"hyperparameters.l1", "hyperparameters.penalty"} <= set(e.headline) for e in ran)
     md = (repo / "reports/compare/compare.md").read_text()
     for exp in ran:
         assert exp.name in md

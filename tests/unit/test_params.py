@@ -40,11 +40,11 @@ def test_full_profile_is_faithful(params):
 def test_quick_profile_matched_budgets_epochs_by_arch_and_explicit_override(params):
     s = settings_from_raw(params)
     archs = s.studies["architectures"].archs
-    assert {s.studies["architectures"].train_for(a).epochs for a in archs} == {1}  # matched budgets
-    params["profiles"]["quick"]["architectures"]["epochs_by_arch"] = {"lenet5": 2}
+    assert {s.studies["architectures"].train_for(a).epochs for a in archs} == {2}  # matched budgets
+    params["profiles"]["quick"]["architectures"]["epochs_by_arch"] = {"lenet5": 4}
     s = settings_from_raw(params)
-    assert s.studies["architectures"].train_for("lenet5").epochs == 2
-    assert s.studies["architectures"].train_for("cnn_bn4").epochs == 1
+    assert s.studies["architectures"].train_for("lenet5").epochs == 4
+    assert s.studies["architectures"].train_for("cnn_bn4").epochs == 2
     params["studies"]["architectures"]["epochs"] = 3  # explicit value wins everywhere
     s = settings_from_raw(params)
     assert {s.studies["architectures"].train_for(a).epochs for a in s.studies["architectures"].archs} == {3}

@@ -7,7 +7,7 @@ seed's run becomes a fresh draw from the same distribution. "Reproduced" therefo
 docs/robustness.md:
 
 - *identical*: the same value (JSON equality);
-- *reproduced*: a number within ``Z * sigma_diff`` of the reference (``Z = 3``: with ~300
+- *reproduced*: a number within ``Z * sigma_diff`` of the reference (``Z = 3``: with ~80
   metrics, a false alarm by chance is rare). ``sigma_diff`` is the standard deviation of the
   difference of two such draws: ``sigma * sqrt(2 / n)`` for a mean over the study's ``n`` seeds
   (``X_mean``), ``sigma * sqrt(2)`` for one model's number, where ``sigma`` is the larger of

@@ -146,23 +146,3 @@ def load_results(study: ActivationsSettings, root: str | Path = "data", unscaled
         shape = tuple(record.run.get("image_shape", (1, 28, 28)))
         results.append(VariantResult(arch, act, record, first_layer_size(arch, shape)))
     return results
-
-
-def metrics(results: list[VariantResult]) -> dict:
-    """metrics.json's S2 numbers per variant; a non-finite value becomes None (JSON has no NaN)."""
-
-    def num(x: float, digits: int = 5) -> float | None:
-        return round(float(x), digits) if np.isfinite(x) else None
-
-    return {
-        r.name: {
-            "final_loss": num(r.final_loss.mean),
-            "first_layer_grad_norm": num(r.grad_mean.mean, 8),
-            "first_layer_grad_rms": num(r.grad_rms.mean, 10),
-            "first_layer_grad_rms_early": num(r.early_rms.mean, 10),
-            "first_layer_grad_norm_last": num(r.grad_final.mean, 8),
-            "test_acc_mean": num(r.test.mean),
-            "diverged": len(r.record.diverged),
-        }
-        for r in results
-    }

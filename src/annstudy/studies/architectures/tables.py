@@ -109,7 +109,10 @@ def settings_table(settings: Settings, meta: dict, results: list[ArchResult]) ->
             ["batch size", str(t.batch_size)],
             ["epochs", ", ".join(f"{a} {study.train_for(a).epochs}" for a in study.archs)],
             ["seeds", ", ".join(map(str, t.seeds))],
-            ["training images used", "all" if t.train_limit <= 0 else f"{t.train_limit:,}, stratified (the first of each class)"],
+            [
+                "training images used",
+                "all" if t.train_limit <= 0 else f"{t.train_limit:,}, stratified (the first of each class)",
+            ],
             [
                 "logging",
                 f"every {t.log_every} steps: training loss and accuracy averaged over the batches "

@@ -94,16 +94,39 @@ def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary
     return variants, results
 
 
-def metrics(base: VariantSummary, sweeps: dict[str, list[VariantSummary]]) -> dict:
-    """``base`` and one entry per swept value: test accuracy mean/std (None + diverged when no seed survived)."""
-    out = {}
-    for v in [base, *(v for variants in sweeps.values() for v in variants)]:
-        ok = len(v.healthy) > 0
-        entry = {
-            "test_acc_mean": round(v.test.mean, 5) if ok else None,
-            "test_acc_std": round(v.test.std, 5) if ok else None,
+def chosen_on_validation(candidates: list[VariantSummary]) -> VariantSummary | None:
+    """The candidate with the highest mean validation accuracy (first of equals; healthy ones only)."""
+    healthy = [v for v in candidates if len(v.healthy)]
+    return max(healthy, key=lambda v: v.val_mean) if healthy else None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 5)
+
+
+def metrics(base: VariantSummary, candidates: dict[str, list[VariantSummary]], n_test: int) -> dict:
+    """metrics.json's S4 headline: the base model's test accuracy and, per sweep, the value chosen on
+    validation (a name for the penalty and model axes: ``base`` is none/the plain MLP) and its mean test
+    accuracy (its spread, like every value's, is in the report).
+
+    Every swept value's accuracy stays in the stage records (data/hyperparameters/train/<axis>/live), the
+    DVC plots and `annstudy compare`, which reads those records.
+    """
+    ok = len(base.healthy) > 0
+    out: dict = {
+        "n_test": n_test,
+        "base": {
+            "test_acc_mean": _rounded(base.test.mean if ok else None),
+            "test_acc_std": _rounded(base.test.std if ok else None),
+        },
+    }
+    for axis, variants in candidates.items():
+        best = chosen_on_validation(variants)
+        if best is None:  # every seed of every value diverged
+            out[axis] = {"chosen": None, "test_acc_mean": None}
+            continue
+        out[axis] = {
+            "chosen": best.name if axis in ("penalty", "model") else best.value,
+            "test_acc_mean": _rounded(best.test.mean),
         }
-        if v.diverged:
-            entry["diverged"] = v.diverged
-        out[v.name] = entry
     return out

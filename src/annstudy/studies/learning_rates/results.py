@@ -69,11 +69,6 @@ def fired(rec: Variant) -> bool:
     return any(s["lr_changes"] for s in rec.run["seeds"])
 
 
-def drop_epochs(rec: Variant) -> list[list[int]]:
-    """Per seed, the epochs after which the rate dropped (the plateaus the passes found)."""
-    return [[c["epoch"] for c in s["lr_changes"]] for s in rec.run["seeds"]]
-
-
 def drops(rec: Variant) -> str:
     """Per seed: the drops of the final pass, and why the passes ended (no plateau found, or no rate left)."""
     if rec.name != SCHEDULED:
@@ -103,17 +98,15 @@ def gain_after_drops(rec: Variant) -> float | None:
     return mean(gains)
 
 
-def metrics(records: list[Variant]) -> dict:
-    """metrics.json's S3 numbers: test accuracy per variant (None where every seed diverged), the drops."""
-    out = {}
+def metrics(records: list[Variant], n_test: int) -> dict:
+    """metrics.json's S3 headline: test accuracy per variant over its healthy seeds (None where every seed
+    diverged) and the test-set size. Which seeds diverged and the schedule's drop epochs stay in the stage
+    records (data/learning_rates/train/*/live) and the report."""
+    out: dict = {"n_test": n_test}
     for rec in records:
         t = summarize(rec.test_accs)
-        entry = {
+        out[rec.name] = {
             "test_acc_mean": round(t.mean, 5) if t.n else None,
             "test_acc_std": round(t.std, 5) if t.n else None,
-            "diverged": len(rec.diverged),
         }
-        if rec.name == SCHEDULED:
-            entry["drop_epochs"] = drop_epochs(rec)
-        out[rec.name] = entry
     return out

@@ -51,14 +51,9 @@ def load_linear() -> LinearRun:
     return LinearRun(record.summary, record.table("batches"), data["x"].numpy()[:, 0], data["y"].numpy())
 
 
-def linear_metrics(run: LinearRun, study: RegressionSettings) -> dict:
-    """metrics.json's linear entry: the mean learned (w, b) beside the true (a, b)."""
-    return {
-        "w_mean": round(run.w.mean, 5),
-        "b_mean": round(run.b.mean, 5),
-        "true_a": study.linear_a,
-        "true_b": study.linear_b,
-    }
+def linear_metrics(run: LinearRun) -> dict:
+    """metrics.json's linear entry: the mean learned (w, b) (the true (a, b) are params)."""
+    return {"w_mean": round(run.w.mean, 5), "b_mean": round(run.b.mean, 5)}
 
 
 @dataclass(frozen=True)
@@ -114,16 +109,10 @@ def steps_per_epoch(n: int, batch: int) -> int:
     return 1 if batch <= 0 or batch >= n else -(-n // batch)
 
 
-def nonlinear_metrics(run: NonlinearRun, study: RegressionSettings, steps: int) -> dict:
-    """metrics.json's nonlinear entry: final cost (mean and worst seed), its share of var(y), steps."""
-    return {
-        "final_cost": round(run.mse.mean, 6),
-        "final_cost_max": round(max(run.values), 6) if run.values else None,
-        "train_mse_over_variance": round(run.ratio, 5),
-        "optimizer": study.nonlinear_optimizer,
-        "steps": steps,
-        "source": "synthetic" if run.synthetic else "csv",
-    }
+def nonlinear_metrics(run: NonlinearRun) -> dict:
+    """metrics.json's nonlinear entry: the final training cost, mean over seeds (the worst seed, its share
+    of var(y) and the steps are in the report and the stage record)."""
+    return {"final_cost": round(run.mse.mean, 6)}
 
 
 def bell_summary(per_seed: pd.DataFrame) -> pd.DataFrame:
@@ -204,24 +193,6 @@ def load_bell(study: RegressionSettings) -> BellRun:
         fits["surfaces"],
         record.table("epochs"),
     )
-
-
-def bell_metrics(run: BellRun) -> dict:
-    """Per network and data size: parameters, rate, training and test MSE (and CV MSE on the small set)."""
-    metrics = {}
-    for row in run.table.itertuples():
-        key = f"bell_{row.arch}" if row.data == "full" else f"bell_small_{row.arch}"
-        metrics[key] = {
-            "params": row.params,
-            "lr": row.lr,
-            "final_cost": round(row.train.mean, 6),
-            "train_mse_mean": round(row.train.mean, 6),
-            "test_mse_mean": round(row.test.mean, 6),
-            "test_mse_std": round(row.test.std, 6),
-        }
-        if row.data == "small" and run.cv.get(row.arch):
-            metrics[key]["cv_mse_mean"] = round(summarize(run.cv[row.arch]).mean, 6)
-    return metrics
 
 
 def stage_seconds() -> dict[str, float]:
