@@ -34,6 +34,7 @@ from annstudy.studies.architectures.report import ArchResult, load_results, metr
 from conftest import ROOT, blobs_dataset, needs_fashion
 from helpers.dvc_repo import dvc, make_repo, ran_stages
 from helpers.mirrors import fake_mirror
+from helpers.training import small_train_settings
 
 # ------------------------------------------------------------------ corrupt raw data
 
@@ -196,22 +197,10 @@ def test_all_seeds_diverging_still_gives_a_report_and_json_metrics(tmp_path, mon
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(
-        optimizer="adam",
-        lr=1e-2,
-        momentum=0.0,
-        batch_size=16,
-        eval_batch_size=7,
-        seeds=(0, 1, 2, 3, 4),
-        epochs=2,
-        log_every=4,
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-        vectorize=True,
+    """The shared small settings (helpers/training.py) with this module's differences."""
+    return small_train_settings(
+        **{**dict(lr=1e-2, eval_batch_size=7, seeds=(0, 1, 2, 3, 4), log_every=4, vectorize=True), **kw}
     )
-    base.update(kw)
-    return TrainSettings(**base)
 
 
 def oom_above(limit: int, monkeypatch, error: BaseException) -> list[tuple[int, ...]]:

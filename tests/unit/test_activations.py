@@ -25,27 +25,14 @@ from annstudy.studies.activations.results import VariantResult, load_results
 from annstudy.studies.activations.run import STEPS, first_layer_grad_norm, variant_dir
 from annstudy.studies.variants import Variant
 from conftest import blobs_dataset, write_prepared_blobs
+from helpers.training import small_train_settings
 
 RTOL = 1e-5
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(
-        optimizer="sgd",
-        lr=0.05,
-        momentum=0.0,
-        batch_size=16,
-        eval_batch_size=50,
-        seeds=(0, 1, 2),
-        epochs=2,
-        log_every=3,
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-        vectorize=True,
-    )
-    base.update(kw)
-    return TrainSettings(**base)
+    """The shared small settings (helpers/training.py) with this module's differences."""
+    return small_train_settings(**{**dict(optimizer="sgd", lr=0.05, vectorize=True), **kw})
 
 
 def close(a: list[float], b: list[float], rtol: float = RTOL) -> bool:

@@ -21,27 +21,16 @@ from annstudy.store.records import read_record
 from annstudy.studies.learning_rates import report
 from annstudy.studies.learning_rates.run import STEPS, variant_dir
 from conftest import blobs_dataset, write_prepared_blobs
+from helpers.training import small_train_settings
 
 STATUSES = {s.value for s in Status} | {"measured"}
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(
-        optimizer="sgd",
-        lr=0.1,
-        momentum=0.0,
-        batch_size=16,
-        eval_batch_size=50,
-        seeds=(0, 1),
-        epochs=4,
-        log_every=4,
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-        vectorize=True,
+    """The shared small settings (helpers/training.py) with this module's differences."""
+    return small_train_settings(
+        **{**dict(optimizer="sgd", lr=0.1, seeds=(0, 1), epochs=4, log_every=4, vectorize=True), **kw}
     )
-    base.update(kw)
-    return TrainSettings(**base)
 
 
 def test_plateau_rule_finds_the_planted_plateau_epochs():
