@@ -1,4 +1,4 @@
-"""The studies of ../shared/studies.md: one package each, found here by looking, never listed by hand.
+"""The studies of docs/studies.md (S1-S7): one package each, found here by looking, never listed by hand.
 
 A study package ``annstudy.studies.<name>`` holds everything about that study:
 
