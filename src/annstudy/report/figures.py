@@ -207,6 +207,12 @@ def weight_pair_grid(
     return save_figure(fig, path)
 
 
+def literal(label: str) -> str:
+    """``label`` as matplotlib must draw it: class names are data, and an unescaped "$" would start
+    mathtext (``$\\frac{1}$`` fails to parse and would take the whole report down)."""
+    return label.replace("$", r"\$")
+
+
 def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, title: str) -> Path:
     """Row-normalised confusion matrix (colour = recall share), annotated with counts."""
     confusion = np.asarray(confusion)
@@ -220,8 +226,8 @@ def confusion_matrix(confusion: np.ndarray, classes: list[str], path: Path, titl
         vmin=0,
         vmax=1,
         ax=ax,
-        xticklabels=classes,
-        yticklabels=classes,
+        xticklabels=[literal(c) for c in classes],
+        yticklabels=[literal(c) for c in classes],
         cbar_kws={"label": "share of true class"},
         annot_kws={"fontsize": 8},
     )
@@ -246,7 +252,7 @@ def misclassified_grid(
                 ax.imshow(images[i].cpu().permute(1, 2, 0).add(1).div(2).clamp(0, 1).numpy(), interpolation="nearest")
             else:
                 ax.imshow(images[i, 0].cpu().numpy(), cmap="gray_r", interpolation="nearest")
-            ax.set_title(f"{classes[true[i]]}\n→ {classes[pred[i]]}", fontsize=7)
+            ax.set_title(f"{literal(classes[true[i]])}\n→ {literal(classes[pred[i]])}", fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -7,6 +7,8 @@ subsections.
 
 from __future__ import annotations
 
+import re
+
 from annstudy.report.document import (
     Bullets,
     Callout,
@@ -48,11 +50,16 @@ def _table_markdown(b: Table) -> list[str]:
     return out + [""]
 
 
+# "<" opening a tag or comment. The writer emits no HTML of its own, so any such "<" comes from data (a
+# class label, a folder path) and would be raw HTML to a Markdown renderer: it is written as "&lt;".
+TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+
+
 def to_markdown(doc: Document) -> str:
-    """report.md: the title, then every block in order."""
+    """report.md: the title, then every block in order; data never becomes HTML (:data:`TAG_START`)."""
     out = [f"# {doc.title}", ""]
     out += _markdown_blocks(doc.blocks, contents_headings(doc.blocks))
-    return "\n".join(out)
+    return TAG_START.sub("&lt;", "\n".join(out))
 
 
 def _markdown_blocks(blocks: list, contents: list[Heading]) -> list[str]:

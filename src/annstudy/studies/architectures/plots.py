@@ -7,6 +7,7 @@ column per architecture) and the confusion matrix as the rows DVC's ``confusion`
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +56,22 @@ def write_curves(results: list[ArchResult], out: Path) -> None:
         write_tsv(out / f"{metric}.tsv", frame)
 
 
+UNSAFE = re.compile(r"[<>&\"'`\\\x00-\x1f\x7f]")  # what could leave a string in DVC's HTML/JS/Vega
+
+
+def plot_labels(classes: list[str]) -> list[str]:
+    """Class labels as DVC's plot renderer may see them. Labels are the user's data, and `dvc plots
+    show` copies them into a <script> block unescaped: a label `</script><script>...` would run.
+    Characters that matter to HTML or JavaScript become "_"; if that makes two labels equal, each
+    gets its class index in front, so the plot never merges classes."""
+    safe = [UNSAFE.sub("_", c) for c in classes]
+    return safe if len(set(safe)) == len(safe) else [f"{i} {c}" for i, c in enumerate(safe)]
+
+
 def confusion_rows(confusion: list[list[int]], classes: list[str]) -> list[tuple[str, str]]:
     """One (true, predicted) row per test image: what DVC's confusion template counts."""
-    return [(classes[t], classes[p]) for t, row in enumerate(confusion) for p, n in enumerate(row) for _ in range(n)]
+    names = plot_labels(classes)
+    return [(names[t], names[p]) for t, row in enumerate(confusion) for p, n in enumerate(row) for _ in range(n)]
 
 
 def write_confusion(chosen: ArchResult, out: Path) -> Path:

@@ -16,7 +16,7 @@ from annstudy.data import digits
 from annstudy.data.prepared import load_prepared
 from annstudy.data.registry import prepared_dir
 from annstudy.report.document import Figure
-from annstudy.report.figures import forest_plot, forest_row, save_figure, seed_band
+from annstudy.report.figures import forest_plot, forest_row, literal, save_figure, seed_band
 from annstudy.report.stats import pct
 from annstudy.store.artifacts import load_torch
 from annstudy.studies.hyperparameters.results import REFERENCE, VariantSummary, axis_label
@@ -117,7 +117,7 @@ def first_image_figure(x, label: str, path: Path) -> Path:
     """The lab's first figure: the first training image (8x8, as the network sees it after scaling)."""
     fig, ax = plt.subplots(figsize=(2.8, 2.8))
     ax.imshow(x.reshape(8, 8), cmap="gray_r")
-    ax.set(title=f"first training image: label {label}", xticks=[], yticks=[])
+    ax.set(title=f"first training image: label {literal(label)}", xticks=[], yticks=[])
     return save_figure(fig, path)
 
 
@@ -134,7 +134,7 @@ def result_grid_figure(x, true, pred, classes: list[str], path: Path, title: str
         wrong = int(pred[i]) != int(true[i])
         ax.imshow(x[i].reshape(8, 8), cmap="gray_r")
         colour = "crimson" if wrong else "black"
-        ax.set_title(f"{classes[int(pred[i])]} / {classes[int(true[i])]}", color=colour, fontsize=9)
+        ax.set_title(f"{literal(classes[int(pred[i])])} / {literal(classes[int(true[i])])}", color=colour, fontsize=9)
         for spine in ax.spines.values():
             spine.set(color=colour, linewidth=2.5 if wrong else 0.5)
     fig.suptitle(title)
