@@ -172,7 +172,8 @@ def test_removing_an_architecture_does_not_retrain_the_others(repo):
     out = dvc(repo, "repro")
     assert ran_stages(out) == {"report", *INPUTS}
     metrics = json.loads((repo / "reports/metrics.json").read_text())
-    assert set(metrics["architectures"]) == {"mlp_1"}
+    assert set(metrics["architectures"]) == {"mlp_1", "chosen", "n_test"}  # headline: per arch + the choice
+    assert metrics["architectures"]["chosen"]["arch"] == "mlp_1"
 
 
 def test_dvc_exp_run_with_set_param(repo):
