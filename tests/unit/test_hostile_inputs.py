@@ -177,3 +177,27 @@ def test_a_memory_error_is_one_line(capsys):
 def test_an_image_csv_that_is_not_utf8_is_named(insects):
     insects.write_bytes(insects.read_bytes().replace(b"field photo", b"f\xe9ld photo"))
     _refused(insects, r"labels.csv: cannot read the CSV as UTF-8 text")
+
+
+def test_an_image_of_too_many_pixels_is_one_line_before_decoding(insects, monkeypatch):
+    import warnings
+
+    from PIL import Image
+
+    big = insects.parent / "ant_1.png"
+    Image.new("L", (12_000, 12_000)).save(big)  # 144 megapixels, a small PNG: Pillow warns of a bomb
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no raw DecompressionBombWarning reaches the user
+        message = _refused(insects, r"row \d+: .*ant_1.png is 12,000 x 12,000 pixels; an image may have at most")
+    assert message.endswith("50,000,000 (resize it first)")
+
+
+def test_a_failed_download_says_no_network_on_one_line():
+    from annstudy.data.fashion_mnist import download_cause
+
+    torchvision = RuntimeError(
+        "Error downloading train-images-idx3-ubyte.gz:\nTried https://ossci-datasets.s3.amazonaws.com/, got:\n"
+        "<urlopen error [Errno -3] Temporary failure in name resolution>\n"
+    )
+    assert download_cause(torchvision) == "no network: <urlopen error [Errno -3] Temporary failure in name resolution>"
+    assert download_cause(RuntimeError("File not found or corrupted.")) == "File not found or corrupted."

@@ -99,10 +99,23 @@ def download(root: Path) -> Path:
             FashionMNIST(root=str(root), train=train, download=True)
     except Exception as err:  # network errors come in many types
         raise DataIntegrityError(
-            f"could not download Fashion-MNIST into {root} ({err}); install Debian's "
+            f"could not download Fashion-MNIST into {root} ({download_cause(err)}); install Debian's "
             "dataset-fashion-mnist or set data.mirror to a directory with the idx files"
         ) from None
     return root / "FashionMNIST" / "raw"
+
+
+NO_NETWORK = ("urlopen error", "Name or service not known", "Temporary failure in name resolution",
+              "Network is unreachable", "Connection refused", "timed out")  # fmt: skip
+
+
+def download_cause(err: BaseException) -> str:
+    """The cause of a failed download in words, on one line: torchvision's message spans several
+    lines (which file, each mirror tried, the socket error), and printed as one line it showed
+    literal "\\n"s. A failure to reach any server is "no network"; else the message's last line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()] or [type(err).__name__]
+    socket_error = next((line for line in lines if any(sign in line for sign in NO_NETWORK)), None)
+    return f"no network: {socket_error}" if socket_error else lines[-1]
 
 
 def load_raw(directory: Path) -> dict[str, np.ndarray]:

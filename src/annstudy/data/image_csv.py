@@ -22,6 +22,7 @@ import hashlib
 import io
 import os
 import stat
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
 NAME = "image_csv"
 MIN_PER_CLASS = 3  # one image each for train, validation and test
 MAX_IMAGE_BYTES = 64 * 2**20  # one image file; a 12-megapixel photo is under 10 MiB as JPEG
+MAX_IMAGE_PIXELS = 50_000_000  # decoded: 50 megapixels (150 MB as RGB) before it is resized; a file's
+# header says its size before any pixel is decoded, so a small file that would decode huge is refused
 
 
 class ImageCsvError(ValueError):
@@ -143,13 +146,28 @@ def decode(row: Row, csv_path: Path, size: tuple[int, int], color: str) -> tuple
     where = f"{csv_path}: row {row.number}"
     data = read_image_file(row.path, where)
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            # Pillow warns from 89 megapixels on opening: our own, lower cap refuses those in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
+            if image.width * image.height > MAX_IMAGE_PIXELS:
+                raise ImageCsvError(
+                    f"{where}: {row.path} is {image.width:,} x {image.height:,} pixels; an image may have at "
+                    f"most {MAX_IMAGE_PIXELS:,} (resize it first)"
+                )
             converted = image.convert("L" if color == "gray" else "RGB")
             resized = converted.resize((size[1], size[0]), Image.Resampling.BILINEAR)
             array = np.asarray(resized, dtype=np.uint8)
+    except ImageCsvError:  # our own refusal above: already one line naming the row
+        raise
     except Image.UnidentifiedImageError:
         raise ImageCsvError(f"{where}: {row.path} is not an image Pillow can read (PNG, JPEG, ...)") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
+    except Image.DecompressionBombError:  # over twice Pillow's limit: refused before its size is read back
+        raise ImageCsvError(
+            f"{where}: {row.path} has more than {MAX_IMAGE_PIXELS:,} pixels (resize it first)"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as err:
         raise ImageCsvError(f"{where}: {row.path} is not a readable image ({err})") from None
     return (array[..., None] if array.ndim == 2 else array), data
 
