@@ -17,8 +17,16 @@ import platform
 PORTABLE_PINS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_CBWR": "AVX2"}
 
 
+# Whatever the mode: MKL and OpenMP may otherwise use fewer threads than asked when the machine is
+# busy ("dynamic" threads), which splits a reduction differently: an evaluation's loss then differed in
+# its 7th digit between a run on a loaded and on a quiet machine (tests/e2e/test_robustness.py).
+FIXED_THREADS = {"MKL_DYNAMIC": "FALSE", "OMP_DYNAMIC": "FALSE"}
+
+
 def pin_instruction_set(numerics: str) -> None:
     """``portable``: pin the CPU kernels to AVX2 (x86-64 only; elsewhere the native path is the
-    only one); ``native``: leave each library to pick the widest instructions the CPU has."""
+    only one); ``native``: leave each library to pick the widest instructions the CPU has. Either
+    way the thread count is fixed (:data:`FIXED_THREADS`)."""
+    os.environ.update(FIXED_THREADS)
     if numerics == "portable" and platform.machine().lower() in ("x86_64", "amd64"):
         os.environ.update(PORTABLE_PINS)
