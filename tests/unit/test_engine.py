@@ -18,24 +18,12 @@ from annstudy.models.small import mlp
 from annstudy.models.stacked import stack_seeds
 from annstudy.models.zoo import build_model
 from conftest import blobs_dataset
+from helpers.training import small_train_settings
 
 
 def cfg(**kw) -> TrainSettings:
-    base = dict(
-        optimizer="adam",
-        lr=1e-2,
-        momentum=0.0,
-        batch_size=16,
-        eval_batch_size=7,
-        seeds=(0, 1),
-        epochs=3,
-        log_every=4,
-        val_subset=0,
-        train_limit=0,
-        train_eval_subset=0,
-    )
-    base.update(kw)
-    return TrainSettings(**base)
+    """The shared small settings (helpers/training.py) with this module's differences."""
+    return small_train_settings(**{**dict(lr=1e-2, eval_batch_size=7, seeds=(0, 1), epochs=3, log_every=4), **kw})
 
 
 def one_seed(arch: str, data, settings: TrainSettings, seed: int) -> SeedRun:

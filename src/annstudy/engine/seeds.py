@@ -80,8 +80,9 @@ class TrainingData:
 
 def training_data(data: PreparedDataset, cfg: TrainSettings) -> TrainingData:
     """``train_limit`` > 0 trains on a stratified subset of that size (data/splits.py)."""
-    head = torch.from_numpy(stratified_head(data.train.y.cpu().numpy(), cfg.train_limit))
-    x_train, y_train = (data.train.x, data.train.y) if len(head) == len(data.train) else _rows(data.train, head)
+    x_train, y_train = data.train.x, data.train.y
+    if 0 < cfg.train_limit < len(data.train):  # labels to the host only when a subset is asked for
+        x_train, y_train = _rows(data.train, torch.from_numpy(stratified_head(y_train.cpu().numpy(), cfg.train_limit)))
     n_train = len(y_train)
     val_idx = fixed_subset(len(data.val), cfg.val_subset).to(data.val.x.device)
     td = TrainingData(
