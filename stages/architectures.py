@@ -1,4 +1,4 @@
-"""DVC stages `train@<arch>` and `evaluate@<arch>` (S1): `python stages/architectures.py train|evaluate <arch>`."""
+"""DVC stage `architectures@<arch>` (S1): `python stages/architectures.py train:<arch> evaluate:<arch>`."""
 
 import sys
 

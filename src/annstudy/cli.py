@@ -66,12 +66,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_stage(args: argparse.Namespace) -> int:
-    """A step of a study, as ``stages/<study>.py <step> [item]`` runs it (annstudy/pipeline/stage.py)."""
+    """A step of a study, as ``stages/<study>.py <step>[:<item>]`` runs it (annstudy/pipeline/stage.py)."""
     from annstudy.pipeline.stage import study_step
 
     run = study_part(args.study, "run")  # an unknown study: a clear error naming the known ones
     config = study_part(args.study, "config")
-    return study_step(run, config, ["--params", args.params, args.step, *([args.item] if args.item else [])])
+    return study_step(run, config, ["--params", args.params, f"{args.step}:{args.item}" if args.item else args.step])
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -234,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", choices=sorted([*DATASET_SHAPES, "image_csv"]), default="fashion_mnist")
     p.add_argument("--format", choices=["table", "json"], default="table")
     add("prepare", cmd_prepare, "prepare a dataset (stage prepare@<dataset>)").add_argument("dataset")
-    add("train", cmd_train, "train one architecture, all seeds (stage train@<arch>)").add_argument("arch")
-    add("evaluate", cmd_evaluate, "evaluate one architecture (stage evaluate@<arch>)").add_argument("arch")
+    add("train", cmd_train, "train one architecture, all seeds (in stage architectures@<arch>)").add_argument("arch")
+    add("evaluate", cmd_evaluate, "evaluate one architecture (step of stage architectures@<arch>)").add_argument("arch")
     p = add("stage", cmd_stage, "run one step of a study (what stages/<study>.py calls)")
     p.add_argument("study")
     p.add_argument("step")

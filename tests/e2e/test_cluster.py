@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from conftest import ROOT
-from helpers.dvc_repo import dvc, make_repo, sh
+from helpers.dvc_repo import dvc, linear_neuron_stage, make_repo, sh
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 ray_missing = shutil.which("ray", path=str(Path(sys.executable).parent)) is None
@@ -98,7 +98,7 @@ def slice_pipeline(path: Path) -> None:
     pipeline = yaml.safe_load(path.read_text())
     stages = pipeline["stages"]
     stages["inputs"]["foreach"] = ["regression"]
-    kept = {name: stages[name] for name in ("inputs", "regression_prepare", "regression_train_linear")}
+    kept = {"inputs": stages["inputs"], "regression": linear_neuron_stage(stages)}
     summary = {"cmd": f'python -c "{SUMMARY}"', "deps": ["data/regression/train/linear"]}
     pipeline["stages"] = {**kept, "summary": {**summary, "metrics": ["summary.json"]}}
     del pipeline["plots"]

@@ -26,10 +26,10 @@ def test_switching_s1_to_image_csv_keeps_from_scratch_on_fashion_mnist(tmp_path)
     repo = make_repo(tmp_path / "repo", edit=use_insects, archs=["mlp_1"], dataset="image_csv")
     stages = dvc(repo, "stage", "list", "--name-only").split()
     assert [s for s in stages if s.startswith("prepare@")] == ["prepare@image_csv", "prepare@fashion_mnist"]
-    out = dvc(repo, "repro", "train@mlp_1", "from_scratch_mlp")
+    out = dvc(repo, "repro", "architectures@mlp_1", "from_scratch")
     assert ran_stages(out) == {
         *("inputs@image_csv", "inputs@fashion_mnist"),
-        *("prepare@image_csv", "prepare@fashion_mnist", "train@mlp_1", "from_scratch_mlp"),
+        *("prepare@image_csv", "prepare@fashion_mnist", "architectures@mlp_1", "from_scratch"),
     }
     assert (repo / "data/architectures/train/mlp_1/weights.pt").is_file()
     assert (repo / "data/from_scratch/mlp/live/metrics.json").is_file()
@@ -44,14 +44,15 @@ def test_editing_one_label_reruns_prepare_and_downstream(tmp_path):
         params["data"]["image_csv"].update(csv=str(labels), filename_column="file", label_column="species")
 
     repo = make_repo(tmp_path / "repo", edit=use_insects, archs=["mlp_1"], dataset="image_csv")
-    first = dvc(repo, "repro", "train@mlp_1")
-    assert ran_stages(first) == {"inputs@image_csv", "prepare@image_csv", "train@mlp_1"}
-    assert ran_stages(dvc(repo, "repro", "train@mlp_1")) == {"inputs@image_csv"}  # same fingerprint: nothing else
+    first = dvc(repo, "repro", "architectures@mlp_1")
+    assert ran_stages(first) == {"inputs@image_csv", "prepare@image_csv", "architectures@mlp_1"}
+    # same fingerprint: nothing else
+    assert ran_stages(dvc(repo, "repro", "architectures@mlp_1")) == {"inputs@image_csv"}
     lines = labels.read_text().splitlines()
     assert lines[1].endswith(",bee,field photo")
     labels.write_text("\n".join([lines[0], lines[1].replace(",bee,", ",ant,"), *lines[2:]]) + "\n")
-    again = dvc(repo, "repro", "train@mlp_1")
-    assert ran_stages(again) == {"inputs@image_csv", "prepare@image_csv", "train@mlp_1"}
+    again = dvc(repo, "repro", "architectures@mlp_1")
+    assert ran_stages(again) == {"inputs@image_csv", "prepare@image_csv", "architectures@mlp_1"}
     counts = json.loads((repo / "data/prepared/image_csv/meta.json").read_text())["class_counts"]
     assert counts == {"ant": 61, "bee": 59, "wasp": 60}
 
@@ -65,5 +66,5 @@ def test_cifar10_gray_for_s1_gives_two_prepare_stages(tmp_path):
         *("inputs@cifar10_gray", "inputs@fashion_mnist", "inputs@regression"),
         *("prepare@cifar10_gray", "prepare@fashion_mnist"),
     ]
-    dag = dvc(repo, "dag", "--md", "from_scratch_mlp")
+    dag = dvc(repo, "dag", "--md", "from_scratch")
     assert "prepare@fashion_mnist" in dag and "cifar10_gray" not in dag

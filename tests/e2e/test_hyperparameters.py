@@ -59,7 +59,7 @@ def test_digits_scaling_standardises_the_training_pixels(tmp_path, monkeypatch, 
     data = load_prepared("data/prepared/digits")
     assert abs(data.train.x.mean().item()) < 1e-5 and abs(data.train.x.std(unbiased=False).item() - 1) < 1e-5
     seconds = prepare_stage_seconds(tmp_path / "data/prepared/digits")
-    assert list(seconds) == ["hyperparameters_prepare"] and seconds["hyperparameters_prepare"] >= 0
+    assert list(seconds) == ["hyperparameters (prepare)"] and seconds["hyperparameters (prepare)"] >= 0
     assert not (tmp_path / "data/prepared/digits/live").exists()  # beside the data, not inside: its hash stays
 
 
@@ -324,7 +324,7 @@ def s4_slice(repo: Path) -> None:
     compare` reads (reports/metrics.json, reports/plots), written as the project's report stage
     writes it. A queued experiment then trains S4's smoke stages, not the whole pipeline."""
     pipeline = yaml.safe_load((repo / "dvc.yaml").read_text())
-    stages = {name: stage for name, stage in pipeline["stages"].items() if name.startswith("hyperparameters_")}
+    stages = {"hyperparameters": pipeline["stages"]["hyperparameters"]}
     stages["report"] = {
         "cmd": "python s4_report.py",
         "deps": ["s4_report.py", "data/prepared/digits", "data/hyperparameters/train"],
@@ -344,7 +344,7 @@ def s4_slice(repo: Path) -> None:
 @pytest.mark.timeout(1200)
 def test_two_queued_experiments_are_compared(tmp_path):
     """`dvc exp run --queue -S ...` twice, `dvc queue start`, then `annstudy compare` lists both
-    (on S4's stages alone: hyperparameters_prepare, _base, _numpy, _train@penalty and its report)."""
+    (on S4's stage alone: digits, base, NumPy check, the penalty axis, and its report)."""
 
     def tiny(params: dict) -> None:
         params["studies"]["hyperparameters"]["sweeps"] = {"penalty": ["l1"]}
@@ -389,7 +389,7 @@ def test_two_queued_experiments_are_compared(tmp_path):
     assert all(e.name in table for e in ran)
 
     # Keep one: `dvc exp apply` brings its params and outputs; the pipeline is then up to date,
-    # and adding a value to one sweep axis reruns that axis's stage only (and the report).
+    # and adding a value to one sweep axis reruns S4's stage (and the report), nothing else.
     best = max(ran, key=lambda e: e.headline["hyperparameters.base"])
     sh(repo, *dvc, "exp", "apply", best.name)
     assert (
@@ -400,4 +400,4 @@ def test_two_queued_experiments_are_compared(tmp_path):
     params = load_yaml((repo / "params.yaml").read_text())
     params["studies"]["hyperparameters"]["sweeps"]["penalty"] = ["l1", "l2"]
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert set(out_of_date(repo)) == {"hyperparameters_train@penalty", "report"}
+    assert set(out_of_date(repo)) == {"hyperparameters", "report"}

@@ -34,34 +34,19 @@ def test_repro_produces_report_and_metrics(smoke_run, repo):
     assert ran_stages(smoke_run.output) == {
         *INPUTS,
         "prepare@fashion_mnist",
-        "train@mlp_1",
-        "train@lenet5",
-        "evaluate@mlp_1",
-        "evaluate@lenet5",
+        "architectures@mlp_1",
+        "architectures@lenet5",
         "report",
-        "hyperparameters_prepare",
-        "hyperparameters_base",
-        "hyperparameters_numpy",
-        *(f"hyperparameters_train@{axis}" for axis in ("lr", "hidden", "optimizer", "penalty", "model")),
-        "activations_train@mlp_1-relu",
-        "activations_train@mlp_1-sigmoid",
-        *(f"activations_unscaled@{a}-{f}" for a in ("mlp_1", "cnn_4") for f in ("relu", "sigmoid")),
+        "hyperparameters",
+        "activations",
         "learning_rates_sgd@0.1",
         "learning_rates_scheduled",
         "learning_rates_adam",
-        "regression_prepare",
-        "regression_train_linear",
-        "regression_train_nonlinear",
-        "regression_train_bell",
-        "spiral_prepare",
-        "spiral_train",
-        "signals_prepare",
-        "signals_train",
-        "mnist1d_prepare",
-        "mnist1d_train@mlp",
-        "mnist1d_train@cnn",
-        "from_scratch_mlp",
-        "from_scratch_conv2d",
+        "regression",
+        "spiral",
+        "signals",
+        "mnist1d",
+        "from_scratch",
     }
     metrics = json.loads((repo / "reports/metrics.json").read_text())
     # headline numbers only (issue 27): accuracy per architecture and the validation choice
@@ -106,13 +91,13 @@ def test_code_edits_rerun_only_the_stages_that_import_the_code(repo):
 
     assert changed_by("src/annstudy/report/stats.py") == {"report"}
     assert changed_by("src/annstudy/studies/spiral/report.py") == {"report"}
-    assert changed_by("src/annstudy/studies/spiral/run.py") == {"spiral_prepare", "spiral_train", "report"}
+    assert changed_by("src/annstudy/studies/spiral/run.py") == {"spiral", "report"}
     engine = changed_by("src/annstudy/engine/loop.py")
     importers = {stage for stage, deps in computed_deps(repo).items() if "src/annstudy/engine" in deps}
     assert {name.split("@")[0] for name in engine} == importers - {"inputs"}  # inputs@: always changed, not listed
     assert "prepare@fashion_mnist" in engine
-    assert {"train@mlp_1", "train@lenet5", "activations_train@mlp_1-relu", "hyperparameters_train@lr"} <= engine
-    assert len(engine) == 36  # every stage of the smoke pipeline (38) but the inputs@
+    assert {"architectures@mlp_1", "architectures@lenet5", "activations", "hyperparameters"} <= engine
+    assert len(engine) == 14  # every stage of the smoke pipeline (16) but the inputs@
     assert out_of_date(repo) == {}
 
 
@@ -135,7 +120,7 @@ def test_epochs_change_reruns_training_not_prepare(repo):
     status = dvc(repo, "status", "--json")
     changed = set(json.loads(status))
     assert "prepare@fashion_mnist" not in changed
-    assert {"train@mlp_1", "train@lenet5"} <= changed
+    assert {"architectures@mlp_1", "architectures@lenet5"} <= changed
 
 
 @pytest.mark.parametrize(
@@ -143,7 +128,7 @@ def test_epochs_change_reruns_training_not_prepare(repo):
     [
         ("learning_rates", {"adam_lr": 0.002}, {"learning_rates_adam"}),
         ("learning_rates", {"rates": [0.1, 0.05]}, {"learning_rates_sgd@0.05"}),  # a new rate is one new stage
-        ("regression", {"bell_batch_size": 50}, {"regression_train_bell"}),
+        ("regression", {"bell_batch_size": 50}, {"regression"}),
         ("mnist1d", {"tolerance": 0.05}, set()),  # read by the report only
         ("spiral", {"target_acc": 0.9}, set()),
     ],
@@ -161,9 +146,8 @@ def test_forced_rerun_gives_identical_metrics(repo):
     path = repo / "data/architectures/eval/mlp_1/live/metrics.json"
     results = lambda: {k: v for k, v in json.loads(path.read_text()).items() if k != "wall_seconds"}  # noqa: E731
     before = results()
-    out = dvc(repo, "repro", "--force", "--single-item", "train@mlp_1")
-    assert ran_stages(out) == {"train@mlp_1"}
-    dvc(repo, "repro", "--force", "--single-item", "evaluate@mlp_1")
+    out = dvc(repo, "repro", "--force", "--single-item", "architectures@mlp_1")
+    assert ran_stages(out) == {"architectures@mlp_1"}
     assert results() == before  # every number identical, wall time aside
 
 

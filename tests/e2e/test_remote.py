@@ -1,6 +1,6 @@
 """Sharing results: `dvc push` to a remote, then `dvc pull` in a fresh clone restores them.
 
-The smallest slice of the pipeline that trains something (S5: regression_prepare and the
+The smallest slice of the pipeline that trains something (S5: the regression stage cut to its data and the
 linear neuron, smoke profile, generated data, seconds) is run once; each remote gets its own
 push and its own fresh `git clone`. A colleague's clone must get every output bit for bit
 and a clean `dvc status`, without retraining anything.
@@ -24,11 +24,11 @@ import yaml
 
 from conftest import ROOT
 from helpers import sshd
-from helpers.dvc_repo import dvc, make_repo, out_of_date, sh
+from helpers.dvc_repo import dvc, linear_neuron_stage, make_repo, out_of_date, sh
 
 pytestmark = pytest.mark.slow
 
-SLICE = "regression_train_linear"
+SLICE = "regression"  # cut to prepare + the linear neuron (helpers/dvc_repo.py)
 OUTPUTS = ["data/regression/prepared", "data/regression/prepared.live", "data/regression/train/linear"]
 
 
@@ -45,7 +45,7 @@ def keep_only_the_slice(path: Path) -> None:
     pipeline = yaml.safe_load(path.read_text())
     stages = pipeline["stages"]
     inputs = yaml.safe_load(yaml.safe_dump(stages["inputs"]["do"]).replace("${item}", "regression"))
-    pipeline["stages"] = {"inputs_regression": inputs, **{n: stages[n] for n in ("regression_prepare", SLICE)}}
+    pipeline["stages"] = {"inputs_regression": inputs, SLICE: linear_neuron_stage(stages)}
     del pipeline["plots"]
     path.write_text(yaml.safe_dump(pipeline, sort_keys=False))
 

@@ -304,7 +304,7 @@ def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
 
 # S1 only (its upstream prepare and train stages come along): the rest of the pipeline adds
 # minutes and nothing to what is tested here.
-S1_TARGETS = ("evaluate@mlp_1", "evaluate@lenet5")
+S1_TARGETS = ("architectures@mlp_1", "architectures@lenet5")
 
 
 def _results(repo: Path) -> dict:
@@ -341,12 +341,12 @@ def test_killed_dvc_repro_resumes_to_the_same_results(tmp_path, smoke_run):
     seen = []
     for line in proc.stdout:
         seen.append(line)
-        if line.startswith("Running stage 'train@"):
+        if line.startswith("Running stage 'architectures@"):
             break
     time.sleep(0.5)  # inside the training stage (its python is starting: importing torch, loading data)
     os.killpg(proc.pid, signal.SIGKILL)  # the whole process group: dvc and the stage, no cleanup
     proc.wait()
-    assert any(line.startswith("Running stage 'train@") for line in seen), "".join(seen)
+    assert any(line.startswith("Running stage 'architectures@") for line in seen), "".join(seen)
     assert not (killed / "data/architectures/eval").exists()
 
     resumed = dvc(killed, "repro", *S1_TARGETS)

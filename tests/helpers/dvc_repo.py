@@ -106,3 +106,12 @@ def copy_repo(repo: Path, dest: Path) -> Path:
     files (its state is per path) and finds every stage as it was."""
     sh(dest.parent, "cp", "-a", str(repo), str(dest))
     return dest
+
+
+def linear_neuron_stage(stages: dict) -> dict:
+    """The smallest stage that trains something, for tests that need one on a slice of the pipeline:
+    the `regression` stage (S5) cut to preparing its data and training the linear neuron."""
+    stage = dict(stages["regression"])
+    stage["cmd"] = "python stages/regression.py prepare train:linear"
+    stage["outs"] = ["data/regression/prepared", "data/regression/prepared.live", "data/regression/train/linear"]
+    return stage

@@ -176,8 +176,8 @@ def test_smoke_stage_and_report_section(params, tmp_path, monkeypatch):
     assert answers[2].startswith("**What happens without input scaling?**") and "mlp_1 relu: final loss" in answers[2]
     assert answers[2].endswith("*measured*")  # no pair trained on either scaling: nothing to judge
     assert set(section.stage_seconds) == {
-        f"activations_train@{a}-{s}" for a in ("mlp_1", "cnn_3") for s in ("relu", "sigmoid")
-    } | {"activations_unscaled@mlp_1-relu", "activations_unscaled@mlp_1-sigmoid"}
+        f"activations ({a}-{s})" for a in ("mlp_1", "cnn_3") for s in ("relu", "sigmoid")
+    } | {"activations (unscaled mlp_1-relu)", "activations (unscaled mlp_1-sigmoid)"}
     with pytest.raises(ValueError, match="unscaled_archs x activations"):
         STEPS["unscaled"](settings, "cnn_3_relu")
     with pytest.raises(ValueError, match="not in studies.activations"):

@@ -158,7 +158,7 @@ def test_dvc_yaml_lists_exactly_the_code_each_stage_imports(capsys):
     assert differences(ROOT) == []
     assert main(["deps", "--check", "--repo", str(ROOT)]) == 0
     assert capsys.readouterr().out == "dvc.yaml: every stage lists exactly the code it imports\n"
-    assert len(listed_deps(ROOT)) == 26  # stage groups (foreach/matrix stages share one list)
+    assert len(listed_deps(ROOT)) == 14  # stage groups (foreach/matrix stages share one list)
 
 
 def _covers(dep: str, file: str) -> bool:
@@ -234,13 +234,13 @@ def _study_deps(code: list[str]) -> list[str]:
 def test_a_stage_lists_the_configs_it_validates_and_no_other_study(deps):
     """A study's stage validates (and lists) its own study's config and those its config imports; the
     whole-file validators (inputs@, prepare@: before any training) and the report list every study."""
-    assert _study_deps(deps["spiral_train"]) == [
+    assert _study_deps(deps["spiral"]) == [
         "__init__.py",
         "spiral/__init__.py",
         "spiral/config.py",
         "spiral/run.py",
     ]
-    assert deps["spiral_train"][0] == "stages/spiral.py"
+    assert deps["spiral"][0] == "stages/spiral.py"
     assert _study_deps(deps["learning_rates_sgd"]) == [
         "__init__.py",
         "architectures/__init__.py",
@@ -254,8 +254,8 @@ def test_a_stage_lists_the_configs_it_validates_and_no_other_study(deps):
         configs = [d for d in _study_deps(deps[stage]) if d.endswith("/config.py")]
         assert configs == [f"{s}/config.py" for s in sorted(STUDIES)], stage
     configs = {s: [st for st, code in deps.items() if f"src/annstudy/studies/{s}/config.py" in code] for s in STUDIES}
-    assert configs["spiral"] == ["inputs", "prepare", "spiral_prepare", "spiral_train"]  # and report: its directory
-    assert len(configs["architectures"]) == 2 + 2 + 2 + 3  # inputs, prepare, train, evaluate, S2's 2, S3's 3
+    assert configs["spiral"] == ["inputs", "prepare", "spiral"]  # and report: its directory
+    assert len(configs["architectures"]) == 2 + 1 + 1 + 3  # inputs, prepare, S1, S2, S3's 3
 
 
 def test_a_study_stage_validates_exactly_the_configs_it_lists():

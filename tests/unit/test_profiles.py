@@ -59,7 +59,7 @@ def test_every_profile_is_validated_not_only_the_active_one(params):
 
 def test_settings_table_shows_the_effective_settings(params):
     rows = settings_table(settings_from_raw(params).studies["architectures"]).rows
-    assert [r[0] for r in rows][:4] == ["dataset", "archs", "train.optimizer", "train.lr"] and len(rows) == 20
+    assert [r[0] for r in rows][:4] == ["dataset", "archs", "train.optimizer", "train.lr"] and len(rows) == 21
     assert dict(map(tuple, rows))["train.seeds"] == "0, 1, 2"
     assert dict(map(tuple, rows))["epochs_by_arch"] == "—"  # quick: one budget for all architectures
     params["profiles"]["quick"]["architectures"]["epochs_by_arch"] = {"mlp_1": 2, "lenet5": 2}

@@ -31,7 +31,8 @@ def plot(path) -> None:
 def section() -> StudySection:
     claim = compare("a beats b", Arm("a", (0.9, 0.91, 0.92), "2 epochs"), Arm("b", (0.8, 0.81, 0.82), "1 epoch"))
     finding = Finding("Which is better?", claim, "+10.0 points")
-    return StudySection("s1", [Heading("S1 Thing")], {"a": 1}, {"train@a": 1.0, "train@b": 2.0}, [], [finding])
+    seconds = {"architectures@a (train)": 1.0, "architectures@b (train)": 2.0}
+    return StudySection("s1", [Heading("S1 Thing")], {"a": 1}, seconds, [], [finding])
 
 
 def test_findings_are_quotable_sentences_linked_to_their_section_and_coloured_by_status(tmp_path):
@@ -104,7 +105,7 @@ def test_percent_and_plural_helpers():
 def test_reproduce_line():
     assert (
         reproduce(section()).text
-        == "*Reproduce:* `dvc repro train report` · *metrics:* `reports/metrics.json` → `s1`: `a`"
+        == "*Reproduce:* `dvc repro architectures report` · *metrics:* `reports/metrics.json` → `s1`: `a`"
     )
 
 
@@ -166,7 +167,7 @@ def test_forest_plot_draws_one_row_per_result(tmp_path):
 
 def test_forest_row_uses_the_range_for_two_seeds_and_mnist1d_reads_its_tolerance_band(tmp_path):
     """n <= 2: the seed interval is the range of the values; the MNIST-1D caption places each model against
-    published ± tolerance (inside, below), and the figure is written."""
+    published ± tolerance (reproduced, below), and the figure is written."""
     from annstudy.report.figures import forest_row
     from annstudy.report.stats import Accuracy
     from annstudy.studies.mnist1d.report import forest_figure
@@ -176,5 +177,5 @@ def test_forest_row_uses_the_range_for_two_seeds_and_mnist1d_reads_its_tolerance
     assert row.seed == (0.60, 0.66) and abs(row.mean - 0.63) < 1e-12 and row.sampling[0] < 0.63 < row.sampling[1]
     accs = {"mlp": acc, "cnn": Accuracy((0.93, 0.95, 0.94), 1000)}
     fig = forest_figure(accs, {"mlp": 0.68, "cnn": 0.94}, 0.03, "30 epochs", tmp_path / "f.png", tmp_path)
-    assert "mlp 63.0 % is below the band 68 ± 3 %" in fig.caption and "cnn 94.0 % is inside" in fig.caption
+    assert "mlp 63.0 %: below; cnn 94.0 %: reproduced." in fig.caption  # report/literature.py's verdicts
     assert Image.open(tmp_path / fig.path).size[1] > 200

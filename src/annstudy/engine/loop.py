@@ -257,12 +257,14 @@ def _step(
 
 
 def _log_row(state: LoopState, classify: bool, at_log: Evaluator | None, progress: Bar | None) -> None:
-    """A curve row per member still training: the interval's means and ``at_log``'s metrics."""
+    """A curve row per member still training: the interval's means and ``at_log``'s metrics. A member
+    that stopped early goes on stepping with the stack (its best weights are kept aside), so it records
+    no more rows: its curve ends where it stopped, as when trained alone."""
     state.members.sync(state.run)
     metrics = at_log(state.model) if at_log is not None else {}
     train, means = state.interval.take(classify)
     row = {"step": state.step, "epoch": round(state.step / state.run.per_epoch, 4)} | train
-    state.run.add_rows("curve", row | metrics | means, state.members.diverged)
+    state.run.add_rows("curve", row | metrics | means, state.members.resting())
     state.reported = show_step(progress, state.step, state.reported, state.model.seeds, row | metrics)
 
 
@@ -289,15 +291,18 @@ def _end_epoch(
 
 
 def _finish(state: LoopState) -> StackRun:
-    """The run's record: best weights restored, per-member steps and epochs, the batch losses."""
+    """The run's record: best weights restored, per-member steps and epochs, the batch losses.
+
+    A member that stopped early trained ``stopped_epoch`` epochs of steps (the stack went on without it)."""
     run, members, S = state.run, state.members, state.model.seeds
     if state.stopping is not None:
         state.stopping.restore(state.model)
         run.stopped_epoch = [state.epoch if v < 0 else v for v in state.stopping.stopped_epoch.tolist()]
         run.best_epoch = state.stopping.best_epoch.tolist()
     else:
-        run.stopped_epoch = run.best_epoch = [state.epoch] * S
-    run.steps = [run.steps[s] if s in members.diverged else state.step for s in range(S)]
+        run.stopped_epoch, run.best_epoch = [state.epoch] * S, [state.epoch] * S
+    own = [min(state.step, epochs * run.per_epoch) for epochs in run.stopped_epoch]
+    run.steps = [run.steps[s] if s in members.diverged else own[s] for s in range(S)]
     run.batch_loss = members.batch_loss[: state.step].cpu().numpy()
     run.seconds = state.seconds()
     return run

@@ -6,7 +6,9 @@ at a time; either way through :func:`annstudy.engine.loop.train_stack`, which bu
 optimizer from ``cfg``. A stack that runs out of memory is trained as two halves instead
 (engine/memory.py). :func:`image_training` is what the loop needs for images: the training
 rows, the loop settings, a curve row every ``log_every`` steps (validation accuracy on the
-fixed subset) and the full validation loss and accuracy after every epoch.
+fixed subset) and the full validation loss and accuracy after every epoch; with
+``stop_patience`` that full-validation loss drives each seed's early stopping, and a seed ends
+with the weights of its lowest one (``SeedRun.best_epoch``).
 :class:`SeedRun` is one seed's record, which the studies write.
 """
 
@@ -58,6 +60,8 @@ class SeedRun:
     diverged_step: int | None = None
     group: tuple[int, ...] = ()  # the seeds trained together with it as one stacked network
     lr_changes: list[dict] = field(default_factory=list)  # {epoch, step, lr} set by a schedule
+    epochs_trained: int = 0  # epochs it trained: ``epochs``, or fewer when early stopping ended it
+    best_epoch: int = 0  # the epoch of its final weights: its lowest validation loss under early stopping
 
     @property
     def diverged(self) -> bool:
@@ -118,7 +122,15 @@ def image_training(data: PreparedDataset, cfg: TrainSettings) -> ImageTraining:
     td = training_data(data, cfg)
     return ImageTraining(
         rows=StackData(td.x_train, td.y_train, shared=True),
-        loop=LoopSettings(cfg.optimizer, cfg.lr, cfg.momentum, cfg.epochs, cfg.batch_size, log_every=cfg.log_every),
+        loop=LoopSettings(
+            cfg.optimizer,
+            cfg.lr,
+            cfg.momentum,
+            cfg.epochs,
+            cfg.batch_size,
+            log_every=cfg.log_every,
+            patience=cfg.stop_patience,
+        ),
         at_log=lambda m: _log_accuracies(m, td, cfg.eval_batch_size),
         at_epoch=lambda m: stacked_accuracy(m, data.val.x, data.val.y, cfg.eval_batch_size, with_loss=True),
         per_epoch=td.per_epoch,
@@ -207,6 +219,8 @@ def seed_runs(stack: StackRun, model: StackedNet, seeds: Sequence[int], batch_si
             diverged_step=stack.diverged_step[s],
             group=tuple(seeds),
             lr_changes=list(stack.lr_changes),
+            epochs_trained=stack.stopped_epoch[s],
+            best_epoch=stack.best_epoch[s],
         )
         for s, seed in enumerate(seeds)
     ]

@@ -22,6 +22,7 @@ class TrainSettings:
     train_limit: int
     train_eval_subset: int
     train_log_subset: int = 0  # fixed training images for the eval-mode train accuracy at log steps (0: none)
+    stop_patience: int = 0  # early stopping: epochs without a lower full-validation loss (0: all `epochs`)
     vectorize: bool = False  # all seeds as one stacked network (models/stacked.py)
     channels_last: bool = False  # NHWC memory layout for convolutions
 
@@ -30,13 +31,16 @@ def train_settings(study: Any, **overrides: Any) -> TrainSettings:
     """The engine settings of a study model using the shared key names (profile values resolved).
 
     Keys a study does not have take the engine's neutral value (no momentum, all training
-    images, the whole train split for the final train accuracy); ``overrides`` replace keys.
+    images, the whole train split for the final train accuracy, no early stopping); ``overrides``
+    replace keys. Early stopping is ``stop_patience``, not ``patience``: S3's ``patience`` is its
+    schedule's plateau rule.
     """
     value = {
         "momentum": 0.0,
         "train_limit": 0,
         "train_eval_subset": 0,
         "train_log_subset": 0,
+        "stop_patience": 0,
         **{k: getattr(study, k) for k in TrainSettings.__dataclass_fields__ if hasattr(study, k)},
         **overrides,
     }
@@ -53,6 +57,7 @@ def train_settings(study: Any, **overrides: Any) -> TrainSettings:
         train_limit=value["train_limit"],
         train_eval_subset=value["train_eval_subset"],
         train_log_subset=value["train_log_subset"],
+        stop_patience=value["stop_patience"],
         vectorize=study.params["vectorize_seeds"],
         channels_last=study.params["channels_last"],
     )

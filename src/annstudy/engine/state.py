@@ -166,7 +166,7 @@ class EarlyStopping:
         stop_now = active & (self.since_best >= self.patience)
         self.stopped_epoch = torch.where(stop_now, epoch, self.stopped_epoch)
         for t, kept in zip(model.member_tensors(), self.best):
-            kept.copy_(torch.where(improved.unsqueeze(1), t, kept))
+            kept.copy_(torch.where(improved.view(-1, *[1] * (t.dim() - 1)), t, kept))
         return stop_now
 
     @torch.no_grad()

@@ -201,10 +201,11 @@ class StackedNet(nn.Module):
         raise ValueError("stacked model has no Linear or Conv layer")
 
     def member_tensors(self) -> list[torch.Tensor]:
-        """Every parameter and per-copy buffer, each viewed ``[S, -1]`` (row ``s`` is copy ``s``'s):
-        what a copy's best weights are (early stopping keeps and restores them per copy)."""
+        """Every parameter and per-copy buffer, each viewed ``[S, ...]`` (index ``s`` is copy ``s``'s):
+        what a copy's best weights are (early stopping keeps and restores them per copy). Split, not
+        flattened: a channels-last convolution weight has no flat view."""
         tensors = [*self.parameters(), *(b for n, b in self.named_buffers() if not n.endswith("num_batches_tracked"))]
-        return [t.view(self.seeds, -1) for t in tensors]
+        return [t.unflatten(0, (self.seeds, -1)) for t in tensors]
 
     def seed_state_dict(self, s: int) -> dict[str, torch.Tensor]:
         """Copy ``s``'s weights on the CPU, in the layout of the plain model (loadable by the model it stacks)."""

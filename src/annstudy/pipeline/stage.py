@@ -1,4 +1,4 @@
-"""What a DVC stage runs: ``stages/<study>.py <step> [item]``, ``stages/prepare.py``, ``stages/report.py``.
+"""What a DVC stage runs: ``stages/<study>.py <step>[:<item>] ...``, ``stages/prepare.py``, ``stages/report.py``.
 
 Every stage script imports this module, so it holds only what they all share: arguments,
 params validation and error handling (:func:`run_stage`), and the steps of a study
@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 from types import ModuleType
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from annstudy.params import root
 from annstudy.params.root import Configs, Settings
@@ -36,6 +36,9 @@ PROGRESS_ENV = (
 
 # The work of a stage: (settings, arguments) -> the line to print when done, if any.
 Work = Callable[[Settings, argparse.Namespace], str | None]
+# The items a step runs for when named alone (``run.ALL``), and one step to run: (step, item or None).
+Items = Callable[[Settings], Sequence[str]]
+Task = tuple[str, str | None]
 # params.yaml's path -> the validated settings (annstudy.params.settings.load_settings: the whole file).
 Load = Callable[[str], Settings]
 
@@ -46,7 +49,7 @@ def _args(argv: Sequence[str], positional: Sequence[str], options: dict[str, str
     for name, default in options.items():
         parser.add_argument(f"--{name}", default=default, help=f"(default: {default})")
     for name in positional:
-        parser.add_argument(name, nargs="?" if name == "item" else None, default=None)
+        parser.add_argument(name, nargs="*" if name == "tasks" else None, default=None)
     return parser.parse_args(list(argv))
 
 
@@ -86,25 +89,52 @@ def configs_run() -> Configs:
     return {name: module.CONFIG for name, module in modules.items() if module is not None}
 
 
+def study_tasks(
+    tokens: Sequence[str], steps: Sequence[str], every: Mapping[str, Items], settings: Settings
+) -> list[Task]:
+    """``<step>[:<item>]`` tokens -> (step, item) pairs, in order. A step named without an item runs
+    once per item of ``every[step]`` when the study lists them there (S2's variants, S4's sweep axes:
+    lists from params.yaml, which a DVC ``cmd`` cannot spell out), else once with no item. The old
+    ``<step> <item>`` form (two tokens, the second no step) still reads as ``<step>:<item>``."""
+    if len(tokens) == 2 and ":" not in "".join(tokens) and tokens[0] in steps and tokens[1] not in steps:
+        tokens = [f"{tokens[0]}:{tokens[1]}"]
+    if not tokens:
+        raise ValueError(f"no step given; choose from {', '.join(steps)}")
+    tasks: list[Task] = []
+    for token in tokens:
+        step, _, item = token.partition(":")
+        if step not in steps:
+            raise ValueError(f"no step {step!r}; choose from {', '.join(steps)}")
+        if item or step not in every:
+            tasks.append((step, item or None))
+        else:
+            tasks.extend((step, each) for each in every[step](settings))
+    return tasks
+
+
 def study_step(run: ModuleType, config: ModuleType, argv: Sequence[str]) -> int:
-    """``<step> [item]`` of a study: ``run.STEPS[step](settings, item)``, ``run`` and ``config`` its
-    modules ``annstudy.studies.<study>.run`` and ``.config``, which the stage script imports. The
-    settings hold the run's keys and the sections of :func:`configs_run` (``config``'s study's, and
-    those of the studies its config imports)."""
+    """``<step>[:<item>] ...`` of a study: ``run.STEPS[step](settings, item)`` for each, in one process
+    (one DVC stage may run several: S1's train and evaluate of an architecture, every step of a
+    small study), ``run`` and ``config`` its modules ``annstudy.studies.<study>.run`` and ``.config``,
+    which the stage script imports. The settings hold the run's keys and the sections of
+    :func:`configs_run` (``config``'s study's, and those of the studies its config imports)."""
     study = run.__name__.split(".")[-2]
     if config.__name__ != f"annstudy.studies.{study}.config":
         raise ValueError(f"study_step: {config.__name__} is not the config of study {study!r}")
 
-    def step(settings: Settings, args: argparse.Namespace) -> str:
-        if args.step not in run.STEPS:
-            raise ValueError(f"study {study!r} has no step {args.step!r}; choose from {', '.join(run.STEPS)}")
-        started = time.perf_counter()
-        _log_progress_to(Path("progress", study, args.step, args.item or ""))
-        out = run.STEPS[args.step](settings, args.item)
-        if args.step == "prepare":  # the other steps record their wall time in their own records
-            from annstudy.store.records import record_prepare
+    def steps(settings: Settings, args: argparse.Namespace) -> str:
+        tasks = study_tasks(args.tasks, list(run.STEPS), getattr(run, "ALL", {}), settings)
+        return "\n".join(_study_task(run, study, settings, step, item) for step, item in tasks)
 
-            record_prepare(out, f"{study}_prepare", started)
-        return f"wrote {out}"
+    return run_stage(argv, steps, "tasks", load=lambda path: root.load_settings(path, configs_run()))
 
-    return run_stage(argv, step, "step", "item", load=lambda path: root.load_settings(path, configs_run()))
+
+def _study_task(run: ModuleType, study: str, settings: Settings, step: str, item: str | None) -> str:
+    started = time.perf_counter()
+    _log_progress_to(Path("progress", study, step, item or ""))
+    out = run.STEPS[step](settings, item)
+    if step == "prepare":  # the other steps record their wall time in their own records
+        from annstudy.store.records import record_prepare
+
+        record_prepare(out, f"{study} (prepare)", started)
+    return f"wrote {out}"

@@ -13,7 +13,10 @@ rule that applies wins:
    training (``manipulation=True``, e.g. unscaled inputs): there exactly one arm failing to
    train *is* the effect, and the claim is *supported* (rule 3) after rule 2;
 2. *confounded*: unequal budgets (epochs or steps), or something the claim depends on did not
-   happen (a learning-rate schedule that did not fire for some seed);
+   happen (a learning-rate schedule that did not fire for some seed). A budget is a fixed number
+   of epochs, or an early-stopping rule with its maximum (:func:`training_budget`): arms stopped
+   by the same rule under the same maximum are matched whatever epoch each seed stopped at;
+   fixed-epoch arms at different epochs are not;
 3. *supported*: the family-adjusted Welch p < :data:`ALPHA`; a one-arm claim: its interval,
    at the family's level, lies clear of the bar (or inside / outside a published band);
 4. *equivalent*: the difference lies within +- the smallest difference that matters (1
@@ -92,13 +95,40 @@ class Family:
 ALONE = Family()
 
 
+def training_budget(epochs: int, stop_patience: int = 0) -> str:
+    """An arm's budget as claims compare it (equal strings: matched): ``15 epochs``, or under early
+    stopping the rule and its maximum, ``≤ 20 epochs, stop patience 3``.
+
+    Why the rule and not the epochs reached: each seed of an early-stopped arm trained until its
+    validation loss stopped falling, so two arms stopped by one rule under one maximum were given
+    the same chance to converge even when one stopped at epoch 9 and the other at 14; the epochs
+    each seed reached are shown beside the claim (:func:`epochs_reached`), never compared.
+    """
+    fixed = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    return fixed if stop_patience <= 0 else f"≤ {fixed}, stop patience {stop_patience}"
+
+
+def epochs_reached(trained: Sequence[int], best: Sequence[int]) -> str:
+    """The epochs an arm's seeds trained and the best epochs evaluated: ``7–12 (best 4–9)``, ``15`` when
+    every seed trained the same epochs and ended at its last, ``—`` without seeds."""
+    if not trained:
+        return "—"
+
+    def span(values: Sequence[int]) -> str:
+        low, high = min(values), max(values)
+        return str(low) if low == high else f"{low}–{high}"
+
+    same = list(trained) == list(best)
+    return span(trained) if same else f"{span(trained)} (best {span(best)})"
+
+
 @dataclass(frozen=True)
 class Arm:
     """One side of a comparison: per-seed values of the compared metric and what the run was given."""
 
     label: str
     values: tuple[float, ...]
-    budget: str  # e.g. "15 epochs"; arms compare as equals only when their budgets are equal strings
+    budget: str  # training_budget(): "15 epochs"; arms compare as equals only when their budgets are equal strings
     final_loss: float | None = None  # mean final training cross-entropy, for the did-not-train rule
     accuracy: float | None = None  # mean accuracy, for the chance rule
     classes: int | None = None

@@ -38,6 +38,7 @@ from annstudy.report.html_page import to_html
 from annstudy.report.markdown import to_markdown
 from annstudy.report.section import StudySection
 from annstudy.report.units import plural
+from annstudy.report.verify import reproduced_blocks
 from annstudy.store.artifacts import atomic_path, write_json
 from annstudy.store.records import prepare_stage_seconds
 from annstudy.studies import STUDIES, study_part
@@ -182,8 +183,10 @@ def summary(sections: list[StudySection]) -> Paragraph:
 
 def reproduce(section: StudySection) -> Paragraph:
     """The command that reruns the section's stages and where its headline numbers land."""
-    # a foreach group by its name: `dvc repro train` reruns every train@<arch>
-    stages = " ".join(dict.fromkeys(name.split("@")[0] for name in section.stage_seconds)) or section.study
+    # keys are "<stage>[@<item>] [(<step>)]"; a foreach group by its name: `dvc repro architectures` reruns
+    # every architectures@<arch>
+    names = (name.split(" ")[0].split("@")[0] for name in section.stage_seconds)
+    stages = " ".join(dict.fromkeys(names)) or section.study
     keys = ", ".join(f"`{k}`" for k in list(section.metrics)[:8]) + (" …" if len(section.metrics) > 8 else "")
     return Paragraph(
         f"*Reproduce:* `dvc repro {stages} report` · *metrics:* `reports/metrics.json` → `{section.study}`: {keys}"
@@ -199,28 +202,65 @@ def banner(settings: Settings, sections: list[StudySection]) -> Callout | None:
     seeds = len(settings.profile_seeds)
     full = settings.profiles.get(FAITHFUL_PROFILE)
     full_seeds = len(full.seeds or ()) if full is not None else 0
-    size = (
-        f"Profile **{settings.profile}** is a demonstration of the pipeline, not the study's answers: it trains "
-        f"{seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: {full_seeds}){_cut(settings)} for a fraction "
-        "of the epochs, so the networks have not converged and its numbers cannot settle the studies' "
-        "questions (every setting it changes: *Deviations from studies.md* below). "
-        if settings.profile != FAITHFUL_PROFILE
-        else ""
-    )
+    if settings.profile == FAITHFUL_PROFILE:
+        size = ""
+    elif _stopping(settings):
+        size = (
+            f"Profile **{settings.profile}** trains S1–S3 to a validation plateau under one early-stopping rule "
+            f"({_stopping(settings)}): a seed stops once its full-validation loss has not fallen for that many "
+            "epochs and is evaluated at its best epoch, so arms stopped by the rule under one maximum are matched "
+            f"budgets. It trains {seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: {full_seeds}, at fixed "
+            f"epochs){_cut(settings)} (every setting it changes: *Deviations from studies.md* below). "
+        )
+    else:
+        size = (
+            f"Profile **{settings.profile}** is a demonstration of the pipeline, not the study's answers: it trains "
+            f"{seeds} seeds (the faithful `{FAITHFUL_PROFILE}` profile: {full_seeds}){_cut(settings)} for a "
+            "fraction of the epochs, so the networks have not converged and its numbers cannot settle the studies' "
+            "questions (every setting it changes: *Deviations from studies.md* below). "
+        )
     return Callout(
         f"{size}{weak} of the {len(statuses)} findings below are not *supported*; read each with its status."
     )
 
 
-def _cut(settings: Settings) -> str:
-    """', S1-S3 on a stratified N of the training images' when the profile trains them on a subset."""
-    limits = {
-        study: getattr(settings.studies[study], "train_limit", 0)
-        for study in ("architectures", "activations", "learning_rates")
-        if hasattr(settings.studies, study)
+IMAGE_STUDIES = {"architectures": "S1", "activations": "S2", "learning_rates": "S3"}  # the studies on S1's images
+
+
+def _image_studies(settings: Settings) -> dict[str, object]:
+    """S1-S3's settings by label (``S1`` ...), those of the run only."""
+    names = type(settings.studies).model_fields
+    return {label: settings.studies[study] for study, label in IMAGE_STUDIES.items() if study in names}
+
+
+def _stopping(settings: Settings) -> str:
+    """S1-S3's early-stopping rule in words (``patience 3; at most 20 epochs for S1, 15 for S2``), '' when none
+    stops early. The most epochs of S3 is its longest variant's."""
+    stopping = {
+        label: (config.stop_patience, max(getattr(config, k, 0) for k in ("epochs", "schedule_epochs", "adam_epochs")))
+        for label, config in _image_studies(settings).items()
+        if getattr(config, "stop_patience", 0) > 0
     }
-    cut = [f"{study} {n:,}" for study, n in limits.items() if n and n > 0]
-    return f", on a stratified subset of the training images ({', '.join(cut)})" if cut else ""
+    if not stopping:
+        return ""
+    patiences = {p for p, _ in stopping.values()}
+    if len(patiences) > 1:
+        return "; ".join(f"{label}: patience {p}, at most {n} epochs" for label, (p, n) in stopping.items())
+    most = [f"{n} for {label}" for label, (_, n) in stopping.items()]
+    return f"patience {patiences.pop()}; at most {most[0].replace(' for', ' epochs for', 1)}" + "".join(
+        f", {m}" for m in most[1:]
+    )
+
+
+def _cut(settings: Settings) -> str:
+    """', S2 and S3 on a stratified subset of 20,000 training images' when the profile trains S1-S3 on a subset."""
+    sizes: dict[int, list[str]] = {}
+    for label, config in _image_studies(settings).items():
+        n = getattr(config, "train_limit", 0)
+        if n and n > 0:
+            sizes.setdefault(n, []).append(label)
+    cut = [f"{' and '.join(labels)} on {n:,}" for n, labels in sizes.items()]
+    return f", {', '.join(cut)} stratified training images" if cut else ""
 
 
 @dataclass(frozen=True)
@@ -321,8 +361,11 @@ def header(settings: Settings, sections: list[StudySection], report_seconds: flo
                 ["total wall time", f"{total / 60:,.1f} min over {len(stages)} stages"],
             ],
         ),
-        Paragraph("Wall time per stage (the report stage's own time excludes writing the files):"),
-        Table(["stage", "wall time"], [[name, _fmt_seconds(sec)] for name, sec in stages.items()]),
+        Paragraph(
+            "Wall time per stage, and per step where one stage runs several (the report stage's own time "
+            "excludes writing the files):"
+        ),
+        Table(["stage (step)", "wall time"], [[name, _fmt_seconds(sec)] for name, sec in stages.items()]),
         Paragraph("Data checksums:"),
         Bullets([line for d in datasets for line in _checksums(d)]),
     ]
@@ -334,6 +377,22 @@ def build_sections(settings: Settings, out: Path) -> list[StudySection]:
         print(f"report: section {study}", flush=True)
         sections.append(study_part(study, "report").build(settings, out))
     return sections
+
+
+def collect_metrics(sections: list[StudySection]) -> dict:
+    """reports/metrics.json: each study's headline metrics, and the entries a section adds beside them."""
+    metrics = {s.study: s.metrics for s in sections}
+    for s in sections:
+        metrics |= s.other_metrics
+    return metrics
+
+
+def reproduced(settings: Settings, metrics: dict) -> list:
+    """The "Reproduced?" appendix: ``metrics``, exactly what this run writes, against the published reference of
+    its profile (docs/results/<profile>/metrics.json), each study's means judged over its seeds."""
+    studies = type(settings.studies).model_fields
+    seeds = {study: len(getattr(settings.studies[study], "seeds", None) or ()) for study in studies}
+    return reproduced_blocks(metrics, settings.profile, {k: n for k, n in seeds.items() if n})
 
 
 def build_report(settings: Settings, out: Path) -> Path:
@@ -361,11 +420,12 @@ def build_report(settings: Settings, out: Path) -> Path:
     for s in sections:
         if s.appendix:
             appendix += [Heading(f"{s.study}: settings and details", level=3), *s.appendix]
-    doc.add(Heading("Appendix"), Details("Run details, stage timings, checksums, effective settings", appendix))
-
-    metrics = {s.study: s.metrics for s in sections}
-    for s in sections:
-        metrics |= s.other_metrics
+    metrics = collect_metrics(sections)
+    doc.add(
+        Heading("Appendix"),
+        *reproduced(settings, metrics),
+        Details("Run details, stage timings, checksums, effective settings", appendix),
+    )
     write_json(out / "metrics.json", metrics)
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(to_markdown(doc))

@@ -29,7 +29,7 @@ class StudySection:
     study: str  # key in params.yaml `studies` and in metrics.json
     blocks: list  # document blocks, starting with the section's level-2 Heading
     metrics: dict[str, Any]  # metrics.json[study]: compact, headline numbers only (no NaN: use None)
-    stage_seconds: dict[str, float] = field(default_factory=dict)  # "train@mlp_1" -> wall seconds
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # "architectures@mlp_1 (train)" -> wall seconds
     datasets: list[str] = field(default_factory=list)  # prepared datasets used (their checksums go in the header)
     findings: list[Finding] = field(default_factory=list)  # rows of the key-findings table at the top
     appendix: list = field(default_factory=list)  # settings, per-layer tables: collapsed at the end

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from annstudy.report.compare import flatten
+from annstudy.report.document import Heading, Paragraph, Table
 from annstudy.store.artifacts import read_json
 
 Z = 3.0
@@ -140,3 +141,61 @@ def read_reference(against: str | None, repo: Path) -> tuple[dict, str]:
     path = Path(against)
     path = path / "metrics.json" if path.is_dir() else path
     return read_json(path), str(path)
+
+
+RESULTS = Path("docs/results")  # the published references: <profile>/metrics.json (docs/results/README.md)
+SHOWN_ALL = 12  # a comparison of at most this many metrics lists them all; a longer one only those that differ
+
+
+def reference_path(profile: str, root: Path = RESULTS) -> Path:
+    """Where the published reference of ``profile`` lives (it may not exist: not every profile is published)."""
+    return root / profile / "metrics.json"
+
+
+def as_written(metrics: dict) -> dict:
+    """``metrics`` as reports/metrics.json holds them (tuples become lists): what ``annstudy verify`` would read."""
+    return json.loads(json.dumps(metrics, allow_nan=False))
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.5g}"
+    return json.dumps(value)
+
+
+def _row(c: Check) -> list[str]:
+    diff = "—" if c.difference is None else f"{c.difference:+.4g}"
+    tolerance = "—" if c.tolerance is None else f"{c.tolerance:.3g}"
+    return [f"`{c.key}`", _shown(c.reference), _shown(c.rerun), diff, tolerance, f"*{c.verdict}*"]
+
+
+def reproduced_blocks(metrics: dict, profile: str, seeds: dict[str, int], root: Path = RESULTS) -> list:
+    """The report's "Reproduced?" appendix: this run's metrics (as it writes them) against the published
+    reference of its profile, by :func:`verify`; every row when few, else the rows that differ."""
+    blocks: list = [Heading("Reproduced?", level=3)]
+    path = reference_path(profile, root)
+    if not path.is_file():
+        return blocks + [Paragraph(f"No published reference for profile `{profile}` (`{path}` does not exist).")]
+    reference, rerun = read_json(path), as_written(metrics)
+    checks = verify(reference, rerun, seeds)
+    new = len(set(flatten(rerun)) - set(flatten(reference)))
+    extra = f" {new} metrics of this run are not in the reference (not judged)." if new else ""
+    blocks.append(
+        Paragraph(
+            f"This run's headline metrics (`reports/metrics.json`) against the published reference of profile "
+            f"`{profile}` (`{path}`), by `annstudy verify`'s rule (report/verify.py: *identical*; *reproduced* "
+            f"within {Z:g} standard deviations of the difference of two runs, by the seeds' spread or the test "
+            f"set's sampling error; else *differs*): **{summary(checks)}**.{extra}"
+        )
+    )
+    shown = checks if len(checks) <= SHOWN_ALL else [c for c in checks if c.verdict == "differs"]
+    if not shown:
+        return blocks
+    what = "Every metric" if len(shown) == len(checks) else "The metrics that differ"
+    return blocks + [
+        Table(
+            ["metric", "reference", "this run", "difference", "tolerance", "verdict"],
+            [_row(c) for c in shown],
+            caption=f"{what}: reference and this run's value, their difference and the tolerance it is judged by.",
+        )
+    ]

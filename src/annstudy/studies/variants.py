@@ -8,7 +8,8 @@ final test accuracies, so they share one record (annstudy.store.records, ``<out>
 ``curves_mean``  the same averaged over seeds at each logged step
 ``epochs``       table, per seed and end-of-epoch step: epoch, val_loss, val_acc (full validation set)
 summary          settings, wall time and per seed: test accuracy (eval mode, full test split),
-                 divergence (with its step), learning-rate changes
+                 divergence (with its step), learning-rate changes, the epochs trained and the
+                 best epoch (early stopping: the weights evaluated are the best epoch's)
 
 Test accuracy is measured right after training, in the train stage, so no weights need
 to be stored: these studies compare curves and final accuracies, not the weights.
@@ -88,6 +89,8 @@ def write_variant(
             "diverged": r.diverged,
             "diverged_step": r.diverged_step,
             "lr_changes": r.lr_changes,
+            "epochs_trained": r.epochs_trained,  # fewer than train.epochs when early stopping ended it
+            "best_epoch": r.best_epoch,  # the epoch of the evaluated weights
         }
         for r in runs
     ]

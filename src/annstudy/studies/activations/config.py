@@ -39,7 +39,7 @@ class ActivationsSettings(TrainingKeys):
 
     @property
     def unscaled_variants(self) -> tuple[str, ...]:
-        """``<arch>_<activation>`` of the input-scaling ablation (stage ``activations_unscaled``)."""
+        """``<arch>_<activation>`` of the input-scaling ablation (step ``unscaled`` of stage ``activations``)."""
         return tuple(f"{arch}_{act}" for arch in self.unscaled_archs for act in self.activations)
 
     def split_variant(self, variant: str, unscaled: bool = False) -> tuple[str, str]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from annstudy.params.settings import Settings
+from annstudy.report import budgets
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection, settings_table
@@ -62,7 +63,7 @@ def _row(r: VariantResult, depth: dict[str, int]) -> list[str]:
         r.arch,
         str(depth[r.arch]),
         r.act,
-        str(r.record.run["train"]["epochs"]),
+        r.reached,
         _fmt_per_seed(r.final_loss_values(), 3),
         f"{r.weights:,}",
         _fmt_per_seed(r.early_rms_per_seed(), 3, "g"),
@@ -74,12 +75,13 @@ def _row(r: VariantResult, depth: dict[str, int]) -> list[str]:
 
 def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
     """Every variant by depth: the numbers the depth claims rest on, per seed."""
+    stopped = any(budgets.stop_patience(r.record.run) for r in results)
     return Table(
         [
             "architecture",
             "weight layers",
             "activation",
-            "epochs",
+            "epochs (best)" if stopped else "epochs",
             "final train loss",
             "first-layer weights",
             f"RMS ∂L/∂w₁ per weight, first {EARLY_STEPS} steps",
@@ -92,8 +94,14 @@ def _table(results: list[VariantResult], depth: dict[str, int]) -> Table:
         "loss: the last log interval's mean. RMS ∂L/∂w₁ per weight: the L2 norm of the loss gradient w.r.t. the "
         f"first layer's weights, averaged over the first {EARLY_STEPS} SGD steps (at least one log interval), "
         "divided by √(number of those weights), so layers of 25,088 and of 144 weights compare. Test accuracy in "
-        "eval mode on the full test split. "
-        f"trained?: *did not train* when the final loss is within {LOSS_MARGIN_TEXT} of ln C or the accuracy "
+        "eval mode on the full test split"
+        + (
+            " at each seed's best epoch (early stopping: epochs (best) is the range over seeds of the epochs "
+            "trained and, in brackets, of the epoch with the lowest full-validation loss). "
+            if stopped
+            else ". "
+        )
+        + f"trained?: *did not train* when the final loss is within {LOSS_MARGIN_TEXT} of ln C or the accuracy "
         "is at chance (report/claims.py).",
     )
 
@@ -163,6 +171,19 @@ def _depth_table(ratios: list[DepthRatio], threshold: float) -> Table:
     )
 
 
+def _length(study: ActivationsSettings, results: list[VariantResult]) -> str:
+    """How long each variant trained, said where early stopping made it differ between variants."""
+    if not study.stop_patience:
+        return ""
+    reached = "; ".join(f"{r.arch} {r.act} {r.reached}" for r in results)
+    return (
+        f"; at most {plural(study.epochs, 'epoch')}, each seed stopped after {plural(study.stop_patience, 'epoch')} "
+        "without a "
+        "lower full-validation loss and evaluated at its best epoch (one rule, one maximum: matched budgets). "
+        f"Epochs trained per seed (best in brackets): {reached}"
+    )
+
+
 def _main_blocks(study: ActivationsSettings, results: list[VariantResult], depth: dict, out: Path) -> list:
     """Setup, the curves figure and its charts."""
     seeds = len(study.train.seeds)
@@ -178,7 +199,9 @@ def _main_blocks(study: ActivationsSettings, results: list[VariantResult], depth
             f"Each architecture trained twice on `{study.dataset}`: with ReLU as given and with every ReLU "
             f"replaced by the logistic sigmoid; {study.train.optimizer.upper()} lr {study.train.lr:g}, momentum "
             f"{study.train.momentum:g}, batch {study.train.batch_size}, {plural(seeds, 'seed')} (trained together "
-            "as one stacked network; each seed's gradient is its own slice of the stacked gradient). "
+            "as one stacked network; each seed's gradient is its own slice of the stacked gradient)"
+            + _length(study, results)
+            + ". "
             "Logged at every log step: training loss and the norm of the loss gradient w.r.t. the first "
             "layer's weights, both averaged over the steps since the previous log. The gradient is shown as RMS per "
             "weight (norm / √(number of weights)): the norms of a 25,088-weight and a 144-weight layer do not compare."
@@ -249,7 +272,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     depth_part, ratios, depth_finding = _depth_blocks(study, results, depth, out)
     blocks += depth_part
     findings = [f for f in (depth_finding, training_finding(results)) if f is not None]
-    seconds = {f"activations_train@{r.arch}-{r.act}": r.record.wall_seconds for r in results}
+    seconds = {f"activations ({r.arch}-{r.act})": r.record.wall_seconds for r in results}
     values = metrics(ratios, study)
     unscaled = load_results(study, unscaled=True) if study.unscaled_variants else []
     claims: list = []
@@ -257,6 +280,6 @@ def build(settings: Settings, out: Path) -> StudySection:
         scaling, claims = _scaling_blocks(results, unscaled)
         blocks += scaling
         findings += [Finding(SCALING_QUESTION, c, c.key) for c in claims]
-        seconds |= {f"activations_unscaled@{r.arch}-{r.act}": r.record.wall_seconds for r in unscaled}
+        seconds |= {f"activations (unscaled {r.arch}-{r.act})": r.record.wall_seconds for r in unscaled}
     blocks += questions_block(questions(results, unscaled, ratios, depth_finding and depth_finding.claim, claims))
     return StudySection(STUDY, blocks, values, seconds, [study.dataset], findings, [settings_table(study)])

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from annstudy.models.zoo import build_model, first_layer_weight
+from annstudy.report import budgets
 from annstudy.report.claims import Arm, did_not_train
 from annstudy.report.stats import Summary, summarize
-from annstudy.report.units import plural
 from annstudy.studies.activations.config import ActivationsSettings
 from annstudy.studies.activations.run import variant_dir
 from annstudy.studies.variants import Variant, read_variant
@@ -108,7 +108,13 @@ class VariantResult:
 
     @property
     def budget(self) -> str:
-        return plural(int(self.record.run["train"]["epochs"]), "epoch")
+        """What claims compare (report/claims.py): the epochs, or the stopping rule and its maximum."""
+        return budgets.budget(self.record.run)
+
+    @property
+    def reached(self) -> str:
+        """The epochs its seeds trained (and, under early stopping, the best epochs evaluated)."""
+        return budgets.reached(self.record.run)
 
     @property
     def trained(self) -> bool:

@@ -1,10 +1,10 @@
 """S2 activations: every architecture with ReLU and with sigmoid, plain SGD, first-layer gradients.
 
-Stage ``activations_train@<arch>-<act>`` trains the seeds of one variant (stacked) and
+Step ``train:<arch>_<act>`` of stage ``activations`` trains the seeds of one variant (stacked) and
 writes ``data/activations/train/<arch>_<act>/`` (see :mod:`annstudy.store.records`);
 its log rows carry ``grad_norm``: the L2 norm of the gradient of the training loss with
 respect to the first layer's weights, averaged over the steps of each log interval.
-Stage ``activations_unscaled@<arch>-<act>`` is the input-scaling ablation (the exercise's
+Step ``unscaled:<arch>_<act>`` is the input-scaling ablation (the exercise's
 bonus question): the same training on inputs left in [0, 255], written to
 ``data/activations/unscaled/<arch>_<act>/``.
 """
@@ -72,5 +72,11 @@ def _unscaled_step(settings: Settings, item: str | None) -> Path:
     return train_variant(item, settings, unscaled=True)
 
 
-# `annstudy stage activations train|unscaled <arch>_<act>` (annstudy/pipeline/stage.py)
+# `annstudy stage activations train|unscaled[:<arch>_<act>]` (annstudy/pipeline/stage.py)
 STEPS = {"train": _train_step, "unscaled": _unscaled_step}
+# A step named without a variant (`stages/activations.py train unscaled`: the stage `activations`) runs
+# each of these in turn.
+ALL = {
+    "train": lambda settings: settings.studies[STUDY].variants,
+    "unscaled": lambda settings: settings.studies[STUDY].unscaled_variants,
+}

@@ -32,7 +32,7 @@ def matrix_compare(statement: str, a: ArchResult, b: ArchResult, comparisons: li
 def better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table, list[Comparison]]:
     """'Is the row better than the column?' from Welch tests on per-seed test accuracy, Holm-corrected."""
     groups = {r.arch: list(r.healthy["test_acc"]) for r in results if r.test.n > 0}  # all-diverged: no data
-    epochs = {r.arch: r.epochs for r in results}
+    budgets = {r.arch: r.budget for r in results}
     comparisons = pairwise(groups, alpha)
     lookup = {(c.a, c.b): c for c in comparisons}
     rows = []
@@ -45,14 +45,15 @@ def better_matrix(results: list[ArchResult], alpha: float = 0.05) -> tuple[Table
             c = lookup.get((a, b))
             diff, q = (c.diff, c.p_adjusted) if c else (-lookup[(b, a)].diff, lookup[(b, a)].p_adjusted)
             mark = ("▲" if diff > 0 else "▼") if q < alpha else "≈"
-            if epochs[a] != epochs[b]:
+            if budgets[a] != budgets[b]:
                 mark = "‡"  # unequal budgets: not a comparison of the architectures alone
             row.append(f"{mark} {diff * 100:+.1f} (p={q:.2g})")
         rows.append(row)
     caption = (
         f"Row vs column: difference of mean test accuracy in percentage points; ▲ row better / ▼ row "
         f"worse where the Holm-adjusted Welch p < {alpha:g} (family: all {len(comparisons)} pairs), "
-        "≈ where not shown to differ; ‡ *confounded*: the two were trained for different numbers of epochs."
+        "≈ where not shown to differ; ‡ *confounded*: the two had different budgets (fixed epochs that differ; "
+        "one early-stopping rule under one maximum is one budget)."
     )
     return Table(["row vs column", *groups], rows, caption=caption), comparisons
 
@@ -85,15 +86,15 @@ def _cnn_vs_mlp(trained: list[ArchResult], comparisons: list[Comparison], classe
     if not (cnns and mlps):
         return []
     pairs = [(chosen_architecture(cnns), chosen_architecture(mlps))]
-    if pairs[0][0].epochs != pairs[0][1].epochs:  # also at a matched budget, where one exists
+    if pairs[0][0].budget != pairs[0][1].budget:  # also at a matched budget, where one exists
         mlp = pairs[0][1]
-        matched = [r for r in cnns if r.epochs == mlp.epochs]
+        matched = [r for r in cnns if r.budget == mlp.budget]
         if matched:
             pairs.append((chosen_architecture(matched), mlp))
     found = []
     for cnn, mlp in pairs:
         better = "beats" if cnn.test.mean >= mlp.test.mean else "trails"
-        equal = cnn.epochs == mlp.epochs
+        equal = cnn.budget == mlp.budget
         claim = matrix_compare(
             f"the best CNN on validation{f' at {cnn.budget}' if equal and len(pairs) > 1 else ''}, {cnn.arch}, "
             f"{better} the best MLP, {mlp.arch}, on test",

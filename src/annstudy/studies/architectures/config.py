@@ -45,13 +45,17 @@ class TrainingKeys(StudyConfig):
     batch_size: PositiveInt = Field(description="training batch")
     eval_batch_size: PositiveInt = Field(description="evaluation batch (memory only; results identical)")
     seeds: Seeds = from_profile("seeds, each trained from its own initialisation")
-    epochs: PositiveInt = from_profile("epochs of every architecture")
+    epochs: PositiveInt = from_profile("epochs of every architecture (the most, with stop_patience)")
     epochs_by_arch: EpochsByArch | None = from_profile(
         "per-architecture epochs; ignored when `epochs` is set in the study", nullable=True
     )
     log_every: PositiveInt = from_profile("steps between curve points")
     val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
     train_limit: NonNegativeInt = from_profile("a stratified subset of N training images, N / classes of each (0: all)")
+    stop_patience: NonNegativeInt = from_profile(
+        "early stopping: epochs without a lower full-validation loss before a seed stops, evaluated at its "
+        "best epoch (0: every seed trains all its epochs)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -2,8 +2,9 @@
 
 Source of every value here: studies.md, S1, "Published ranges to compare against" (the
 exercises' own figures for Fashion-MNIST) and its list of questions ("which architectures are
-structurally akin"). They apply to Fashion-MNIST only: on another dataset the report says so
-instead of comparing.
+structurally akin"). PUBLISHED, PUBLISHED_RANGES and BARS apply to Fashion-MNIST only (on another
+dataset the tables and the forest plot say so instead of comparing); LITERATURE, what literature.py
+judges, holds cifar10_gray's ranges too.
 """
 
 from __future__ import annotations
@@ -38,3 +39,22 @@ KIN = (  # structurally akin groups (the zoo's S1 architectures, studies.md S1):
     (("cnn_3", "cnn_4", "cnn_5"), "small stacks of 3×3–7×7 convolutions with two max-pools, 3 to 6 conv layers"),
     (("lenet5", "cnn_bn4"), "conv blocks followed by dense layers (cnn_bn4 with BatchNorm and dropout)"),
 )
+
+# The literature comparison (literature.py): per dataset, each architecture's published range of test
+# accuracy, as studies.md states it ("about"); lenet5 and cnn_bn4 have none on cifar10_gray (studies.md's
+# CIFAR figures are the exercise's MLPs and small CNNs). A dataset not listed (image_csv) has no figures.
+MLP_FASHION = (0.87, 0.88, "0.87–0.88 (MLP)")
+CNN_FASHION = (0.89, 0.92, "0.89–0.92 (small CNN)")
+LITERATURE = {
+    "fashion_mnist": {
+        "mlp_1": MLP_FASHION,
+        "mlp_2": MLP_FASHION,
+        **{arch: CNN_FASHION for arch in ("cnn_3", "cnn_4", "cnn_5", "lenet5", "cnn_bn4")},
+    },
+    "cifar10_gray": {
+        "mlp_1": (0.39, 0.41, "39–41 % (MLP)"),
+        "mlp_2": (0.39, 0.41, "39–41 % (MLP)"),
+        **{arch: (0.58, 0.65, "58–65 % (small CNN)") for arch in ("cnn_3", "cnn_4", "cnn_5")},
+    },
+}
+EXERCISE_BARS = {"fashion_mnist": {"mlp_1": 0.80, "cnn_bn4": 0.85}}  # the Fashion-MNIST exercise's bars

@@ -17,16 +17,37 @@ from annstudy.params.settings import Settings
 from annstudy.report.document import Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import Finding, StudySection
-from annstudy.studies.architectures import figures, plots, tables, worked_checks
+from annstudy.report.units import plural
+from annstudy.studies.architectures import figures, literature, plots, tables, worked_checks
 from annstudy.studies.architectures.claims import better_matrix, claims
 from annstudy.studies.architectures.questions import questions
 from annstudy.studies.architectures.results import ArchResult, chosen_architecture, load_results
 
 
-def _epochs_phrase(epochs: list[int]) -> str:
+def _epochs_phrase(epochs: list[int], stop_patience: int = 0) -> str:
+    if stop_patience > 0:
+        return (
+            f"at most {epochs[-1]} epochs, each seed stopped after {plural(stop_patience, 'epoch')} without a lower "
+            "full-validation loss and evaluated at its best epoch"
+        )
     if len(epochs) == 1:
         return f"{epochs[0]} epoch{'s' if epochs[0] != 1 else ''}"
     return f"{', '.join(map(str, epochs[:-1]))} or {epochs[-1]} epochs (per architecture, see the table)"
+
+
+def stopping_note(results: list[ArchResult]) -> list[Paragraph]:
+    """Under early stopping, the epochs each architecture's seeds reached: matched budgets by the rule,
+    not by the epochs (docs/report.md), so a reader sees how far each went."""
+    stopped = [r for r in results if r.stop_patience]
+    if not stopped:
+        return []
+    reached = "; ".join(f"{r.arch} {r.reached}" for r in stopped)
+    return [
+        Paragraph(
+            f"**Training length.** Epochs trained per seed (best epoch, evaluated, in brackets): {reached}. "
+            "Architectures stopped by the same rule under the same maximum count as matched budgets."
+        )
+    ]
 
 
 def section(
@@ -45,12 +66,13 @@ def section(
         Paragraph(
             f"{len(results)} architectures trained on `{study.dataset}` with {study.train.optimizer} "
             f"(lr {study.train.lr:g}), batch {study.train.batch_size}, "
-            f"{_epochs_phrase(sorted({study.train_for(r.arch).epochs for r in results}))}, "
+            f"{_epochs_phrase(sorted({study.train_for(r.arch).epochs for r in results}), study.stop_patience)}, "
             f"{len(study.train.seeds)} seeds each. Every choice (architecture, the seed whose weights are "
             "shown) is made on validation accuracy; test accuracy only reports the chosen one."
         ),
         *[Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in findings],
         tables.results_table(results, study, n_test),
+        *stopping_note(results),
         Paragraph(
             f"**Verdict rule** (from the final eval-mode accuracies, means over seeds): *underfitting* when "
             f"train accuracy < {study.underfit_train_acc:g}; otherwise *overfitting* when train − val "
@@ -106,6 +128,7 @@ def build(settings: Settings, out: Path) -> StudySection:
     matrix, comparisons = better_matrix(results)
     findings = claims(results, comparisons, classes, n_test)
     blocks = section(settings, data, results, matrix, findings, out)
+    blocks += literature.blocks(results, study.dataset, n_test, settings.profile)
     checks, _ = worked_checks.section(len(data.train.y), study.train.batch_size, results[0].epochs, out)
     blocks += [*checks, *questions_block(questions(results, findings, comparisons, study, data, n_test))]
     appendix = [
@@ -115,8 +138,8 @@ def build(settings: Settings, out: Path) -> StudySection:
     ]
     plots.write_curves(results, out / "plots")
     plots.write_confusion(chosen_architecture(results), out / "plots")
-    seconds = {f"train@{r.arch}": r.wall_seconds for r in results}
-    seconds |= {f"evaluate@{r.arch}": float(r.evaluation.get("wall_seconds", 0.0)) for r in results}
+    seconds = {f"architectures@{r.arch} (train)": r.wall_seconds for r in results}
+    seconds |= {f"architectures@{r.arch} (evaluate)": float(r.evaluation.get("wall_seconds", 0.0)) for r in results}
     return StudySection(
         "architectures",
         blocks,

@@ -13,6 +13,7 @@ import pandas as pd
 from torch import nn
 
 from annstudy.models.zoo import build_model
+from annstudy.report import budgets
 from annstudy.report.claims import Arm
 from annstudy.report.stats import Accuracy, Summary, summarize
 from annstudy.store.artifacts import load_torch
@@ -71,8 +72,19 @@ class ArchResult:
         return int(self.run["train"]["epochs"])
 
     @property
+    def stop_patience(self) -> int:
+        """The early-stopping patience it trained with (0: every seed trained ``epochs``)."""
+        return budgets.stop_patience(self.run)
+
+    @property
     def budget(self) -> str:
-        return f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        """What claims compare (report/claims.py): the epochs, or the stopping rule and its maximum."""
+        return budgets.budget(self.run)
+
+    @property
+    def reached(self) -> str:
+        """The epochs its seeds trained and the best epochs saved, e.g. ``7–12 (best 4–9)``."""
+        return budgets.reached(self.run)
 
     @property
     def val_mean(self) -> float:

@@ -12,7 +12,9 @@ Stage outputs (one directory per architecture, so removing an architecture from
                          validation subset)), ``curves_mean`` (the
                          same averaged over seeds) and ``epochs`` (per seed, end-of-epoch step:
                          epoch, val_loss, val_acc on the full validation set); summary:
-                         settings, per-seed wall time / throughput / divergence, parameter count
+                         settings, per-seed wall time / throughput / divergence / epochs trained
+                         and best epoch (early stopping: the saved weights are the best epoch's),
+                         parameter count
 ``data/architectures/eval/<arch>/``
     ``live/``            the record; summary: per-seed train/val/test loss and accuracy (eval
                          mode, full splits), the validation-selected seed, its confusion matrix
@@ -120,6 +122,8 @@ def train_architecture(arch: str, settings: Settings, root: str | Path = "data")
                         else None,
                         "diverged": r.diverged,
                         "diverged_step": r.diverged_step,
+                        "epochs_trained": r.epochs_trained,  # fewer than train.epochs when early stopping ended it
+                        "best_epoch": r.best_epoch,  # the epoch of the saved weights
                     }
                     for r in runs
                 ],

@@ -29,13 +29,14 @@ def results_table(results: list[ArchResult], study: ArchitecturesSettings, n_tes
             numbers.append(f"seed {chosen}: {pct(r.seed_test(chosen))}; best seed {best_seed}: {pct(best_acc)}")
         else:  # nothing to average: say so instead of printing nan
             numbers, judged = ["diverged (every seed)", "—", "—", "—", "—"], "—"
-        rows.append([r.arch, f"{r.params:,}", str(r.epochs), *numbers, judged])
+        rows.append([r.arch, f"{r.params:,}", r.reached, *numbers, judged])
     subset = results[0].run["train"]["train_eval_subset"] if results else 0
+    stopped = any(r.stop_patience for r in results)
     return Table(
         [
             "architecture",
             "parameters",
-            "epochs",
+            "epochs (best)" if stopped else "epochs",
             "test acc",
             "test sampling",
             "val acc",
@@ -44,7 +45,8 @@ def results_table(results: list[ArchResult], study: ArchitecturesSettings, n_tes
             "verdict",
         ],
         rows,
-        caption="Eval-mode accuracies after the last epoch, over the seeds that did not diverge. test acc: mean with "
+        caption=(_stopping_note(results) if stopped else "Eval-mode accuracies after the last epoch")
+        + ", over the seeds that did not diverge. test acc: mean with "
         "the per-seed values (n ≤ 2) or the 95 % Student-t interval over seeds; test sampling: Wilson 95 % "
         f"interval over the {n_test:,} test images; train − val in points, train on "
         + ("the full split" if subset <= 0 else f"a fixed subset of {subset:,} training images")
@@ -52,6 +54,16 @@ def results_table(results: list[ArchResult], study: ArchitecturesSettings, n_tes
         "weights are shown); best seed: the highest test accuracy over seeds, which the exercise asks for — a "
         "maximum over noisy values, biased upwards, never used to choose. "
         "A verdict holds at its budget only: a 1-epoch model judged against 2-epoch ones is confounded.",
+    )
+
+
+def _stopping_note(results: list[ArchResult]) -> str:
+    """The caption's start under early stopping: what the epochs column shows and which weights were evaluated."""
+    rules = sorted({r.budget for r in results})
+    return (
+        f"Early stopping ({'; '.join(rules)}): epochs (best) is the range over seeds of the epochs trained and, "
+        "in brackets, of the epoch with the lowest full-validation loss, whose weights every accuracy here is of. "
+        "Eval-mode accuracies"
     )
 
 

@@ -359,7 +359,8 @@ def build(settings: Settings, out: Path) -> StudySection:
         "grad_check": {"max_abs_diff": results["grad_check"]["max_abs_diff"]},
         "conv2d": {"max_abs_diff": conv["max_abs_diff"]},
     }
-    seconds = {"from_scratch_mlp": float(results["wall_seconds"]), "from_scratch_conv2d": float(conv["wall_seconds"])}
+    seconds = {"from_scratch (mlp)": float(results["wall_seconds"])}
+    seconds["from_scratch (conv2d)"] = float(conv["wall_seconds"])
     found = findings(study, results, conv)
     blocks[2:2] = [Paragraph(f"**{f.question}** {f.claim.sentence()}") for f in found]
     blocks += feature_map_questions(conv)

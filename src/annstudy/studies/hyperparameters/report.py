@@ -22,6 +22,7 @@ from annstudy.report.stats import pct
 from annstudy.report.units import accuracy_spread, percent
 from annstudy.store.artifacts import write_tsv
 from annstudy.store.records import read_record
+from annstudy.studies.hyperparameters import literature
 from annstudy.studies.hyperparameters.claims import choices, sweep_answer
 from annstudy.studies.hyperparameters.config import HyperparametersSettings
 from annstudy.studies.hyperparameters.figures import curves_figure, forest_figure, lab_figures, summary_figure
@@ -206,10 +207,10 @@ def _summary_blocks(sweeps: dict, base: VariantSummary, run: dict, n_test: int, 
 
 def _seconds(base_run: dict, numpy_record: dict, sweeps: dict) -> dict[str, float]:
     """Wall time of the base, NumPy and sweep stages, as their records hold them."""
-    seconds = {"hyperparameters_base": float(base_run["wall_seconds"])}
-    seconds["hyperparameters_numpy"] = float(numpy_record["wall_seconds"])
+    seconds = {"hyperparameters (base)": float(base_run["wall_seconds"])}
+    seconds["hyperparameters (numpy)"] = float(numpy_record["wall_seconds"])
     seconds |= {
-        f"hyperparameters_train@{axis}": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
+        f"hyperparameters ({axis})": float(read_record(train_dir(axis)).summary["wall_seconds"]) for axis in sweeps
     }
     return seconds
 
@@ -239,9 +240,10 @@ def build(settings: Settings, out: Path) -> StudySection:
     blocks += [Heading("Exercise 1 in NumPy", level=3), numpy_text]
     if sweeps:
         blocks += _summary_blocks(sweeps, base, base_run, n_test, out)
+    chosen_among = {axis: candidates(axis, variants, base) for axis, variants in sweeps.items()}
+    blocks += literature.blocks(base, chosen_among, n_test, settings.profile)
     blocks += questions_block([a for a in answers if a is not None])
     write_plot_data(base, sweeps, out / "plots")
-    chosen_among = {axis: candidates(axis, variants, base) for axis, variants in sweeps.items()}
     all_metrics = metrics(base, chosen_among, n_test) | {"numpy_sigmoid": numpy_metrics}
     seconds = _seconds(base_run, numpy_record, sweeps)
     return StudySection(STUDY, blocks, all_metrics, seconds, [digits.NAME], findings, [s4_settings_table(study)])

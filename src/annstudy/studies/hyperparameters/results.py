@@ -77,7 +77,7 @@ class VariantSummary:
 
 
 def load_axis(axis: str, root: str | Path = "data") -> tuple[list[VariantSummary], dict]:
-    """The variants of one axis as written by ``hyperparameters_train@<axis>`` (or ``_base``)."""
+    """The variants of one axis as written by stage ``hyperparameters`` (step ``train:<axis>`` or ``train:base``)."""
     record = read_record(train_dir(axis, root))  # a clear error when the stage has not run
     results, epochs = record.summary, record.table("epochs")
     variants = [

@@ -224,5 +224,7 @@ def _train_step(settings: Settings, axis: str | None) -> Path:
     return train_axis(axis, settings)
 
 
-# `annstudy stage hyperparameters <step> [axis]` (annstudy/pipeline/stage.py)
+# `annstudy stage hyperparameters <step>[:<axis>]` (annstudy/pipeline/stage.py)
 STEPS = {"prepare": _prepare_step, "train": _train_step, "numpy": _numpy_step}
+# `train` without an axis (the stage `hyperparameters`): the base, then every sweep axis.
+ALL = {"train": lambda settings: ("base", *settings.studies[STUDY].axes)}

@@ -6,6 +6,9 @@ schedule that never fired is a confounder), and the section only prints their se
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from annstudy.report import budgets
 from annstudy.report.claims import Arm, Claim, weakest
 from annstudy.report.comparisons import Contrast, compare, holm_family
 from annstudy.report.questions import MEASURED
@@ -20,6 +23,7 @@ from annstudy.studies.learning_rates.results import (
     gain_after_drops,
     label,
     mean,
+    stopped,
 )
 from annstudy.studies.variants import Variant
 
@@ -71,13 +75,16 @@ def findings(records: list[Variant], n_test: int) -> list[Finding]:
     return found
 
 
-def schedule_confounders(drops_by_seed: dict[int, list[int]], epoch: int) -> list[str]:
+def schedule_confounders(drops_by_seed: dict[int, list[int]], epoch: int | Mapping[int, int]) -> list[str]:
     """A confounder per seed whose rate never dropped before ``epoch``: that seed is constant-rate SGD there,
-    so the comparison says nothing about the schedule for it (studies.md: *confounded*)."""
+    so the comparison says nothing about the schedule for it (studies.md: *confounded*). ``epoch`` is one
+    epoch for every seed, or per seed the epoch of its evaluated weights (its best, under early stopping)."""
+    until = epoch if isinstance(epoch, Mapping) else dict.fromkeys(drops_by_seed, epoch)
+    its = " (its best)" if isinstance(epoch, Mapping) else ""
     return [
-        f"the schedule did not fire for seed {seed} before epoch {epoch}: that seed is constant-rate SGD"
+        f"the schedule did not fire for seed {seed} before epoch {until[seed]}{its}: that seed is constant-rate SGD"
         for seed, epochs in drops_by_seed.items()
-        if not any(e < epoch for e in epochs)
+        if not any(e < until[seed] for e in epochs)
     ]
 
 
@@ -92,31 +99,47 @@ def _ahead(a: tuple[float, ...], b: tuple[float, ...]) -> str:
     return "level with" if abs(gap) < 0.0005 else ("ahead of" if gap > 0 else "behind")
 
 
+def _validation_contrast(sched: Variant, other: Variant) -> Contrast | None:
+    """Scheduled SGD against ``other`` on validation accuracy at a matched budget: at the last epoch both ran
+    or, under early stopping, at each seed's best epoch (the evaluated weights; one rule, one budget)."""
+    drops_by_seed, name = _drops_by_seed(sched), label(other.name)
+    if stopped(sched) or stopped(other):
+        a, b = final_val(sched), final_val(other)
+        where, until = "at their best epochs", budgets.best_epochs(sched.run)
+        budget_a, budget_b = budget(sched), budget(other)
+    else:
+        epoch = min(int(sched.run["train"]["epochs"]), int(other.run["train"]["epochs"]))
+        a, b = final_val(sched, epoch), final_val(other, epoch)
+        where, until, budget_a = f"at equal epochs ({epoch})", epoch, _epochs_text(epoch)
+        budget_b = budget_a
+    if not (a and b):
+        return None
+    return Contrast(
+        f"{where}, scheduled SGD ends {_ahead(a, b)} {name} on validation accuracy",
+        _arm(sched, a, budget_a),
+        _arm(other, b, budget_b),
+        tuple(schedule_confounders(drops_by_seed, until)),
+    )
+
+
 def _versus(sched: Variant, other: Variant, question: str, family: str) -> list[Finding]:
-    """Scheduled SGD against ``other``: validation accuracy at the last epoch both ran (matched budget) and
-    test accuracy as configured; one family of two tests, Holm within it."""
+    """Scheduled SGD against ``other``: validation accuracy at a matched budget (:func:`_validation_contrast`)
+    and test accuracy as configured; one family of two tests, Holm within it."""
     name = label(other.name)
-    epoch = min(int(sched.run["train"]["epochs"]), int(other.run["train"]["epochs"]))
-    a, b = final_val(sched, epoch), final_val(other, epoch)
     drops_by_seed = _drops_by_seed(sched)
-    contrasts = []
-    if a and b:
-        contrasts.append(
-            Contrast(
-                f"at equal epochs ({epoch}), scheduled SGD ends {_ahead(a, b)} {name} on validation accuracy",
-                _arm(sched, a, _epochs_text(epoch)),
-                _arm(other, b, _epochs_text(epoch)),
-                tuple(schedule_confounders(drops_by_seed, epoch)),
-            )
-        )
+    validation = _validation_contrast(sched, other)
+    a, b = (validation.a.values, validation.b.values) if validation else ((), ())
+    contrasts = [validation] if validation else []
     test_a, test_b = tuple(sched.test_accs), tuple(other.test_accs)
+    evaluated = budgets.best_epochs(sched.run) if stopped(sched) else int(sched.run["train"]["epochs"])
+    same = stopped(sched) and budget(sched) == budget(other)
+    configured = f"both {budget(sched)}" if same else f"{budget(sched)} against {budget(other)}"
     contrasts.append(
         Contrast(
-            f"as configured ({budget(sched)} against {budget(other)}), scheduled SGD ends {_ahead(test_a, test_b)} "
-            f"{name} on test accuracy",
+            f"as configured ({configured}), scheduled SGD ends {_ahead(test_a, test_b)} {name} on test accuracy",
             _arm(sched, test_a),
             _arm(other, test_b),
-            tuple(schedule_confounders(drops_by_seed, int(sched.run["train"]["epochs"]))),
+            tuple(schedule_confounders(drops_by_seed, evaluated)),
         )
     )
     claims = holm_family(contrasts, family)
@@ -132,7 +155,9 @@ def _speed_and_point(rec: Variant) -> str:
     first, last, loss = mean(final_val(rec, 1)), mean(final_val(rec)), final_loss(rec)
     epochs = int(rec.run["train"]["epochs"])
     text = f"{label(rec.name)}: val {pct(first)} after epoch 1" if first is not None else label(rec.name)
-    if epochs > 1 and last is not None:
+    if stopped(rec) and last is not None:
+        text += f", {pct(last)} at the best epochs (epochs trained {budgets.reached(rec.run)})"
+    elif epochs > 1 and last is not None:
         text += f", {pct(last)} after epoch {epochs}"
     return text + (f", final training loss {loss:.3f}" if loss is not None else "")
 

@@ -75,6 +75,10 @@ class LearningRatesSettings(StudyConfig):
     log_every: PositiveInt = from_profile("steps between curve points")
     val_subset: NonNegativeInt = from_profile("validation images at log steps (0: all)")
     train_limit: NonNegativeInt = from_profile("a stratified subset of N training images, N / classes of each (0: all)")
+    stop_patience: NonNegativeInt = from_profile(
+        "early stopping of every variant (the schedule too): epochs without a lower full-validation loss "
+        "before a seed stops, evaluated at its best epoch (0: every seed trains all its epochs)"
+    )
 
     @property
     def dataset(self) -> str:

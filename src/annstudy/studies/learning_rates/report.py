@@ -10,10 +10,12 @@ from pathlib import Path
 
 from annstudy.engine.schedules import describe_rule
 from annstudy.params.settings import Settings
+from annstudy.report import budgets
 from annstudy.report.document import Figure, Heading, Paragraph, Table
 from annstudy.report.questions import questions_block
 from annstudy.report.section import StudySection, settings_table
 from annstudy.report.stats import Accuracy, pct
+from annstudy.report.units import plural
 from annstudy.studies.learning_rates.claims import findings, questions
 from annstudy.studies.learning_rates.config import ADAM, CONSTANT_PREFIX, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.studies.learning_rates.figures import colors, curve_charts, curves_figure, passes_figure
@@ -25,6 +27,7 @@ from annstudy.studies.learning_rates.results import (
     label,
     load_records,
     metrics,
+    stopped,
     test_size,
 )
 from annstudy.studies.learning_rates.run import STUDY
@@ -45,7 +48,7 @@ def _row(rec: Variant, n_test: int) -> list[str]:
     val = final_val(rec)
     return [
         label(rec.name),
-        str(rec.run["train"]["epochs"]),
+        budgets.reached(rec.run),
         pct(sum(val) / len(val)) if val else "—",
         acc.fmt() if acc.n else "— (all diverged)",
         acc.fmt_sampling() if acc.n else "—",
@@ -57,10 +60,19 @@ def _row(rec: Variant, n_test: int) -> list[str]:
 
 def _table(records: list[Variant], n_test: int) -> Table:
     """Every variant's final accuracies: validation (the basis of every choice) and test."""
+    early = any(stopped(rec) for rec in records)
+    epochs, when = ("epochs (best)", "best epoch") if early else ("epochs", "last epoch")
     return Table(
-        ["variant", "epochs", "val acc (last epoch)", "test acc", "test sampling", "diverged", "rate drops"],
+        ["variant", epochs, f"val acc ({when})", "test acc", "test sampling", "diverged", "rate drops"],
         [_row(rec, n_test) for rec in records],
-        caption="Accuracies in eval mode after the last epoch, over the seeds that did not diverge (a run whose "
+        caption=(
+            "Early stopping: epochs (best) is the range over seeds of the epochs trained and, in brackets, of the "
+            "epoch with the lowest full-validation loss, whose weights are evaluated. Accuracies in eval mode at "
+            "each seed's best epoch"
+            if early
+            else "Accuracies in eval mode after the last epoch"
+        )
+        + ", over the seeds that did not diverge (a run whose "
         "loss became NaN/inf stops there and is excluded): validation on the full split (what every choice "
         "uses); test with the per-seed values (n ≤ 2) or the 95 % t-interval, and the Wilson 95 % interval "
         f"over the {n_test:,} test images.",
@@ -84,6 +96,28 @@ def _intro(study: LearningRatesSettings) -> list:
             "once its plateau is confirmed. The scheduled seeds are trained one at a time (each finds its own "
             "plateaus); the others as one stacked network."
         ),
+        *_stopping(study),
+    ]
+
+
+def _stopping(study: LearningRatesSettings) -> list[Paragraph]:
+    """The one early-stopping rule of every variant, when the profile sets one."""
+    if not study.stop_patience:
+        return []
+    most = sorted({study.epochs, study.schedule_epochs, study.adam_epochs})
+    first = (
+        "is shorter, so its drops normally fire first"
+        if study.patience < study.stop_patience
+        else "is not shorter, so the stopping rule may end a seed before its drops"
+    )
+    return [
+        Paragraph(
+            f"**Early stopping** (every variant, the schedule too): a seed stops after "
+            f"{plural(study.stop_patience, 'epoch')} without a lower full-validation loss, at most "
+            f"{' / '.join(map(str, most))} epochs, and is evaluated at its best epoch; variants stopped by this rule "
+            f"under one maximum count as matched budgets. The schedule's plateau window ({study.patience}) {first}; "
+            "a seed whose best epoch comes before its first drop is flagged in the claims (*confounded*)."
+        )
     ]
 
 

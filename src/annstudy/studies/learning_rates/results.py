@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from annstudy.data.prepared import load_meta
 from annstudy.data.registry import prepared_dir
+from annstudy.report import budgets
 from annstudy.report.stats import summarize
 from annstudy.studies.learning_rates.config import ADAM, SCHEDULED, LearningRatesSettings, constant_lr
 from annstudy.studies.learning_rates.run import variant_dir
@@ -35,9 +36,14 @@ def label(variant: str) -> str:
 
 
 def budget(rec: Variant) -> str:
-    """The epochs the variant trained, as a claim's budget (arms compare only at equal budgets)."""
-    epochs = int(rec.run["train"]["epochs"])
-    return f"{epochs} epoch{'s' if epochs != 1 else ''}"
+    """The variant's epochs, or its stopping rule and maximum, as a claim's budget (arms compare only at equal
+    budgets: report/claims.py)."""
+    return budgets.budget(rec.run)
+
+
+def stopped(rec: Variant) -> bool:
+    """Whether early stopping ended its seeds (then each is evaluated at its best epoch, not its last)."""
+    return budgets.stop_patience(rec.run) > 0
 
 
 def mean(values: tuple[float, ...] | list[float]) -> float | None:
@@ -46,13 +52,19 @@ def mean(values: tuple[float, ...] | list[float]) -> float | None:
 
 
 def final_val(rec: Variant, epoch: int | None = None) -> tuple[float, ...]:
-    """Per healthy seed: validation accuracy at ``epoch`` (default: each seed's last epoch)."""
+    """Per healthy seed: validation accuracy at ``epoch`` (default: the epoch of each seed's evaluated weights,
+    its last, or its best under early stopping)."""
     e = rec.epochs
     if e.empty:
         return ()
     healthy = {s["seed"] for s in rec.run["seeds"] if not s["diverged"]}
     e = e[e["seed"].isin(healthy)]
-    rows = e[e["epoch"] == epoch] if epoch is not None else e.sort_values("epoch").groupby("seed").tail(1)
+    if epoch is not None:
+        rows = e[e["epoch"] == epoch]
+    elif stopped(rec):
+        rows = e[e["epoch"] == e["seed"].map(budgets.best_epochs(rec.run))]
+    else:
+        rows = e.sort_values("epoch").groupby("seed").tail(1)
     return tuple(float(v) for v in rows.sort_values("seed")["val_acc"])
 
 
@@ -85,13 +97,16 @@ def drops(rec: Variant) -> str:
 
 
 def gain_after_drops(rec: Variant) -> float | None:
-    """Mean over seeds that dropped: final validation accuracy minus that at the first drop (the plateau level)."""
-    e = rec.epochs
+    """Mean over seeds that dropped: final validation accuracy (at the evaluated epoch) minus that at the first
+    drop (the plateau level)."""
+    e, best = rec.epochs, budgets.best_epochs(rec.run)
     gains = []
     for s in rec.run["seeds"]:
         if not s["lr_changes"] or s["diverged"]:
             continue
         rows = e[e["seed"] == s["seed"]].sort_values("epoch")
+        if stopped(rec):  # the evaluated weights: the best epoch's
+            rows = rows[rows["epoch"] <= best[int(s["seed"])]]
         at = rows[rows["epoch"] == s["lr_changes"][0]["epoch"]]["val_acc"]
         if len(at):
             gains.append(float(rows["val_acc"].iloc[-1]) - float(at.iloc[0]))

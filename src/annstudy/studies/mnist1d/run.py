@@ -115,5 +115,7 @@ def _train_step(settings: Settings, name: str | None) -> Path:
     return train(name, settings)
 
 
-# `annstudy stage mnist1d <step> [model]`
+# `annstudy stage mnist1d <step>[:<model>]`
 STEPS = {"prepare": lambda settings, item: prepare(settings.studies[STUDY]), "train": _train_step}
+# `train` without a model (the stage `mnist1d`): every model of studies.mnist1d.models.
+ALL = {"train": lambda settings: settings.studies[STUDY].models}

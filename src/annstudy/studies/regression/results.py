@@ -197,5 +197,5 @@ def load_bell(study: RegressionSettings) -> BellRun:
 
 def stage_seconds() -> dict[str, float]:
     """Wall time of the prepare stage and of each training part, as the records hold them."""
-    seconds = {f"regression_train_{p}": read_record(train_dir(p)).summary["wall_seconds"] for p in PARTS}
+    seconds = {f"regression ({p})": read_record(train_dir(p)).summary["wall_seconds"] for p in PARTS}
     return prepare_stage_seconds(prepared_dir()) | seconds

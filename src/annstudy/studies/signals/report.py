@@ -184,7 +184,7 @@ def build(settings: Settings, out: Path) -> StudySection:
         for lr in rates
     }
     metrics["diverged"] = bool(per_seed["diverged_step"].notna().any())
-    seconds = prepare_stage_seconds(prepared_dir()) | {"signals_train": r["wall_seconds"]}
+    seconds = prepare_stage_seconds(prepared_dir()) | {"signals (train)": r["wall_seconds"]}
     return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])
 
 

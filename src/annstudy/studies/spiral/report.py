@@ -172,5 +172,5 @@ def build(settings: Settings, out: Path) -> StudySection:
         "chosen": {"test_acc": round(acc.mean, 5)},
         "diverged": bool(len(ok) < len(members)),
     }
-    seconds = prepare_stage_seconds(prepared_dir()) | {"spiral_train": r["wall_seconds"]}
+    seconds = prepare_stage_seconds(prepared_dir()) | {"spiral (train)": r["wall_seconds"]}
     return StudySection(STUDY, doc.blocks, metrics, seconds, [], findings, [settings_table(study)])
