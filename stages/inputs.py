@@ -1,10 +1,14 @@
-"""DVC stage `inputs@<dataset>`: `python stages/inputs.py <dataset>` (annstudy/data/inputs.py)."""
+"""DVC stage `inputs@<dataset>`: `python stages/inputs.py <dataset>` (annstudy/data/inputs.py).
+
+It reads the run's keys and `data` only, so it validates those (annstudy/params/root.py) and depends on
+no study's config; the whole file is validated by `prepare@<dataset>`, before any training."""
 
 import sys
 from argparse import Namespace
 
 from annstudy.data.inputs import fingerprint, inputs_path
-from annstudy.params.settings import Settings, load_settings
+from annstudy.params import root
+from annstudy.params.root import Settings
 from annstudy.pipeline.stage import run_stage
 from annstudy.store.artifacts import write_json
 
@@ -15,4 +19,4 @@ def inputs(settings: Settings, args: Namespace) -> str:
     return f"wrote {out}"
 
 
-raise SystemExit(run_stage(sys.argv[1:], inputs, "dataset", load=load_settings))
+raise SystemExit(run_stage(sys.argv[1:], inputs, "dataset", load=lambda path: root.load_settings(path, {})))

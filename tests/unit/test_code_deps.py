@@ -29,7 +29,7 @@ from conftest import ROOT
 # ------------------------------------------------------------------ the graph, on a tiny package
 
 TINY = {
-    "pkg/__init__.py": "",
+    "pkg/__init__.py": "VERSION = '1'\n",
     "pkg/engine/__init__.py": "",
     "pkg/engine/names.py": "NAMES = ('sgd',)\n",
     "pkg/engine/loop.py": "def train():\n    from .names import NAMES  # relative, in a function\n    return NAMES\n",
@@ -48,7 +48,7 @@ TINY = {
         "def build():\n    from pkg.studies import study_part\n\n    return study_part('two', 'config')\n"
     ),
     "pkg/studies/two/__init__.py": "",
-    "pkg/studies/two/config.py": "",
+    "pkg/studies/two/config.py": "NAME = 'two'\n",
     "stages/one.py": "from pkg.studies.one import run\n",
     "stages/prep.py": "import pkg.params\n",
 }
@@ -117,8 +117,7 @@ def test_closure_and_granularity(tiny):
         "src/pkg/engine",
         "src/pkg/params",
         "src/pkg/studies/__init__.py",
-        "src/pkg/studies/one/__init__.py",
-        "src/pkg/studies/one/config.py",
+        "src/pkg/studies/one/config.py",  # not one/__init__.py: empty, it runs no code
         "src/pkg/studies/one/run.py",
         "src/pkg/studies/two",
     ]
@@ -131,7 +130,6 @@ def test_closure_and_granularity(tiny):
         "src/pkg/engine",
         "src/pkg/params",
         "src/pkg/studies/__init__.py",
-        "src/pkg/studies/one/__init__.py",
         "src/pkg/studies/one/config.py",
         "src/pkg/studies/two",
     ]
@@ -189,11 +187,11 @@ def test_each_dep_is_a_package_directory_or_a_file_no_shared_package_file_by_fil
                 assert len(parts) == 3, (stage, dep)  # the package's directory, never its files
             elif parts[2] == "studies" and len(parts) == 4:
                 assert parts[3] in ("__init__.py", "variants.py") or stage == "report", (stage, dep)
-    assert deps["prepare"][:9] == [
+    assert deps["prepare"][:8] == [  # not src/annstudy/__init__.py: a docstring, no code
         "stages/prepare.py",
-        "src/annstudy/__init__.py",
         *(f"src/annstudy/{p}" for p in ("data", "engine", "models", "params", "pipeline", "scratch", "store")),
     ]
+    assert deps["report"][-1] == "src/annstudy/studies"  # it runs every module under studies/: one directory
 
 
 def test_a_report_edit_reruns_only_the_report(deps):
@@ -233,7 +231,7 @@ def _study_deps(code: list[str]) -> list[str]:
 
 def test_a_stage_lists_the_configs_it_validates_and_no_other_study(deps):
     """A study's stage validates (and lists) its own study's config and those its config imports; the
-    whole-file validators (inputs@, prepare@: before any training) and the report list every study."""
+    whole-file validator (prepare@: before any training) and the report list every study."""
     assert _study_deps(deps["spiral"]) == [
         "__init__.py",
         "spiral/__init__.py",
@@ -250,12 +248,12 @@ def test_a_stage_lists_the_configs_it_validates_and_no_other_study(deps):
         "learning_rates/run.py",
         "variants.py",
     ]
-    for stage in ("inputs", "prepare"):
-        configs = [d for d in _study_deps(deps[stage]) if d.endswith("/config.py")]
-        assert configs == [f"{s}/config.py" for s in sorted(STUDIES)], stage
+    configs = [d for d in _study_deps(deps["prepare"]) if d.endswith("/config.py")]
+    assert configs == [f"{s}/config.py" for s in sorted(STUDIES)]  # it validates the whole file
+    assert _study_deps(deps["inputs"]) == ["__init__.py"]  # the run's keys and `data` only
     configs = {s: [st for st, code in deps.items() if f"src/annstudy/studies/{s}/config.py" in code] for s in STUDIES}
-    assert configs["spiral"] == ["inputs", "prepare", "spiral"]  # and report: its directory
-    assert len(configs["architectures"]) == 2 + 1 + 1 + 3  # inputs, prepare, S1, S2, S3's 3
+    assert configs["spiral"] == ["prepare", "spiral"]  # and report: the studies directory
+    assert len(configs["architectures"]) == 1 + 1 + 1 + 3  # prepare, S1, S2, S3's 3
 
 
 def test_a_study_stage_validates_exactly_the_configs_it_lists():

@@ -27,10 +27,11 @@ dvc.yaml lists this code by package (:func:`code_deps`), never narrower than wha
   runs all of it (the report stage). DVC cannot leave a file out of a directory dependency, and a
   study's report modules (``report.py`` and what only it imports) must not be deps of its training
   stages: a study's edit reruns that study's stages and the report only (its ``config.py`` also
-  reruns the stages that validate the whole file, ``inputs@``/``prepare@``, and the stages of the
+  reruns the stage that validates the whole file, ``prepare@``, and the stages of the
   studies whose config imports it: S2's and S3's read S1's).
-- the top-level modules (``src/annstudy/__init__.py``, ``studies/__init__.py``, ``studies/variants.py``,
-  ``cli.py``) and the stage script file by file.
+- the top-level modules (``studies/__init__.py``, ``studies/variants.py``, ``cli.py``) and the stage
+  script file by file; a module that runs no code (the docstring-only ``src/annstudy/__init__.py``) not
+  at all, and ``src/annstudy/studies`` as one directory for a stage that runs all of it (the report).
 
 A report-only edit (``report/``, a study's report modules) therefore reruns only ``report``: no other
 stage runs a module of those (tests/unit/test_code_deps.py checks it). ``annstudy deps`` prints,
@@ -194,11 +195,29 @@ def code_deps(
     for module in files:
         members.setdefault(_group(module, files, package), set()).add(module)
     deps = set()
-    for module in modules:
+    for module in filter(lambda m: runs_code(files[m]), modules):
         group = _group(module, files, package)
         whole = group is not None and (group.split(".")[1] != STUDIES or members[group] <= modules)
         deps.add((files[group].parent if whole else files[module]).relative_to(root).as_posix())
-    return [script, *sorted(deps)]
+    return [script, *sorted(_whole_studies(deps, modules, files, root, package))]
+
+
+def runs_code(path: Path) -> bool:
+    """Whether importing the module runs anything but its docstring: a docstring-only ``__init__.py``
+    (the top-level package's) is no code dependency of any stage."""
+    body = ast.parse(path.read_text()).body
+    docstring = body[:1] and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+    return len(body) > (1 if docstring else 0)
+
+
+def _whole_studies(deps: set[str], modules: set[str], files: Mapping[str, Path], root: Path, package: str) -> set[str]:
+    """A stage that runs every module under annstudy/studies (the report) lists that one directory."""
+    prefix = f"{package}.{STUDIES}"
+    under = {m for m in files if m == prefix or m.startswith(prefix + ".")}
+    if not under <= modules:
+        return deps
+    directory = files[prefix].parent.relative_to(root).as_posix()
+    return {d for d in deps if d != directory and not d.startswith(directory + "/")} | {directory}
 
 
 def stage_scripts(stages: Mapping) -> dict[str, str]:

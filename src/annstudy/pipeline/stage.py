@@ -4,9 +4,10 @@ Every stage script imports this module, so it holds only what they all share: ar
 params validation and error handling (:func:`run_stage`), and the steps of a study
 (:func:`study_step`). What a stage validates is what it imports: the stages of a study validate
 the run's keys and the sections of the studies whose config they run (their own, and e.g. S1's,
-whose dataset S2 and S3 read), so they depend on those configs only; the pipeline's first stages
-and the report validate the whole file (annstudy/params/settings.py), so a typo anywhere still
-stops ``dvc repro`` before any training. Each script imports the code of its own work itself (its study's
+whose dataset S2 and S3 read), so they depend on those configs only; ``inputs@`` validates the run's
+keys and ``data`` alone; ``prepare@<dataset>``, the first stage that computes anything, and the report
+validate the whole file (annstudy/params/settings.py), so a typo anywhere still stops ``dvc repro``
+before any training. Each script imports the code of its own work itself (its study's
 ``run`` module, ``annstudy.data.prepare``, ``annstudy.report.render``): a stage's imports
 are its code dependencies in dvc.yaml (annstudy/pipeline/codedeps.py), so a training stage must not
 import the report code, even inside a function it never calls.
