@@ -190,6 +190,18 @@ def cmd_deps(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Copy the finished report into docs/results/<profile>/ with its RUN.md (report/publication.py)."""
+    from annstudy.report.publication import publish
+    from annstudy.store.artifacts import read_json
+
+    reports = Path(args.reports)
+    profile = read_json(reports / "run.json")["profile"] if (reports / "run.json").is_file() else None
+    dest = Path(args.dest or f"docs/results/{profile}")
+    print(f"published {publish(reports, dest, args.command, args.wall)}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Did this workspace's run reproduce a reference? A verdict per metric (report/verify.py); 1 if any differs."""
     from annstudy.params.settings import load_yaml
@@ -288,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--all", action="store_true", help="list identical metrics too")
     p.add_argument("--repo", default=".", help="the repository (default: .)")
+    p = add("publish", cmd_publish, "copy the finished report into docs/results/<profile>/ with RUN.md")
+    p.add_argument("--command", required=True, help="the exact command that produced the run (stated in RUN.md)")
+    p.add_argument("--wall", type=float, default=None, metavar="SECONDS", help="the whole run's wall time")
+    p.add_argument("--reports", default="reports", help="the finished report (default: reports)")
+    p.add_argument("--dest", default=None, help="default: docs/results/<the run's profile>")
     p = add("report", cmd_report, "render reports/ from the stage outputs (stage report)")
     p.add_argument("--out", default="reports")
     return parser

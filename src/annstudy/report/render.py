@@ -36,6 +36,7 @@ from annstudy.report.document import (
 )
 from annstudy.report.html_page import to_html
 from annstudy.report.markdown import to_markdown
+from annstudy.report.publication import run_record
 from annstudy.report.section import StudySection
 from annstudy.report.units import plural
 from annstudy.report.verify import reproduced_blocks
@@ -416,7 +417,8 @@ def build_report(settings: Settings, out: Path) -> Path:
     doc.add(*deviations_blocks(settings), Contents())
     for s in sections:
         doc.add(*s.blocks, reproduce(s))
-    appendix = header(settings, sections, time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    appendix = header(settings, sections, elapsed)
     for s in sections:
         if s.appendix:
             appendix += [Heading(f"{s.study}: settings and details", level=3), *s.appendix]
@@ -427,6 +429,10 @@ def build_report(settings: Settings, out: Path) -> Path:
         Details("Run details, stage timings, checksums, effective settings", appendix),
     )
     write_json(out / "metrics.json", metrics)
+    steps = {"prepare": prepare_seconds(sections), **{s.study: s.stage_seconds for s in sections}}
+    steps["report"] = {"report": elapsed}
+    device = describe(resolve_device(settings.device))
+    write_json(out / "run.json", run_record(settings.profile, _git_commit(), device, steps))
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(to_markdown(doc))
     html_path = out / "report.html"
