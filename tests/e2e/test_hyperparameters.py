@@ -85,7 +85,7 @@ def test_variants_from_params(params):
 
 
 def test_profiles(params):
-    assert (study(params).train.epochs, study(params).train.seeds) == (40, (0, 1, 2))
+    assert (study(params).train.epochs, study(params).train.seeds) == (15, (0, 1, 2))
     params["profile"] = "full"
     assert (study(params).train.epochs, study(params).train.seeds) == (50, tuple(range(10)))
 

@@ -116,7 +116,7 @@ def test_keys_with_line_breaks_still_give_one_error_line_each(default_params, ca
     assert all(line.startswith(f"error: {file}: ") for line in lines), lines
     assert any(line.startswith(f"error: {file}: profiles.quick.architectures.\\x1e: unknown key") for line in lines)
     assert any(r"studies.spiral.a\u2028b\nc: unknown key" in line for line in lines)
-    assert sum("missing" in line for line in lines) == 6  # epochs, log_every, val_subset, train_limit, ...
+    assert sum("missing" in line for line in lines) == 7  # epochs, log_every, val_subset, stop_patience, ...
 
 
 # ------------------------------------------------------------------ divergence in metrics.json

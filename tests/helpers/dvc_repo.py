@@ -21,7 +21,7 @@ from annstudy.params.settings import load_yaml
 from annstudy.pipeline.plots import main as write_plots
 from conftest import ROOT
 
-TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src"]
+TRACKED = ["dvc.yaml", "params.yaml", "pyproject.toml", ".dvcignore", "stages", "src", "docs/results"]
 
 
 def sh(repo: Path, *cmd: str, timeout: float = 900) -> str:
