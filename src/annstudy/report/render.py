@@ -405,11 +405,12 @@ def build_report(settings: Settings, out: Path) -> Path:
         stale.unlink()
     sections = build_sections(settings, out)
 
+    commit = _git_commit()  # one git call: the report's header and reports/run.json state the same commit
     doc = Document(f"annstudy report — profile {settings.profile}")
     doc.add(
         Paragraph(
             f"Profile **{settings.profile}** · generated {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · "
-            f"code `{_git_commit()}`"
+            f"code `{commit}`"
         )
     )
     note = banner(settings, sections)
@@ -432,7 +433,7 @@ def build_report(settings: Settings, out: Path) -> Path:
     steps = {"prepare": prepare_seconds(sections), **{s.study: s.stage_seconds for s in sections}}
     steps["report"] = {"report": elapsed}
     device = describe(resolve_device(settings.device))
-    write_json(out / "run.json", run_record(settings.profile, _git_commit(), device, steps))
+    write_json(out / "run.json", run_record(settings.profile, commit, device, steps))
     with atomic_path(out / "report.md") as tmp:
         tmp.write_text(to_markdown(doc))
     html_path = out / "report.html"
