@@ -17,7 +17,7 @@ from annstudy.params.settings import settings_from_raw
 from annstudy.report import budgets
 from annstudy.report.claims import Arm, Status, epochs_reached, training_budget
 from annstudy.report.comparisons import compare
-from annstudy.report.render import banner, deviations
+from annstudy.report.fidelity import banner, deviations
 from annstudy.studies.learning_rates.claims import schedule_confounders
 from conftest import blobs_dataset
 from helpers.training import small_train_settings

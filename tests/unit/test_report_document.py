@@ -12,9 +12,10 @@ from annstudy.params.settings import settings_from_raw
 from annstudy.report.claims import Arm
 from annstudy.report.comparisons import compare
 from annstudy.report.document import Callout, Contents, Details, Document, Figure, Heading, Paragraph, Table
+from annstudy.report.fidelity import deviations, deviations_blocks
 from annstudy.report.html_page import compact_png, to_html
 from annstudy.report.markdown import to_markdown
-from annstudy.report.render import as_sentence, deviations, deviations_blocks, findings_block, reproduce, summary
+from annstudy.report.render import as_sentence, findings_block, reproduce, summary
 from annstudy.report.section import Finding, StudySection
 from annstudy.report.units import accuracy_spread, percent, percent_interval, plural, points, points_interval
 
